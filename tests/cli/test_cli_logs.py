@@ -94,18 +94,23 @@ def test_tail_shows_records_filtered_by_level_server_and_age(
 ) -> None:
     records = logman.endpoints["records"]
     _send_old_record(records, 7200)
-    for server, level, message in [
-        ("tempctl", logging.INFO, "ramp started"),
-        ("dummy", logging.DEBUG, "polled"),
-        ("tempctl", logging.WARNING, "heater near limit"),
-    ]:
+    for sent, (server, level, message) in enumerate(
+        [
+            ("tempctl", logging.INFO, "ramp started"),
+            ("dummy", logging.DEBUG, "polled"),
+            ("tempctl", logging.WARNING, "heater near limit"),
+        ],
+        start=2,
+    ):
         handler = LogHandler(records, server=server, level=logging.DEBUG)
         logger.addHandler(handler)
         logger.log(level, message)
         assert handler.drain(5.0)
         logger.removeHandler(handler)
         handler.close()
-    assert wait_until(lambda: len(_json_tail(cli)) == 4, 10.0)
+        # Each handler has its own connection: wait until the record is written so
+        # the next one, on a new connection, cannot overtake it.
+        assert wait_until(lambda n=sent: len(_json_tail(cli)) == n, 10.0)
 
     shown = _ok(cli("logs", "tail", "-n", "2")).splitlines()
     assert [line.split(": ", 1)[1] for line in shown] == ["polled", "heater near limit"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from controlroom.testing.ports import free_tcp_port
 pytestmark = pytest.mark.integration
 
 Controlroom = Callable[..., subprocess.CompletedProcess[str]]
+DOWN_WITHIN_S = 5.0  # what the issue promises operators, CLI start-up included
 
 
 def _port() -> str:
@@ -66,8 +68,38 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         assert expected <= set(processes)
         assert all(processes[name]["state"] == "running" for name in expected)
         assert controlroom("call", "dummy", "ping").stdout.strip() == "pong"
+        _check_status(controlroom, expected)
+        _check_registered(controlroom, expected)
     finally:
+        started = time.monotonic()
         down = controlroom("down")
+        took = time.monotonic() - started
     assert down.returncode == 0, down.stderr
+    assert took < DOWN_WITHIN_S, f"down took {took:.1f} s"
     leftovers = ours()
     assert not leftovers, [p.info["cmdline"] for p in leftovers]
+
+
+def _check_status(controlroom: Controlroom, expected: set[str]) -> None:
+    status = controlroom("status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    census = json.loads(status.stdout)
+    rows = {row["name"]: row for row in census["processes"]}
+    assert {*expected, "procman", "scheduler", "tempctl-sim"} <= set(rows)
+    assert census["all_up"] and census["procman"]
+    assert census["setup_id"] is not None and census["site"] == "LAB"
+    for name in expected:
+        row = rows[name]
+        assert row["up"] and row["pid"] and row["uptime_s"] is not None, row
+        assert row["endpoints"]["commands"].startswith("tcp://127.0.0.1:"), row
+        assert row["host"], row
+    table = controlroom("status")
+    assert "lab status" in table.stdout and "obsid" in table.stdout
+
+
+def _check_registered(controlroom: Controlroom, expected: set[str]) -> None:
+    """Core services and control servers alike register with the registry."""
+    listed = controlroom("registry", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    names = {entry["name"] for entry in json.loads(listed.stdout)}
+    assert expected - {"registry"} <= names, names

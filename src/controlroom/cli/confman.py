@@ -22,7 +22,7 @@ from controlroom.cli.cs import _ReadyThenLog
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     add_start_stop,
-    metrics_for,
+    attached_to,
 )
 from controlroom.device.proxy import make_proxy
 
@@ -55,7 +55,7 @@ def run(
         stream=sys.stderr,
     )
     server = build_server(state.settings, endpoint=endpoint, pub_endpoint=pub_endpoint)
-    with metrics_for(server, state.settings):
+    with attached_to(server, state, NAME):
         serve_until_signalled(server, _ReadyThenLog() if handoff_stdout else sys.stdout)
 
 

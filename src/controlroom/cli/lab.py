@@ -1,7 +1,7 @@
 """``controlroom up``, ``down`` and ``status``: the whole lab with one command.
 
 ``up`` starts the process manager, which starts the core services (registry,
-log manager, configuration manager, storage manager) and then every control
+log manager, configuration manager, storage manager, scheduler) and then every control
 server and simulator of the current Setup, each waited for by its ready line.
 In the foreground, Ctrl-C or SIGTERM stops everything again; ``-d`` returns
 once all are ready and leaves them running until ``down``.
@@ -28,7 +28,7 @@ from controlroom.config.setup import Setup
 from controlroom.device.proxy import make_proxy
 from controlroom.rpc import RpcError
 
-CORE_FIRST = ("registry", "logman", "confman", "storage")
+CORE_FIRST = ("registry", "logman", "confman", "storage", "scheduler")
 START_ALL_TIMEOUT_S = 300.0
 WATCH_EVERY_S = 1.0
 

@@ -27,7 +27,7 @@ from controlroom.cli.cs import _ReadyThenLog
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     add_start_stop,
-    metrics_for,
+    attached_to,
 )
 from controlroom.cli.spawn import (
     sigterm_interrupts,
@@ -171,7 +171,7 @@ def run(
     )
     manager = build_manager(state.settings, records_endpoint=records_endpoint)
     server = build_server(state.settings, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
-    with metrics_for(server, state.settings):
+    with attached_to(server, state, NAME):
         serve(server, manager, _ReadyThenLog() if handoff_stdout else sys.stdout)
 
 

@@ -20,6 +20,7 @@ from controlroom.cli.context import CliState
 from controlroom.cli.errors import DEBUG_KEY, EXPECTED_ERRORS, reported
 from controlroom.cli.hk import hk_app
 from controlroom.cli.journal import journal
+from controlroom.cli.labstatus import lab_status
 from controlroom.cli.logs import logs_app
 from controlroom.cli.ps import procman_app, ps
 from controlroom.cli.registry import registry_app
@@ -54,6 +55,7 @@ app.add_typer(procman_app, name="procman")
 app.command("ps")(ps)
 app.command("up")(lab.up)
 app.command("down")(lab.down)
+app.command("status")(lab_status)
 app.command("systemd")(systemd)
 app.command("journal")(journal)
 # `call` takes raw values, so "-5" must reach it as a value, not as an unknown option.

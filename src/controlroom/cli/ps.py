@@ -25,7 +25,7 @@ from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     CORE_SERVICES,
     add_start_stop,
-    metrics_for,
+    attached_to,
     say_started,
     start_service,
 )
@@ -71,7 +71,7 @@ def run(
     manager = build_manager(state.settings, env=state.child_env())
     server = build_server(state.settings, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
     stream = _ReadyThenLog() if handoff_stdout else sys.stdout
-    with metrics_for(server, state.settings):
+    with attached_to(server, state, NAME):
         serve(server, manager, start_all=start_all, ready_stream=stream)
 
 

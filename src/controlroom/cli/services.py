@@ -9,8 +9,7 @@ same functions for the whole set.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -131,18 +130,13 @@ def say_stopped(service: CoreService, record: ProcessRecord | None) -> None:
         render.say(f"{service.title} stopped (pid {record.pid})")
 
 
-@contextlib.contextmanager
-def metrics_for(server: ControlServer, settings: Mapping[str, Any]) -> Iterator[None]:
-    """Serve ``/metrics`` for a core service while it runs (port chosen by the OS;
-    its address is in the service's ``info``)."""
-    from controlroom.services.metrics import attach_metrics
+def attached_to(server: ControlServer, state: CliState, name: str) -> Any:
+    """Central logs, registration and metrics for core service ``name`` while it serves
+    (a context manager; see :func:`controlroom.services.attach.service_attachments`)."""
+    from controlroom.services.attach import service_attachments
 
-    host = str((settings.get("defaults") or {}).get("metrics_host", "127.0.0.1"))
-    exporter = attach_metrics(server, host=host, port=0)
-    try:
-        yield
-    finally:
-        exporter.stop()
+    level = logging.DEBUG if state.debug else logging.INFO
+    return service_attachments(server, state.settings, name, level=level)
 
 
 def add_start_stop(app: typer.Typer, name: str, *, start: bool = True) -> None:

@@ -124,7 +124,7 @@ def test_stopping_the_process_manager_stops_its_children(settings: Settings) -> 
             pids = [p["pid"] for p in proxy.start_all()]
     finally:
         server.stop(timeout=30.0)
-    assert len(pids) == 4 and all(pids)
+    assert len(pids) == len(SERVICES) and all(pids)
     assert not any(psutil.pid_exists(pid) for pid in pids)
 
 

@@ -41,12 +41,15 @@ def by_name(settings: Settings, setup: dict[str, Any] | None) -> dict[str, Any]:
 
 def test_without_a_setup_only_the_core_services(settings: Settings) -> None:
     specs = process_specs(settings, None, python=PY)
-    assert [s.name for s in specs] == ["registry", "logman", "confman", "storage"]
-    registry, logman = specs[0], specs[1]
+    assert [s.name for s in specs] == ["registry", "logman", "confman", "storage", "scheduler"]
+    registry, logman, scheduler = specs[0], specs[1], specs[-1]
     assert registry.argv == (PY, "-m", "controlroom.services.registry.server")
     assert registry.kind == "service" and registry.after == () and registry.pins == ()
     assert logman.argv[-1] == "controlroom.services.logs.server"
     assert logman.after == ("registry",)
+    # The scheduler runs through the CLI, which joins it with the observations.
+    assert scheduler.argv == (PY, "-m", "controlroom.cli.main", "scheduler", "run")
+    assert scheduler.after == ("registry", "confman")
 
 
 def test_a_simulated_device_brings_its_simulator(settings: Settings) -> None:
@@ -125,10 +128,10 @@ def test_only_processes_of_this_host_run_here(settings: Settings) -> None:
     specs = process_specs(settings, setup, python=PY)
     assert {s.name: s.host for s in specs}["tempctl-sim"] == "lab-pc-9"
     local = [s.name for s in local_specs(specs, settings, HERE)]
-    assert local == ["registry", "logman", "confman", "storage", "dummy"]
+    assert local == ["registry", "logman", "confman", "storage", "scheduler", "dummy"]
     # A key of the Settings' `hosts` stands for its address.
     elsewhere = process_specs(settings, {"devices": {"dummy": {"host": "bench"}}})
-    assert [s.name for s in local_specs(elsewhere, settings, HERE)][-1] == "storage"
+    assert [s.name for s in local_specs(elsewhere, settings, HERE)][-1] == "scheduler"
     assert [s.name for s in local_specs(elsewhere, settings, [*HERE, "10.1.2.3"])][-1] == "dummy"
 
 
@@ -138,6 +141,7 @@ def test_a_core_service_runs_on_the_host_of_its_endpoint(tmp_path: Path) -> None
         "logman",
         "confman",
         "storage",
+        "scheduler",
     ]
 
 
@@ -167,7 +171,11 @@ def test_ready_lines() -> None:
 def test_waves_and_options(settings: Settings) -> None:
     specs = process_specs(settings, {"devices": {"tempctl": {"simulated": True}}})
     order = [[s.name for s in wave] for wave in waves(specs)]
-    assert order == [["registry", "tempctl-sim"], ["logman", "confman", "storage"], ["tempctl"]]
+    assert order == [
+        ["registry", "tempctl-sim"],
+        ["logman", "confman", "storage"],
+        ["scheduler", "tempctl"],
+    ]
     looped = [s for s in specs if s.name == "registry"]
     looped = [looped[0].__class__(**{**looped[0].__dict__, "after": ("registry",)})]
     with pytest.raises(SpecError, match="circular"):

@@ -25,6 +25,7 @@ from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import serve_until_signalled
+from controlroom.services.attach import service_attachments
 from controlroom.services.confman.errors import ObservationError
 from controlroom.services.confman.observations import ObservationLog
 from controlroom.services.confman.repository import SetupRepository
@@ -117,6 +118,11 @@ class ConfigurationManager(Interface):
         observation = self.observations.current()
         return None if observation is None else observation.to_dict()
 
+    @command()
+    def get_context(self) -> dict[str, Any]:
+        """The site, the current Setup id and the running obsid (None when there is none)."""
+        return self.status()
+
     def status(self) -> dict[str, Any]:
         """What everyone tags data with: the site, the current Setup id and obsid."""
         running = self.observations.current()
@@ -168,8 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    server = build_server(load_settings(), endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    serve_until_signalled(server, sys.stdout)
+    settings = load_settings()
+    server = build_server(settings, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
+    with service_attachments(server, settings, "confman"):
+        serve_until_signalled(server, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import READY_PREFIX
+from controlroom.services.attach import service_attachments
 from controlroom.services.logs import query
 from controlroom.services.logs.receiver import Receiver
 from controlroom.services.logs.store import LogStore
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
         settings, records_endpoint=args.records_endpoint, directory=args.directory
     )
     server = build_server(settings, manager, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    serve(server, manager, sys.stdout)
+    with service_attachments(server, settings, "logman"):
+        serve(server, manager, sys.stdout)
 
 
 if __name__ == "__main__":

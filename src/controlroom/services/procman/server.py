@@ -32,8 +32,7 @@ from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import ready_line
-from controlroom.rpc.registration import attach_from_settings
-from controlroom.services.logs.follow import install_from_settings
+from controlroom.services.attach import service_attachments
 from controlroom.services.procman.confmanlink import CONFMAN, ConfmanLink
 from controlroom.services.procman.errors import ProcmanError
 from controlroom.services.procman.processspec import ProcessSpec
@@ -231,15 +230,10 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     settings = load_settings()
-    handler = install_from_settings(settings, server=NAME)
     manager = build_manager(settings)
     server = build_server(settings, manager, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    registration = attach_from_settings(server, settings, metadata={"kind": "service"})
-    try:
+    with service_attachments(server, settings, NAME):
         serve(server, manager, start_all=args.start_all)
-    finally:
-        registration.stop()
-        handler.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The processes of an installation, derived from the Settings and the current Setup only.
 
-Core services (registry, logman, confman, storage) come from the Settings'
+Core services (registry, logman, confman, storage, scheduler) come from the Settings'
 ``services`` section: each runs on the host its ``commands`` endpoint names.
 Devices come from the Setup's ``devices`` section; every key must be a
 device of the Settings (``devices.<name>``), which say how to run it::
@@ -35,13 +35,23 @@ from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host, is_local, local_names
 from controlroom.services.procman.processspec import WILDCARD_HOSTS, Link, Pin, ProcessSpec
 
-SERVICES = {  # name -> module, in start order
-    "registry": "controlroom.services.registry.server",
-    "logman": "controlroom.services.logs.server",
-    "confman": "controlroom.services.confman.server",
-    "storage": "controlroom.services.storage.server",
-}
 DEVICE_MODULE = "controlroom.cli.main"
+SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpreter, in start order
+    "registry": ("-m", "controlroom.services.registry.server"),
+    "logman": ("-m", "controlroom.services.logs.server"),
+    "confman": ("-m", "controlroom.services.confman.server"),
+    "storage": ("-m", "controlroom.services.storage.server"),
+    # Through the CLI: its jobs run building blocks, and only the CLI may join
+    # the scheduler (services) with the observations (obs).
+    "scheduler": ("-m", DEVICE_MODULE, "scheduler", "run"),
+}
+SERVICE_AFTER: dict[str, tuple[str, ...]] = {
+    "logman": ("registry",),
+    "confman": ("registry",),
+    "storage": ("registry",),
+    "scheduler": ("registry", "confman"),
+}
+DEVICES_AFTER = ("registry", "logman", "confman", "storage")  # what a control server talks to
 SIMULATOR_SUFFIX = "-sim"
 ENDPOINT_OPTIONS = {
     "commands": "--endpoint",
@@ -87,16 +97,16 @@ def local_specs(
 def service_specs(settings: Mapping[str, Any], python: str) -> list[ProcessSpec]:
     """The core services, from the Settings' ``services`` section."""
     specs = []
-    for name, module in SERVICES.items():
+    for name, arguments in SERVICES.items():
         entry = settings["services"][name]
         endpoints = {role: str(entry[role]) for role in ENDPOINT_OPTIONS if entry.get(role)}
         specs.append(
             ProcessSpec(
                 name,
                 "service",
-                (python, "-m", module),
+                (python, *arguments),
                 host=endpoint_host(endpoints["commands"]),
-                after=() if name == "registry" else ("registry",),
+                after=SERVICE_AFTER.get(name, ()),
                 pins=_pins(endpoints),
             )
         )
@@ -111,7 +121,7 @@ def device_specs(
     endpoints = {r: str(entry.get(r) or ANY_PORT) for r in ("commands", "publish")}
     host = device.host or endpoint_host(endpoints["commands"])
     argv = [python, "-m", DEVICE_MODULE, "cs", "run", device.name]
-    after: tuple[str, ...] = tuple(SERVICES)
+    after: tuple[str, ...] = DEVICES_AFTER
     link, specs = None, []
     if device.simulated:
         argv.append("--sim")

@@ -30,6 +30,7 @@ from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import serve_until_signalled
+from controlroom.services.attach import service_attachments
 from controlroom.services.registry.store import Entry, RegistryStore
 
 NAME = "registry"
@@ -157,10 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    settings = load_settings()
     server = build_server(
-        load_settings(), endpoint=args.endpoint, pub_endpoint=args.pub_endpoint, ttl_s=args.ttl
+        settings, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint, ttl_s=args.ttl
     )
-    serve_until_signalled(server, sys.stdout)
+    with service_attachments(server, settings, "registry"):
+        serve_until_signalled(server, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,7 @@ from controlroom.rpc import ControlServer, Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.events import Event
 from controlroom.rpc.process import serve_until_signalled
-from controlroom.rpc.registration import attach_from_settings
-from controlroom.services.logs.follow import install_from_settings
+from controlroom.services.attach import service_attachments
 from controlroom.services.scheduler.jobs import JobBook, Runner, build_jobs, describe_refused
 from controlroom.services.scheduler.schedules import parse_schedules
 
@@ -209,14 +208,9 @@ def serve(
     **options: Any,
 ) -> None:
     """Serve until SIGINT, SIGTERM or ``quit``: logging to the log manager, registered."""
-    handler = install_from_settings(settings, server=NAME)
     server = build_server(settings, runner=runner, **options)
-    registration = attach_from_settings(server, settings, metadata={"kind": "service"})
-    try:
+    with service_attachments(server, settings, NAME):
         serve_until_signalled(server, ready_stream)
-    finally:
-        registration.stop()
-        handler.close()
 
 
 def main(argv: list[str] | None = None, *, runner: Runner) -> None:

@@ -28,6 +28,7 @@ from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import serve_until_signalled
+from controlroom.services.attach import service_attachments
 from controlroom.services.storage.ingest import Ingest
 from controlroom.services.storage.options import backend_specs
 from controlroom.services.storage.queries import Queries
@@ -170,8 +171,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    server = build_server(load_settings(), endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    serve_until_signalled(server, sys.stdout)
+    settings = load_settings()
+    server = build_server(settings, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
+    with service_attachments(server, settings, "storage"):
+        serve_until_signalled(server, sys.stdout)
 
 
 if __name__ == "__main__":
