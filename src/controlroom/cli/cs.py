@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from controlroom.cli import render, status
-from controlroom.cli.assemble import attach_core_services
-from controlroom.cli.context import DEFAULT_ENDPOINT, CliState, cli_state
+from controlroom.cli.context import CliState, cli_state
+from controlroom.cli.devserver import build_device_server, serve_device
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.ps import procman_cs
 from controlroom.cli.sim import simulator_transport
@@ -25,10 +25,8 @@ from controlroom.cli.spawn import (
     wait_ready,
 )
 from controlroom.cli.state import ProcessRecord
-from controlroom.device.serving import DeviceService
-from controlroom.devices.factory import build_controller
-from controlroom.rpc import ControlServer, Proxy, RpcError
-from controlroom.rpc.process import parse_ready_line, serve_until_signalled
+from controlroom.rpc import Proxy, RpcError
+from controlroom.rpc.process import parse_ready_line
 
 cs_app = typer.Typer(help="Run, start, stop and inspect control servers (one per device).")
 cs_app.command("status")(status.status)
@@ -72,29 +70,21 @@ def run_server(
     entry = state.device(name)
     if transport is None and sim and "simulator" in entry:
         transport = simulator_transport(state, name, entry)
-    controller = build_controller(
-        entry, simulate=sim, transport_url=transport, allowed=state.allowed_packages
-    )
-    server = ControlServer(
+    server = build_device_server(
+        state.settings,
         name,
-        DeviceService(controller),
-        endpoint=endpoint or str(entry.get("commands") or DEFAULT_ENDPOINT),
-        pub_endpoint=pub_endpoint or str(entry.get("publish") or DEFAULT_ENDPOINT),
-        hk_period_s=float(entry.get("hk_period_s", state.default("hk_period_s", 1.0))),
-        status_period_s=float(entry.get("status_period_s", state.default("status_period_s", 0.5))),
-        spin_us=state.default("spin_us", 100.0),
+        sim=sim,
+        transport=transport,
+        endpoint=endpoint,
+        pub_endpoint=pub_endpoint,
     )
-    level = logging.DEBUG if state.debug else logging.INFO
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    serve_device(
+        state.settings,
+        server,
+        sim=sim,
+        level=logging.DEBUG if state.debug else logging.INFO,
+        ready_stream=_ReadyThenLog() if handoff_stdout else sys.stdout,
     )
-    attached = attach_core_services(server, state.settings, name, level=level, simulated=sim)
-    try:
-        serve_until_signalled(server, _ReadyThenLog() if handoff_stdout else sys.stdout)
-    finally:
-        attached.stop()
 
 
 class _ReadyThenLog(io.StringIO):

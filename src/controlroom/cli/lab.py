@@ -28,7 +28,6 @@ from controlroom.config.setup import Setup
 from controlroom.device.proxy import make_proxy
 from controlroom.rpc import RpcError
 
-CORE_FIRST = ("registry", "logman", "confman", "storage", "scheduler")
 START_ALL_TIMEOUT_S = 300.0
 WATCH_EVERY_S = 1.0
 
@@ -77,9 +76,8 @@ def _bring_up(state: CliState, endpoint: str, setup: str | None) -> list[dict[st
 
     manager: Any = make_proxy(ProcessManager, endpoint, timeout=START_ALL_TIMEOUT_S)
     with manager:
-        for name in CORE_FIRST:
-            manager.start(name)
-        if setup is not None:
+        if setup is not None:  # loaded before the control servers start: it names them
+            manager.start_services()
             _use_setup(state, setup)
         return list(manager.start_all())
 

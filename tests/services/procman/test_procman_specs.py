@@ -61,11 +61,12 @@ def test_a_simulated_device_brings_its_simulator(settings: Settings) -> None:
     )  # fmt: skip
     assert server.kind == "device" and server.simulated
     assert server.argv == (
-        PY, "-m", "controlroom.cli.main", "cs", "run", "tempctl", "--sim",
+        PY, "-m", "controlroom.cli.devserver", "tempctl", "--sim",
         "--transport", "tcp://127.0.0.1:7777",
     )  # fmt: skip
     assert server.after == ("registry", "logman", "confman", "storage", "tempctl-sim")
-    assert dummy.argv[-3:] == ("cs", "run", "dummy") and not dummy.simulated
+    assert dummy.argv[-3:] == ("-m", "controlroom.cli.devserver", "dummy")
+    assert not dummy.simulated
     assert "tempctl-sim" not in by_name(settings, {"devices": {"tempctl": {}}})
 
 

@@ -89,6 +89,12 @@ class ProcessManager(Interface):
         return self.supervisor.restart(name, wait)
 
     @command(timeout=LONG_S)
+    def start_services(self) -> list[Process]:
+        """Start the core services only, wave by wave (in parallel within a wave)."""
+        with self.supervisor.operations:
+            return self.supervisor.start_all([n for n in SERVICES if n in self.supervisor.names()])
+
+    @command(timeout=LONG_S)
     def start_all(self) -> list[Process]:
         """Start the core services, fetch the current Setup, then start its processes."""
         with self.supervisor.operations:

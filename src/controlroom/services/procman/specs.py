@@ -35,7 +35,9 @@ from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host, is_local, local_names
 from controlroom.services.procman.processspec import WILDCARD_HOSTS, Link, Pin, ProcessSpec
 
-DEVICE_MODULE = "controlroom.cli.main"
+CLI_MODULE = "controlroom.cli.main"
+# A control server without the command-line interface: the same server as `cs run`.
+SERVER_MODULE = "controlroom.cli.devserver"
 SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpreter, in start order
     "registry": ("-m", "controlroom.services.registry.server"),
     "logman": ("-m", "controlroom.services.logs.server"),
@@ -43,7 +45,7 @@ SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpre
     "storage": ("-m", "controlroom.services.storage.server"),
     # Through the CLI: its jobs run building blocks, and only the CLI may join
     # the scheduler (services) with the observations (obs).
-    "scheduler": ("-m", DEVICE_MODULE, "scheduler", "run"),
+    "scheduler": ("-m", CLI_MODULE, "scheduler", "run"),
 }
 SERVICE_AFTER: dict[str, tuple[str, ...]] = {
     "logman": ("registry",),
@@ -120,7 +122,7 @@ def device_specs(
     entry = device_settings(settings, device.name)
     endpoints = {r: str(entry.get(r) or ANY_PORT) for r in ("commands", "publish")}
     host = device.host or endpoint_host(endpoints["commands"])
-    argv = [python, "-m", DEVICE_MODULE, "cs", "run", device.name]
+    argv = [python, "-m", SERVER_MODULE, device.name]
     after: tuple[str, ...] = DEVICES_AFTER
     link, specs = None, []
     if device.simulated:
