@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/controlroom demo
+	$(BIN)/controlroom up --setup demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -76,8 +76,10 @@ def _bring_up(state: CliState, endpoint: str, setup: str | None) -> list[dict[st
 
     manager: Any = make_proxy(ProcessManager, endpoint, timeout=START_ALL_TIMEOUT_S)
     with manager:
-        if setup is not None:  # loaded before the control servers start: it names them
-            manager.start_services()
+        if setup is not None:
+            # Loaded before the rest starts, since it names the control servers; the
+            # others then start in parallel waves (confman needs none of them).
+            manager.start("confman")
             _use_setup(state, setup)
         return list(manager.start_all())
 

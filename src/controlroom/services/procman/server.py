@@ -89,17 +89,12 @@ class ProcessManager(Interface):
         return self.supervisor.restart(name, wait)
 
     @command(timeout=LONG_S)
-    def start_services(self) -> list[Process]:
-        """Start the core services only, wave by wave (in parallel within a wave)."""
-        with self.supervisor.operations:
-            return self.supervisor.start_all([n for n in SERVICES if n in self.supervisor.names()])
-
-    @command(timeout=LONG_S)
     def start_all(self) -> list[Process]:
         """Start the core services, fetch the current Setup, then start its processes."""
         with self.supervisor.operations:
             self.autostart = True
-            self.supervisor.start_all([n for n in SERVICES if n in self.supervisor.names()])
+            if not self._confman_running():  # else the Setup is known now: start all at once
+                self.supervisor.start_all([n for n in SERVICES if n in self.supervisor.names()])
             try:
                 self._reload()
             except ProcmanError as exc:  # run what we know; a later new_setup brings the rest
@@ -142,6 +137,10 @@ class ProcessManager(Interface):
         if self.autostart:
             self.supervisor.start_all()
         return changes
+
+    def _confman_running(self) -> bool:
+        names = self.supervisor.names()
+        return CONFMAN in names and str(self.supervisor.get(CONFMAN).state) == "running"
 
     def _specs(self, setup: Mapping[str, Any] | None) -> list[ProcessSpec]:
         return local_specs(process_specs(self.settings, setup, python=self.python), self.settings)
