@@ -174,7 +174,9 @@ def test_ping_answers_quickly_while_a_long_device_command_runs(
     worker.join()
     assert result and result[0] >= 5.0
     assert len(latencies) >= 10
-    assert max(latencies) < 0.05, latencies
+    # Not a performance figure (bench/roundtrip.py has those): a ping blocked by the
+    # device command would take the command's remaining seconds, not a fraction of one.
+    assert max(latencies) < 1.0, latencies
 
 
 def test_device_commands_run_one_at_a_time_in_arrival_order(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import os
 import sys
 from typing import Annotated, Any
 
@@ -26,7 +24,7 @@ from controlroom.cli.spawn import (
 )
 from controlroom.cli.state import ProcessRecord
 from controlroom.rpc import Proxy, RpcError
-from controlroom.rpc.process import parse_ready_line
+from controlroom.rpc.process import ReadyThenLog, parse_ready_line
 
 cs_app = typer.Typer(help="Run, start, stop and inspect control servers (one per device).")
 cs_app.command("status")(status.status)
@@ -83,27 +81,8 @@ def run_server(
         server,
         sim=sim,
         level=logging.DEBUG if state.debug else logging.INFO,
-        ready_stream=_ReadyThenLog() if handoff_stdout else sys.stdout,
+        ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
     )
-
-
-class _ReadyThenLog(io.StringIO):
-    """Passes the ready line to our stdout, then points stdout where stderr goes.
-
-    ``cs start`` reads our stdout only until the ready line and then closes the
-    pipe; anything printed later would fail on the closed pipe, so from then on
-    stdout shares the log file that stderr already writes to.
-    """
-
-    def flush(self) -> None:
-        text = self.getvalue()
-        if not text.endswith("\n"):
-            return
-        self.seek(0)
-        self.truncate()
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
 @cs_app.command("start")

@@ -23,7 +23,6 @@ from rich.text import Text
 
 from controlroom.cli import render
 from controlroom.cli.context import CliState, Endpoints, cli_state, endpoints_of
-from controlroom.cli.cs import _ReadyThenLog
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     add_start_stop,
@@ -32,6 +31,7 @@ from controlroom.cli.services import (
 from controlroom.cli.spawn import (
     sigterm_interrupts,
 )
+from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "logman"
 _STYLES = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}
@@ -172,7 +172,7 @@ def run(
     manager = build_manager(state.settings, records_endpoint=records_endpoint)
     server = build_server(state.settings, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
     with attached_to(server, state, NAME):
-        serve(server, manager, _ReadyThenLog() if handoff_stdout else sys.stdout)
+        serve(server, manager, ReadyThenLog() if handoff_stdout else sys.stdout)
 
 
 def logman_endpoints(state: CliState) -> Endpoints:

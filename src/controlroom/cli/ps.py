@@ -32,6 +32,7 @@ from controlroom.cli.services import (
 from controlroom.cli.spawn import READY_TIMEOUT_S
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "procman"
 PROBE_S = 0.5  # how long `cs start|stop` waits to learn whether a process manager runs
@@ -59,7 +60,6 @@ def run(
     Prints one line READY {"name", "commands", "publish"} (JSON) once it serves;
     its processes are stopped when it stops.
     """
-    from controlroom.cli.cs import _ReadyThenLog  # here: cs imports this module
     from controlroom.services.procman.server import build_manager, build_server, serve
 
     state = cli_state(ctx)
@@ -70,7 +70,7 @@ def run(
     )
     manager = build_manager(state.settings, env=state.child_env())
     server = build_server(state.settings, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
-    stream = _ReadyThenLog() if handoff_stdout else sys.stdout
+    stream = ReadyThenLog() if handoff_stdout else sys.stdout
     with attached_to(server, state, NAME):
         serve(server, manager, start_all=start_all, ready_stream=stream)
 

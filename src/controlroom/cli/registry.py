@@ -19,7 +19,6 @@ from rich.text import Text
 
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
-from controlroom.cli.cs import _ReadyThenLog
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     add_start_stop,
@@ -27,6 +26,7 @@ from controlroom.cli.services import (
 )
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "registry"
 
@@ -61,7 +61,7 @@ def run(
     )
     server = build_server(state.settings, endpoint=endpoint, pub_endpoint=pub_endpoint, ttl_s=ttl)
     with attached_to(server, state, NAME):
-        serve_until_signalled(server, _ReadyThenLog() if handoff_stdout else sys.stdout)
+        serve_until_signalled(server, ReadyThenLog() if handoff_stdout else sys.stdout)
 
 
 @registry_app.command("list")

@@ -26,13 +26,13 @@ from rich.text import Text
 
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
-from controlroom.cli.cs import _ReadyThenLog
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     add_start_stop,
 )
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "scheduler"
 
@@ -82,7 +82,7 @@ def run(
     serve(
         state.settings,
         runner=run_in_observation,
-        ready_stream=_ReadyThenLog() if handoff_stdout else sys.stdout,
+        ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
         endpoint=endpoint,
         pub_endpoint=pub_endpoint,
         confman=confman,

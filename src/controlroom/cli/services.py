@@ -42,6 +42,8 @@ class CoreService:
     title: str
     group: str
     exit_wait_s: float = 5.0
+    # Started as `python -m module` rather than through the CLI: sooner, and lighter.
+    module: str = ""
 
 
 CORE_SERVICES: dict[str, CoreService] = {
@@ -53,7 +55,13 @@ CORE_SERVICES: dict[str, CoreService] = {
         CoreService("storage", "storage manager", "storage", exit_wait_s=10.0),
         CoreService("scheduler", "scheduler", "scheduler"),
         # It stops every process it runs before it exits.
-        CoreService("procman", "process manager", "procman", exit_wait_s=30.0),
+        CoreService(
+            "procman",
+            "process manager",
+            "procman",
+            exit_wait_s=30.0,
+            module="controlroom.services.procman.server",
+        ),
     )
 }
 START_ORDER = ("registry", "logman", "confman", "storage", "scheduler", "procman")
@@ -81,8 +89,11 @@ def start_service(
                 f"the {service.title} is already running (pid {running.pid}, commands at "
                 f"{running.endpoints.get('commands')}); `controlroom {service.group} stop` first"
             )
-        args = [*state.global_args(), service.group, "run", "--handoff-stdout", *run_args]
-        argv = module_argv("controlroom.cli.main", *args)
+        if service.module:  # it reads the Settings file named in child_env()
+            argv = module_argv(service.module, "--handoff-stdout", *run_args)
+        else:
+            args = [*state.global_args(), service.group, "run", "--handoff-stdout", *run_args]
+            argv = module_argv("controlroom.cli.main", *args)
         log = state.files.log_path(KIND, service.name)
         child = spawn(service.title, argv, log_path=log, detached=True, env=state.child_env())
         ready = wait_ready(child, ready_endpoints, timeout)

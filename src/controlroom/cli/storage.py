@@ -18,12 +18,12 @@ import typer
 
 from controlroom.cli import render
 from controlroom.cli.context import CliState, Endpoints, cli_state, endpoints_of
-from controlroom.cli.cs import _ReadyThenLog
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import (
     add_start_stop,
     attached_to,
 )
+from controlroom.rpc.process import ReadyThenLog
 
 if TYPE_CHECKING:
     from controlroom.services.storage.client import StorageClient
@@ -58,7 +58,7 @@ def run(
     )
     server = build_server(state.settings, endpoint=endpoint, pub_endpoint=pub_endpoint)
     with attached_to(server, state, NAME):
-        serve_until_signalled(server, _ReadyThenLog() if handoff_stdout else sys.stdout)
+        serve_until_signalled(server, ReadyThenLog() if handoff_stdout else sys.stdout)
 
 
 @storage_app.command("stats")

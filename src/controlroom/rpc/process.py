@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
 import sys
 import threading
@@ -25,6 +27,25 @@ def parse_ready_line(line: str) -> dict[str, str] | None:
         return None
     data = json.loads(line[len(READY_PREFIX) :])
     return data if isinstance(data, dict) else None
+
+
+class ReadyThenLog(io.StringIO):
+    """Passes the ready line to our stdout, then points stdout where stderr goes.
+
+    A parent that detaches us reads our stdout only until the ready line and
+    then closes the pipe; anything printed later would fail on the closed pipe,
+    so from then on stdout shares the log file that stderr already writes to.
+    """
+
+    def flush(self) -> None:
+        text = self.getvalue()
+        if not text.endswith("\n"):
+            return
+        self.seek(0)
+        self.truncate()
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
 def serve_until_signalled(server: ControlServer, ready_stream: TextIO = sys.stdout) -> None:

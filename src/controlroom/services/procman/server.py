@@ -31,7 +31,7 @@ from controlroom.config.settings import load_settings, location
 from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
-from controlroom.rpc.process import ready_line
+from controlroom.rpc.process import ReadyThenLog, ready_line
 from controlroom.services.attach import service_attachments
 from controlroom.services.procman.confmanlink import CONFMAN, ConfmanLink
 from controlroom.services.procman.errors import ProcmanError
@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
     parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
     parser.add_argument("--start-all", action="store_true", help="start every process once serving")
+    parser.add_argument(
+        "--handoff-stdout", action="store_true", help="after the ready line, stdout goes to stderr"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -238,7 +241,8 @@ def main(argv: list[str] | None = None) -> None:
     manager = build_manager(settings)
     server = build_server(settings, manager, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
     with service_attachments(server, settings, NAME):
-        serve(server, manager, start_all=args.start_all)
+        stream = ReadyThenLog() if args.handoff_stdout else sys.stdout
+        serve(server, manager, start_all=args.start_all, ready_stream=stream)
 
 
 if __name__ == "__main__":
