@@ -30,6 +30,7 @@ from controlroom.cli.scheduler import scheduler_app
 from controlroom.cli.settings import show_settings
 from controlroom.cli.storage import storage_app
 from controlroom.cli.systemd import systemd
+from controlroom.cli.web import web_app
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, load_settings
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(setup.setup_app, name="setup")
 app.add_typer(obs.obs_app, name="obs")
 app.add_typer(storage_app, name="storage")
+app.add_typer(web_app, name="web")
 app.add_typer(hk_app, name="hk")
 app.add_typer(procman_app, name="procman")
 app.command("ps")(ps)

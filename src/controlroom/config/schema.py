@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from controlroom.config.webschema import Web, WebUser
 from controlroom.config.yamlmarks import KeyPath
 
 USER_SECTION_PREFIX = "x_"
@@ -225,6 +226,7 @@ class SettingsModel(Section):
     defaults: Defaults
     storage: Storage
     telemetry: Telemetry = Field(default_factory=Telemetry)
+    web: Web = Field(default_factory=Web)
 
     @model_validator(mode="before")
     @classmethod
@@ -287,5 +289,7 @@ def _known_keys() -> list[str]:
         Storage,
         StorageSenderSettings,
         Telemetry,
+        Web,
+        WebUser,
     ]
     return sorted({name for model in models for name in model.model_fields})

@@ -1,0 +1,43 @@
+"""The ``web`` section of the Settings: the web panel's address, users and live hub.
+
+Kept apart from :mod:`controlroom.config.schema` (which includes it as
+``SettingsModel.web``) so that module stays small. Same rules: unknown keys
+are typos, values are not coerced. Unlike the older sections every key has a
+default here, so Settings files written before the panel existed stay valid.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["viewer", "operator", "admin"]
+Period = Annotated[float, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class WebUser(_Section):
+    """One user of the web panel: an argon2 hash of the password and a role."""
+
+    password_hash: str = Field(min_length=1)
+    role: Role
+
+
+class Web(_Section):
+    """The web panel: where it serves, who may log in, how it follows the servers."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    users: dict[str, WebUser] = Field(default_factory=dict)
+    session_ttl_s: Period = 28800.0
+    # Only with a loopback `host`; the panel refuses to start otherwise.
+    allow_anonymous: bool = False
+    anonymous_role: Role = "viewer"
+    discover_every_s: Period = 2.0
+    ping_timeout_s: Period = 1.0
+    client_queue: int = Field(default=1000, ge=1)
+    events_kept: int = Field(default=200, ge=1)

@@ -1,0 +1,153 @@
+"""The WebSocket every page opens: ``/ws?topics=prefix,prefix``.
+
+Protocol (JSON text messages):
+
+* server → page: first ``{"type": "snapshot", "seq", "topics": {topic: body},
+  "events": [body...]}``, then one ``{"type": "change", "topic", "server",
+  "time", "values", "seq"}`` per change of a followed topic (a body is
+  ``{topic, server, time, values, seq}``). A page that falls behind gets a new
+  snapshot instead of the changes it missed.
+* page → server: ``{"type": "subscribe", "topics": [prefix...]}`` follows
+  other topics (a new snapshot follows); ``{"type": "command", "id", "action",
+  "csrf", ...}`` runs a registered :class:`~.context.WsAction` and is answered
+  ``{"type": "reply", "id", "result"}`` or ``{"type": "error", "id", "error"}``.
+  Commands need the session's CSRF token in ``csrf`` and the action's role.
+
+The handshake needs a session cookie (or anonymous access) and, when the
+browser sends an ``Origin``, this site's own; otherwise it is closed with
+code 4401. A session that expires closes the socket with 4401 too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from controlroom.web.clients import ClientQueue, dumps
+from controlroom.web.config import role_at_least
+from controlroom.web.context import WebContext, web_context
+from controlroom.web.security import websocket_session
+from controlroom.web.sessions import Session
+
+UNAUTHORISED = 4401  # the WebSocket spelling of HTTP 401 (4000-4999 are the application's)
+
+
+def parse_topics(text: str | list[Any]) -> list[str]:
+    """Topic prefixes from ``"a,b"`` or ``["a", "b"]``."""
+    items = text.split(",") if isinstance(text, str) else text
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    """The ``/ws`` endpoint."""
+    context = web_context(websocket)
+    session = websocket_session(websocket)
+    if session is None:
+        await websocket.close(code=UNAUTHORISED)
+        return
+    await websocket.accept()
+    client = ClientQueue(asyncio.get_running_loop(), context.config.client_queue, session.user)
+    topics = {"prefixes": parse_topics(websocket.query_params.get("topics", ""))}
+    context.clients.add(client)
+    client.resync()  # the first thing sent is the snapshot
+    sender = asyncio.create_task(_send(websocket, context, session, client, topics))
+    try:
+        await _receive(websocket, context, session, client, topics)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # the socket is gone anyway
+            await sender
+        context.hub.detach(client)
+        context.clients.discard(client)
+
+
+async def _send(
+    websocket: WebSocket,
+    context: WebContext,
+    session: Session,
+    client: ClientQueue,
+    topics: dict[str, list[str]],
+) -> None:
+    """The only writer of the socket: replies, snapshots, changes newer than the snapshot."""
+    seen = 0
+    first = True
+    while True:
+        replies, resync, changes = await client.take()
+        if context.sessions.get(session.token) is None:
+            await websocket.close(code=UNAUTHORISED, reason="session expired")
+            return
+        for reply in replies:
+            await websocket.send_text(dumps(reply))
+        if resync:
+            snapshot = context.hub.attach(client, topics["prefixes"])
+            seen = snapshot.seq
+            client.resyncs += 0 if first else 1
+            first = False
+            await websocket.send_text(dumps(snapshot.to_json()))
+        fresh = [m for m in changes if m.seq > seen]
+        for message in fresh:
+            await websocket.send_text(dumps({"type": "change", **message.to_json()}))
+        client.delivered += len(fresh)
+
+
+async def _receive(
+    websocket: WebSocket,
+    context: WebContext,
+    session: Session,
+    client: ClientQueue,
+    topics: dict[str, list[str]],
+) -> None:
+    while True:
+        text = await websocket.receive_text()
+        try:
+            message = json.loads(text)
+            if not isinstance(message, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            client.reply({"type": "error", "id": None, "error": f"bad message: {exc}"})
+            continue
+        kind = message.get("type")
+        if kind == "subscribe":
+            topics["prefixes"] = parse_topics(message.get("topics") or [])
+            client.resync()
+        elif kind == "command":
+            client.reply(await _command(context, session, message))
+        else:
+            client.reply(
+                {"type": "error", "id": message.get("id"), "error": f"unknown type {kind!r}"}
+            )
+
+
+async def _command(
+    context: WebContext, session: Session, message: dict[str, Any]
+) -> dict[str, Any]:
+    ident = message.get("id")
+    live = context.sessions.get(session.token)
+    if live is None or message.get("csrf") != live.csrf:
+        return {
+            "type": "error",
+            "id": ident,
+            "error": "missing or wrong csrf token: reload the page",
+        }
+    name = str(message.get("action", ""))
+    action = context.actions.get(name)
+    if action is None:
+        known = ", ".join(sorted(context.actions)) or "none"
+        return {"type": "error", "id": ident, "error": f"unknown action {name!r} (known: {known})"}
+    if not role_at_least(live.role, action.role):
+        return {
+            "type": "error",
+            "id": ident,
+            "error": f"{live.user} has the role {live.role}; {name} needs {action.role}",
+        }
+    try:
+        result = await action.handler(live, message)
+    except Exception as exc:  # the page shows the error; the socket keeps serving
+        return {"type": "error", "id": ident, "error": f"{type(exc).__name__}: {exc}"}
+    return {"type": "reply", "id": ident, "result": result}
