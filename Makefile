@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/controlroom up --setup demo
+	$(BIN)/controlroom --settings src/controlroom/config/demo-settings.yaml up --setup demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -65,6 +65,7 @@ def lab_settings(root: Path) -> Path:
     sim = {"host": "127.0.0.1", "port": free_tcp_port()}
     settings = {
         "services": services,
+        "web": {"port": 0},
         "locations": {key: str(root / key) for key in ("conf_repo", "data", "state")},
         "devices": {
             "tempctl": {"commands": _port(), "publish": _port(), "simulator": sim},

@@ -48,6 +48,7 @@ def base_settings(state_dir: Path) -> dict[str, Any]:
     return {
         "runtime": {"state_dir": str(state_dir)},
         "services": isolated_services(),
+        "web": {"port": 0},
         "locations": {
             "data": str(state_dir.parent / "data"),
             "conf_repo": str(state_dir.parent / "conf_repo"),
@@ -150,6 +151,7 @@ def lab_settings(
         settings: dict[str, Any] = {
             "site": "LAB",
             "services": isolated_services(),
+            "web": {"port": 0, "allow_anonymous": True},
             "locations": {
                 "conf_repo": str(tmp_path / "conf_repo"),
                 "data": str(tmp_path / "data"),

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         ps = controlroom("ps", "--json")
         assert ps.returncode == 0, ps.stderr
         processes = {p["name"]: p for p in json.loads(ps.stdout)}
-        expected = {"registry", "logman", "confman", "storage", "tempctl", "dummy"}
+        expected = {"registry", "logman", "confman", "storage", "tempctl", "dummy", "web"}
         assert expected <= set(processes)
         assert all(processes[name]["state"] == "running" for name in expected)
         assert controlroom("call", "dummy", "ping").stdout.strip() == "pong"
@@ -88,11 +89,15 @@ def _check_status(controlroom: Controlroom, expected: set[str]) -> None:
     assert {*expected, "procman", "scheduler", "tempctl-sim"} <= set(rows)
     assert census["all_up"] and census["procman"]
     assert census["setup_id"] is not None and census["site"] == "LAB"
-    for name in expected:
+    for name in expected - {"web"}:
         row = rows[name]
         assert row["up"] and row["pid"] and row["uptime_s"] is not None, row
         assert row["endpoints"]["commands"].startswith("tcp://127.0.0.1:"), row
         assert row["host"], row
+    panel = rows["web"]
+    assert panel["up"] and panel["endpoints"]["url"].startswith("http://127.0.0.1:"), panel
+    with urllib.request.urlopen(panel["endpoints"]["url"] + "api/pages", timeout=10) as page:
+        assert page.status == 200  # the panel of the lab serves (anonymous in these Settings)
     table = controlroom("status")
     assert "lab status" in table.stdout and "obsid" in table.stdout
 
@@ -102,4 +107,4 @@ def _check_registered(controlroom: Controlroom, expected: set[str]) -> None:
     listed = controlroom("registry", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     names = {entry["name"] for entry in json.loads(listed.stdout)}
-    assert expected - {"registry"} <= names, names
+    assert expected - {"registry", "web"} <= names, names

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 
 HK = "TEMPCTL_TEMP_A"
 VICTIMS = ("registry", "logman", "confman", "storage", "scheduler", "tempctl-sim", "tempctl")
-VICTIMS += ("dummy",)
+VICTIMS += ("dummy", "web")
 READY_S = 90.0  # the whole lab on a loaded 2-core machine
 HEAL_S = 30.0
 

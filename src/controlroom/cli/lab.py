@@ -57,6 +57,9 @@ def up(
         raise
     render.out().print(processes_table(processes))
     render.say(f"all {len(processes)} processes ready in {time.monotonic() - started:.1f} s")
+    panel = next((p for p in processes if p.get("kind") == "web"), None)
+    if panel is not None and (panel.get("endpoints") or {}).get("url"):
+        render.say(f"web panel: {panel['endpoints']['url']}")
     if detach:
         return
     render.say("Ctrl-C stops everything")

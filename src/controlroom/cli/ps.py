@@ -136,7 +136,7 @@ def processes_table(processes: list[dict[str, Any]]) -> Table:
             process.get("restarts", 0),
             "-" if process.get("exit_code") is None else process["exit_code"],
             render.duration(now - float(process["started"])) if running else "-",
-            ends.get("commands") or ends.get("transport") or "-",
+            ends.get("commands") or ends.get("transport") or ends.get("url") or "-",
             tail[-1] if tail and process.get("exit_code") not in (None, 0) else "",
         )
         table.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells))

@@ -30,6 +30,8 @@ class WebUser(_Section):
 class Web(_Section):
     """The web panel: where it serves, who may log in, how it follows the servers."""
 
+    # Whether the process manager (`controlroom up`) runs the panel on this host.
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     users: dict[str, WebUser] = Field(default_factory=dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pydantic import ValidationError
@@ -55,7 +55,10 @@ class WebConfig:
         users = {
             name: User(name, entry.password_hash, entry.role) for name, entry in model.users.items()
         }
-        values = model.model_dump(exclude={"users"})
+        # Keys the panel process itself does not use (e.g. ``enabled``, read by the
+        # process manager) are validated above and left out here.
+        known = {f.name for f in fields(cls)} - {"users"}
+        values = {k: v for k, v in model.model_dump(exclude={"users"}).items() if k in known}
         return cls(users=users, **values)
 
 

@@ -61,6 +61,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     services["procman"].update(backoff_s=0.05, max_restarts=3, stop_timeout_s=3.0)
     local = {
         "services": services,
+        "web": {"enabled": False},  # the panel under `up` is tested in tests/cli
         "locations": {name: str(tmp_path / name) for name in ("conf_repo", "data", "state")},
         "devices": {
             "dummy": {"commands": ANY, "publish": ANY},

@@ -26,6 +26,7 @@ HERE = ["localhost", "127.0.0.1", "bench-1"]  # this machine's names, for the te
 
 def settings_with(tmp_path: Path, **sections: Any) -> Settings:
     path = tmp_path / "local.yaml"
+    sections.setdefault("web", {"enabled": False})  # test_the_web_panel turns it on
     path.write_text(yaml.safe_dump(sections))
     return load_settings(path)
 
@@ -96,7 +97,7 @@ def test_ports_left_at_zero_are_pinned_and_the_simulator_linked(tmp_path: Path) 
 
 
 def test_a_device_unknown_to_the_settings_is_refused(settings: Settings) -> None:
-    with pytest.raises(SpecError, match=r"'hexapod', not in the Settings \(known: dummy, tempctl"):
+    with pytest.raises(SpecError, match=r"'hexapod', not in the Settings \(known: .*tempctl"):
         process_specs(settings, {"devices": {"hexapod": {"simulated": True}}})
 
 
@@ -183,3 +184,18 @@ def test_waves_and_options(settings: Settings) -> None:
         waves(looped)
     assert set_option(["a", "--port", "0"], "--port", "5") == ["a", "--port", "5"]
     assert set_option(["a"], "--port", "5") == ["a", "--port", "5"]
+
+
+def test_the_web_panel_runs_after_the_core_services_on_its_port(tmp_path: Path) -> None:
+    fixed = settings_with(tmp_path, web={"port": 8123, "host": "127.0.0.1"})
+    web = by_name(fixed, None)["web"]
+    assert web.kind == "web" and web.ready == "web" and web.pins == ()
+    assert web.argv == (PY, "-m", "controlroom.cli.main", "web", "run", "--port", "8123")
+    assert web.after == ("registry", "logman", "confman", "storage")
+    chosen = by_name(settings_with(tmp_path, web={"port": 0}), None)["web"]
+    line = 'READY {"name": "web", "url": "http://127.0.0.1:40001/"}'
+    info = chosen.parse_ready(line)
+    assert info == {"url": "http://127.0.0.1:40001/", "http": "tcp://127.0.0.1:40001"}
+    assert chosen.pinned(info).argv[-2:] == ("--port", "40001")  # a restart keeps the URL
+    assert chosen.parse_ready('READY {"name": "web"}') is None
+    assert "web" not in by_name(settings_with(tmp_path, web={"enabled": False}), None)

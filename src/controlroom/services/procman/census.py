@@ -94,7 +94,7 @@ def _probe(row: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         "rss_mb": None,
         "up": False,
     }
-    if row.get("kind") == "simulator":  # answers its own protocol, not ours
+    if row.get("kind") in ("simulator", "web"):  # they answer their own protocols, not ours
         return {**result, **_local_process(row.get("pid"), row.get("started"))}
     if not commands:
         return result

@@ -24,8 +24,8 @@ from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.services.procman.errors import SpecError
 
-Kind = Literal["service", "device", "simulator"]
-ReadyKind = Literal["server", "simulator"]
+Kind = Literal["service", "device", "simulator", "web"]
+ReadyKind = Literal["server", "simulator", "web"]
 ReadyInfo = dict[str, str]
 
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "*", "::", "[::]"})  # noqa: S104 (we detect, not bind)
@@ -67,6 +67,8 @@ class ProcessSpec:
         """The endpoints announced by ``line``, or None if it is not the ready line."""
         if self.ready == "simulator":
             return parse_simulator_ready(line)
+        if self.ready == "web":
+            return parse_web_ready(line)
         return parse_server_ready(line)
 
     def pinned(self, info: Mapping[str, str]) -> ProcessSpec:
@@ -114,6 +116,21 @@ def parse_server_ready(line: str) -> ReadyInfo | None:
     if not isinstance(data, dict) or not data.get("commands"):
         return None
     return {str(key): str(value) for key, value in data.items() if isinstance(value, str)}
+
+
+def parse_web_ready(line: str) -> ReadyInfo | None:
+    """``READY {"name": "web", "url": "http://host:port/"}`` -> {url, http: tcp://host:port}."""
+    if not line.startswith(READY_PREFIX):
+        return None
+    try:
+        data = json.loads(line[len(READY_PREFIX) :])
+    except ValueError:
+        return None
+    url = data.get("url") if isinstance(data, dict) else None
+    if not isinstance(url, str) or "://" not in url:
+        return None
+    address = url.split("://", 1)[1].split("/", 1)[0]
+    return {"url": url, "http": f"tcp://{address}"}
 
 
 def parse_simulator_ready(line: str) -> ReadyInfo | None:

@@ -1,7 +1,8 @@
 """The processes of an installation, derived from the Settings and the current Setup only.
 
-Core services (registry, logman, confman, storage, scheduler) come from the Settings'
-``services`` section: each runs on the host its ``commands`` endpoint names.
+Core services (registry, logman, confman, storage, scheduler) come from the
+Settings' ``services`` section: each runs on the host its ``commands``
+endpoint names; the web panel from the ``web`` section (its host and port).
 Devices come from the Setup's ``devices`` section; every key must be a
 device of the Settings (``devices.<name>``), which say how to run it::
 
@@ -55,6 +56,7 @@ SERVICE_AFTER: dict[str, tuple[str, ...]] = {
 }
 DEVICES_AFTER = ("registry", "logman", "confman", "storage")  # what a control server talks to
 SIMULATOR_SUFFIX = "-sim"
+WEB = "web"
 ENDPOINT_OPTIONS = {
     "commands": "--endpoint",
     "publish": "--pub-endpoint",
@@ -81,6 +83,8 @@ def process_specs(
     specs = service_specs(settings, interpreter)
     for device in setup_devices(setup, settings):
         specs.extend(device_specs(settings, device, interpreter))
+    if (settings.get("web") or {}).get("enabled", True):
+        specs.append(web_spec(settings, interpreter))
     names = [spec.name for spec in specs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -113,6 +117,26 @@ def service_specs(settings: Mapping[str, Any], python: str) -> list[ProcessSpec]
             )
         )
     return specs
+
+
+def web_spec(settings: Mapping[str, Any], python: str) -> ProcessSpec:
+    """The web panel, on the host and port of the Settings' ``web`` section.
+
+    It needs no other process to start (it finds the servers as they come),
+    but starts after the core services so that its first page is complete.
+    """
+    web = settings.get("web") or {}
+    host, port = str(web.get("host") or "127.0.0.1"), int(web.get("port") or 0)
+    argv = (python, "-m", CLI_MODULE, "web", "run", "--port", str(port))
+    return ProcessSpec(
+        WEB,
+        "web",
+        argv,
+        host=host,
+        after=DEVICES_AFTER,
+        ready="web",
+        pins=() if port else (Pin("http", "--port"),),
+    )
 
 
 def device_specs(
