@@ -48,12 +48,9 @@ SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpre
     # the scheduler (services) with the observations (obs).
     "scheduler": ("-m", CLI_MODULE, "scheduler", "run"),
 }
-SERVICE_AFTER: dict[str, tuple[str, ...]] = {
-    "logman": ("registry",),
-    "confman": ("registry",),
-    "storage": ("registry",),
-    "scheduler": ("registry", "confman"),
-}
+# Registering and logging never wait for the registry or the log manager, so the
+# services start together; the scheduler reads its jobs from the current Setup.
+SERVICE_AFTER: dict[str, tuple[str, ...]] = {"scheduler": ("confman",)}
 DEVICES_AFTER = ("registry", "logman", "confman", "storage")  # what a control server talks to
 SIMULATOR_SUFFIX = "-sim"
 WEB = "web"
@@ -122,8 +119,7 @@ def service_specs(settings: Mapping[str, Any], python: str) -> list[ProcessSpec]
 def web_spec(settings: Mapping[str, Any], python: str) -> ProcessSpec:
     """The web panel, on the host and port of the Settings' ``web`` section.
 
-    It needs no other process to start (it finds the servers as they come),
-    but starts after the core services so that its first page is complete.
+    It needs no other process to start: it finds the servers as they come.
     """
     web = settings.get("web") or {}
     host, port = str(web.get("host") or "127.0.0.1"), int(web.get("port") or 0)
@@ -133,7 +129,6 @@ def web_spec(settings: Mapping[str, Any], python: str) -> ProcessSpec:
         "web",
         argv,
         host=host,
-        after=DEVICES_AFTER,
         ready="web",
         pins=() if port else (Pin("http", "--port"),),
     )

@@ -146,15 +146,29 @@ class Supervisor:
             return process.describe()
 
     def start_all(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Start every process (or those ``names``) wave by wave, each wave once ready."""
+        """Start every process (or those ``names``), each as soon as what it needs is ready.
+
+        Not wave by wave: a slow starter (the web panel) holds up only what
+        comes after it, not everything in the next wave.
+        """
         with self.operations:
             chosen = set(self.names() if names is None else names)
             processes = self._snapshot()
             specs = [p.spec for n, p in processes.items() if n in chosen]
-            for wave in waves(specs):
-                if self.closing.is_set():
-                    break
-                _in_parallel(lambda p: p.start(True), [processes[s.name] for s in wave])
+            waves(specs)  # refuses a circle before anything starts
+            settled = {spec.name: threading.Event() for spec in specs}
+
+            def start(process: Supervised) -> None:
+                try:
+                    for needed in process.spec.after:
+                        if needed in settled:
+                            settled[needed].wait()
+                    if not self.closing.is_set():
+                        process.start(True)
+                finally:
+                    settled[process.name].set()
+
+            _in_parallel(start, [processes[spec.name] for spec in specs])
             return self.describe()
 
     def stop_all(self) -> list[dict[str, Any]]:
