@@ -54,7 +54,7 @@ def test_the_process_manager_runs_the_setup_and_cs_goes_through_it(
     assert started.returncode == 0, started.stderr
     assert "process manager started (pid" in started.stdout
     record = detached("cs", "procman")
-    running = dict.fromkeys(SERVICES, "running")
+    running = dict.fromkeys((*SERVICES, "web"), "running")
     assert wait_until(lambda: states(cli) == running, 30.0), states(cli)
 
     # Not in the Setup: `cs start` starts it itself, as without a process manager.
@@ -96,7 +96,7 @@ def test_systemd_writes_one_unit_per_process(
     assert result.exit_code == 0, result.stderr
     names = sorted(p.name for p in units.iterdir())
     assert names == sorted(
-        [f"controlroom-{n}.service" for n in (*SERVICES, "tempctl-sim", "tempctl", "dummy")]
+        [f"controlroom-{n}.service" for n in (*SERVICES, "web", "tempctl-sim", "tempctl", "dummy")]
         + ["controlroom.target"]
     )
     unit = (units / "controlroom-tempctl.service").read_text()
