@@ -135,6 +135,24 @@ def test_start_all_follows_dependencies_and_stop_all_reverses_them(
     assert events.order("process_exited") == ["device", "sim", "base"]
 
 
+def test_a_slow_start_holds_up_only_what_needs_it_and_registry_stops_last(
+    make_supervisor: MakeSupervisor, events: Events
+) -> None:
+    supervisor = make_supervisor()
+    supervisor.set_specs(
+        [
+            child_spec("registry", "--delay", "0.1"),
+            child_spec("slow", "--delay", "1.5"),  # like the web panel
+            child_spec("device", "--delay", "0.1", after=("registry",)),
+        ]
+    )
+    supervisor.start_all()
+    # Not wave by wave: the device did not wait for the slow one of the first wave.
+    assert events.order("process_started") == ["registry", "device", "slow"]
+    supervisor.stop_all()
+    assert events.order("process_exited")[-1] == "registry"
+
+
 def test_unknown_names_are_refused(make_supervisor: MakeSupervisor) -> None:
     supervisor = make_supervisor()
     supervisor.set_specs([child_spec("known")])

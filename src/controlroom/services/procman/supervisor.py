@@ -21,6 +21,9 @@ from controlroom.services.procman.policy import Policy, State
 from controlroom.services.procman.processspec import ProcessSpec, ReadyInfo, waves
 from controlroom.services.procman.supervised import Notify, Supervised
 
+# Stopped after everything else: every stopping process talks to them on its way out.
+STOP_LAST = frozenset({"registry", "logman"})
+
 __all__ = ["Policy", "State", "Supervised", "Supervisor"]
 
 
@@ -185,9 +188,17 @@ class Supervisor:
             self._stop_strays({})
 
     def _stop_in_order(self, processes: Sequence[Supervised]) -> None:
+        """Dependents first; the services every process talks to on its way out last.
+
+        A stopping server unregisters from the registry and flushes its records
+        to the log manager: with those gone already, it would wait for them.
+        """
         by_name = {p.name: p for p in processes}
-        for wave in reversed(waves([p.spec for p in processes])):
-            _in_parallel(Supervised.stop, [by_name[s.name] for s in wave])
+        last = [p for p in processes if p.name in STOP_LAST]
+        for group in ([p for p in processes if p.name not in STOP_LAST], last):
+            specs = [p.spec for p in group]
+            for wave in reversed(waves(specs)):
+                _in_parallel(Supervised.stop, [by_name[s.name] for s in wave])
 
     # -- reports -------------------------------------------------------------------
 
