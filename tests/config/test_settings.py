@@ -276,7 +276,7 @@ def test_configured_locations_and_the_older_state_dir(write: Writer, tmp_path: P
 
 
 def test_an_unknown_device_lists_the_known_ones() -> None:
-    with pytest.raises(SettingsError, match=r"no device 'nope' .*known: dummy, .*tempctl"):
+    with pytest.raises(SettingsError, match=r"no device 'nope' .*known: .*dummy, .*tempctl"):
         device_settings(load_settings(), "nope")
 
 

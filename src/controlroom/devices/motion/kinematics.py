@@ -1,0 +1,117 @@
+"""Motion profiles of one axis, as functions of time (pure, no I/O, no clock).
+
+A :class:`Motion` is a list of constant-acceleration segments starting at a
+known time and position. A point-to-point move is a trapezoid (accelerate,
+cruise, decelerate) or, when the distance is too short to reach the cruise
+velocity, a triangle. A stop replaces the rest of a motion by a deceleration
+from the velocity the axis has at that instant, so it ends beyond the point
+where the stop was asked and short of the original target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A phase of constant acceleration; velocity and acceleration are signed."""
+
+    duration: float
+    velocity: float
+    acceleration: float
+
+    def distance(self, elapsed: float) -> float:
+        return self.velocity * elapsed + 0.5 * self.acceleration * elapsed * elapsed
+
+    def velocity_after(self, elapsed: float) -> float:
+        return self.velocity + self.acceleration * elapsed
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Where an axis is, and how fast it goes, at any time during a planned motion."""
+
+    start_time: float
+    start_position: float
+    end_position: float
+    segments: tuple[Segment, ...]
+
+    @property
+    def duration(self) -> float:
+        return sum(segment.duration for segment in self.segments)
+
+    @property
+    def end_time(self) -> float:
+        return self.start_time + self.duration
+
+    def done(self, now: float) -> bool:
+        return now >= self.end_time
+
+    def position(self, now: float) -> float:
+        if self.done(now):
+            return self.end_position  # exact, free of rounding in the sum of segments
+        position, elapsed = self.start_position, max(now - self.start_time, 0.0)
+        for segment in self.segments:
+            if elapsed <= segment.duration:
+                return position + segment.distance(elapsed)
+            position += segment.distance(segment.duration)
+            elapsed -= segment.duration
+        return self.end_position
+
+    def velocity(self, now: float) -> float:
+        elapsed = now - self.start_time
+        if elapsed < 0 or self.done(now):
+            return 0.0
+        for segment in self.segments:
+            if elapsed <= segment.duration:
+                return segment.velocity_after(elapsed)
+            elapsed -= segment.duration
+        return 0.0
+
+    def stopping(self, now: float, deceleration: float) -> Motion:
+        """The motion that brings this one to rest from ``now`` at ``deceleration``."""
+        return decelerate(now, self.position(now), self.velocity(now), deceleration)
+
+
+def trapezoid(
+    start_time: float, start: float, target: float, velocity: float, acceleration: float
+) -> Motion:
+    """A move from rest at ``start`` to rest at ``target`` within velocity and acceleration."""
+    if velocity <= 0 or acceleration <= 0:
+        raise ValueError("velocity and acceleration must be positive")
+    distance = abs(target - start)
+    sign = 1.0 if target >= start else -1.0
+    if distance == 0:
+        return Motion(start_time, start, target, ())
+    if distance >= velocity * velocity / acceleration:
+        peak = velocity
+        cruise = (distance - peak * peak / acceleration) / peak
+    else:  # too short to reach the cruise velocity: accelerate, then decelerate at once
+        peak = math.sqrt(distance * acceleration)
+        cruise = 0.0
+    ramp = peak / acceleration
+    segments = (
+        Segment(ramp, 0.0, sign * acceleration),
+        Segment(cruise, sign * peak, 0.0),
+        Segment(ramp, sign * peak, -sign * acceleration),
+    )
+    return Motion(start_time, start, target, tuple(s for s in segments if s.duration > 0))
+
+
+def decelerate(start_time: float, start: float, velocity: float, deceleration: float) -> Motion:
+    """Braking from ``velocity`` (signed) to rest at ``deceleration``."""
+    if deceleration <= 0:
+        raise ValueError("deceleration must be positive")
+    if velocity == 0:
+        return Motion(start_time, start, start, ())
+    sign = 1.0 if velocity > 0 else -1.0
+    duration = abs(velocity) / deceleration
+    end = start + sign * velocity * velocity / (2 * deceleration)
+    return Motion(start_time, start, end, (Segment(duration, velocity, -sign * deceleration),))
+
+
+def at_rest(now: float, position: float) -> Motion:
+    """No motion: the axis stays where it is."""
+    return Motion(now, position, position, ())

@@ -1,0 +1,290 @@
+"""The DAQ simulator's command set, scan timing and physics, through handle_line and TCP."""
+
+from __future__ import annotations
+
+import itertools
+import selectors
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from controlroom.devices.daq.scpi import QUEUE_DEPTH
+from controlroom.devices.daq.sim_state import SWITCH_S
+from controlroom.devices.daq.simulator import COMMAND_S, DaqSimulator, main
+
+OK = '+0,"No error"'
+OVERFLOW = "+9.90000000E+37"
+
+
+class FakeClock:
+    """Seconds that move only when the simulator sleeps or the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sim(clock: FakeClock) -> DaqSimulator:
+    return DaqSimulator(clock=clock, sleep=clock.advance)
+
+
+def ask(sim: DaqSimulator, line: str) -> str:
+    reply = sim.handle_line(line)
+    assert reply is not None, f"no reply to {line!r}: {sim.handle_line('SYST:ERR?')}"
+    return reply
+
+
+def readings(sim: DaqSimulator, line: str = "READ?") -> list[float]:
+    return [float(value) for value in ask(sim, line).split(",")]
+
+
+def scan_seconds(sim: DaqSimulator, clock: FakeClock, channels: str, nplc: float) -> float:
+    assert ask(sim, f'*RST;:SENS:FUNC "TEMP",{channels};:SYST:ERR?') == OK
+    assert ask(sim, f"SENS:TEMP:NPLC {nplc},{channels};:ROUT:SCAN {channels};:SYST:ERR?") == OK
+    start = clock.now
+    assert ask(sim, "INIT;*OPC?") == "1"
+    return clock.now - start
+
+
+@pytest.mark.parametrize(
+    ("query", "reply"),
+    [
+        ("*IDN?", "KEITHLEY INSTRUMENTS,MODEL DAQ6510,SIM06510,1.7.12b"),
+        ("ROUT:SCAN?", "(@101:120,201:204)"),
+        ("ROUTE:SCAN:SIZE?", "24"),
+        ("TRIG:COUN?", "+1"),
+        ("SENS:TEMP:NPLC? (@101,201)", "+1.000000E+00,+1.000000E+00"),
+        ("TEMP:TRAN? (@120,201)", "TC,FRTD"),
+        ("SENSE:TEMPERATURE:TCOUPLE:TYPE? (@104:105)", "K,T"),
+        ("UNIT:TEMP? (@101)", "K"),
+        ("FUNC? (@101,220)", '"TEMP","NONE"'),
+        ("SYST:LFR?", "50"),
+        ("*OPC?", "1"),
+        ("*TST?", "0"),
+        ("STAT:OPER:COND?", "0"),
+        ("SYST:ERR?", OK),
+        ("syst:err:next?", OK),
+    ],
+)
+def test_power_on_state_and_reply_formats(sim: DaqSimulator, query: str, reply: str) -> None:
+    assert ask(sim, query) == reply
+
+
+def test_a_scan_takes_channels_times_the_integration_time(
+    sim: DaqSimulator, clock: FakeClock
+) -> None:
+    ten = scan_seconds(sim, clock, "(@101:110)", 1)
+    twenty = scan_seconds(sim, clock, "(@101:120)", 1)
+    slow = scan_seconds(sim, clock, "(@101:110)", 10)
+    per_channel = SWITCH_S + 1 / 50
+    assert ten == pytest.approx(10 * per_channel + COMMAND_S, abs=1e-9)
+    assert twenty == pytest.approx(20 * per_channel + COMMAND_S, abs=1e-9)
+    assert slow == pytest.approx(10 * (SWITCH_S + 10 / 50) + COMMAND_S, abs=1e-9)
+    assert ask(sim, "TRIG:COUN 3;:SYST:ERR?") == OK
+    start = clock.now
+    assert len(readings(sim)) == 30  # READ? = INIT, wait, FETC?
+    assert clock.now - start == pytest.approx(3 * 10 * (SWITCH_S + 10 / 50) + COMMAND_S)
+
+
+def test_the_scan_runs_while_the_instrument_answers(sim: DaqSimulator, clock: FakeClock) -> None:
+    assert ask(sim, "SENS:TEMP:NPLC 200,(@101:120,201:204);:SYST:ERR?") == OK
+    assert ask(sim, "INIT;:STAT:OPER:COND?") == "16"
+    assert ask(sim, "INIT;:SYST:ERR?").startswith("-213")  # already running
+    assert ask(sim, "ROUT:SCAN (@101);:SYST:ERR?").startswith("-221")
+    clock.advance(10 * (SWITCH_S + 4.0))
+    assert ask(sim, "ABOR;:STAT:OPER:COND?") == "0"
+    assert len(readings(sim, "FETC?")) == 10  # the readings made before the abort are kept
+
+
+def test_readings_follow_the_heated_node_smoothly(sim: DaqSimulator, clock: FakeClock) -> None:
+    assert ask(sim, "SENS:TEMP:NPLC 10,(@101:120,201:204);:ROUT:SCAN (@105,106,203,101);*OPC?")
+    sim.set_heater("camera", 30.0)
+    history = []
+    for _ in range(20):
+        clock.advance(60.0)
+        camera_a, camera_b, camera_rtd, bench = readings(sim)
+        assert camera_a == pytest.approx(camera_rtd, abs=0.1)  # two sensors, one mass
+        assert camera_b == pytest.approx(camera_rtd, abs=0.1)
+        history.append((camera_rtd, bench))
+    cameras = [camera for camera, _ in history]
+    assert all(b > a for a, b in itertools.pairwise(cameras))
+    steps = [b - a for a, b in itertools.pairwise(cameras)]
+    assert max(steps) < 2.0  # about 1 K a minute at 30 W on 1500 J/K: no jumps
+    benches = [bench for _, bench in history]
+    assert max(abs(b - a) for a, b in itertools.pairwise(benches)) < 0.5
+    assert cameras[-1] - cameras[0] > 10.0
+    assert cameras[-1] == pytest.approx(sim.temperature("camera"), abs=1.0)
+
+
+def test_noise_falls_with_the_integration_time(sim: DaqSimulator) -> None:
+    def spread(nplc: float) -> float:
+        assert ask(sim, f"SENS:TEMP:NPLC {nplc},(@120);:SYST:ERR?") == OK
+        return statistics.stdev(readings(sim, "MEAS:TEMP? (@120)")[0] for _ in range(60))
+
+    fast, slow = spread(0.02), spread(200)
+    assert 0.1 < fast < 0.4  # 0.03 K at 1 NPLC, times sqrt(50)
+    assert slow < 0.01
+    assert fast > 20 * slow
+
+
+def test_an_open_thermocouple_reads_overflow(sim: DaqSimulator) -> None:
+    assert ask(sim, "ROUT:SCAN (@104:106);:SYST:ERR?") == OK
+    sim.set_open_sensor(105)
+    values = ask(sim, "READ?").split(",")
+    assert values[1] == OVERFLOW and OVERFLOW not in (values[0], values[2])
+    assert ask(sim, "MEAS:TEMP? (@105)") == OVERFLOW
+    sim.set_open_sensor(105, False)
+    assert ask(sim, "MEAS:TEMP? (@105)") != OVERFLOW
+    # Nothing is wired to 205-220: configured anyway, they read as open.
+    assert ask(sim, 'SENS:FUNC "TEMP",(@205);:MEAS:TEMP? (@205)') == OVERFLOW
+    with pytest.raises(ValueError, match="nothing is wired"):
+        sim.set_open_sensor(220)
+
+
+def test_units_and_nplc_steps(sim: DaqSimulator) -> None:
+    kelvin = readings(sim, "SENS:TEMP:NPLC 200,(@116);:MEAS:TEMP? (@116)")[0]
+    assert ask(sim, "UNIT:TEMP CEL,(@116);:UNIT:TEMP? (@116)") == "C"
+    assert readings(sim, "MEAS:TEMP? (@116)")[0] == pytest.approx(kelvin - 273.15, abs=0.05)
+    assert ask(sim, "UNIT:TEMP F,(@116);:SYST:ERR?") == OK
+    fahrenheit = readings(sim, "MEAS:TEMP? (@116)")[0]
+    assert fahrenheit == pytest.approx((kelvin - 273.15) * 1.8 + 32, abs=0.1)
+    assert ask(sim, "SENS:TEMP:NPLC 0.5,(@101);:SENS:TEMP:NPLC? (@101)") == "+1.000000E+00"
+    assert ask(sim, "SENS:TEMP:NPLC MAX,(@101);:SENS:TEMP:NPLC? (@101)") == "+2.000000E+02"
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("BOGUS:CMD 1", -113),
+        ("SENS:TEMP:NPLC 500,(@101)", -222),
+        ("SENS:TEMP:NPLC fast,(@101)", -224),
+        ("SENS:TEMP:NPLC 1", -109),
+        ("SENS:TEMP:NPLC 1,(@101),2", -108),
+        ("SENS:TEMP:NPLC 1,(@220)", -221),  # 220 does not measure temperature
+        ("SENS:TEMP:TC:TYPE X,(@101)", -224),
+        ("ROUT:SCAN (@101,220)", -221),
+        ("ROUT:SCAN (@101:125)", -224),
+        ("ROUT:SCAN (@119:202)", -224),
+        ("MEAS:TEMP? (@220)", -221),
+        ("TRIG:COUN 0", -222),
+        ("TRIG:COUN 2.5", -222),
+        ("*RCL 3", -221),
+        ("*SAV 9", -222),
+        ('SENS:FUNC "NONE",(@101)', -221),  # still in the scan list
+    ],
+)
+def test_refused_commands_queue_an_scpi_error(sim: DaqSimulator, line: str, code: int) -> None:
+    before = ask(sim, "ROUT:SCAN?")
+    assert sim.handle_line(line) is None
+    assert ask(sim, "SYST:ERR?").startswith(f"{code},")
+    assert ask(sim, "SYST:ERR?") == OK
+    assert ask(sim, "ROUT:SCAN?") == before  # a refused command changes nothing
+
+
+def test_a_refused_setting_changes_no_channel(sim: DaqSimulator) -> None:
+    assert sim.handle_line("SENS:TEMP:NPLC 10,(@119:120,205)") is None
+    assert ask(sim, "SENS:TEMP:NPLC? (@119,120)") == "+1.000000E+00,+1.000000E+00"
+
+
+def test_the_error_queue_keeps_the_oldest_and_marks_overflow(sim: DaqSimulator) -> None:
+    for _ in range(QUEUE_DEPTH + 5):
+        sim.handle_line("NOPE")
+    assert ask(sim, "SYST:ERR:COUN?") == str(QUEUE_DEPTH)
+    entries = [ask(sim, "SYST:ERR?") for _ in range(QUEUE_DEPTH)]
+    assert entries[0].startswith("-113,") and entries[-1].startswith("-350,")
+    assert ask(sim, "SYST:ERR?") == OK
+
+
+def test_reset_forgets_the_setup_and_recall_brings_it_back(sim: DaqSimulator) -> None:
+    assert ask(sim, "*RST;:ROUT:SCAN?;:FUNC? (@101)") == '(@);"NONE"'
+    assert ask(sim, "INIT;:SYST:ERR?").startswith("-221")
+    assert ask(sim, "FETC?;:SYST:ERR?").startswith("-230")
+    assert ask(sim, "*RCL 0;:ROUT:SCAN?;:TRIG:COUN?") == "(@101:120,201:204);+1"
+    setup = 'FUNC "TEMP",(@220);:ROUT:SCAN (@220);:TRIG:COUN 4;*SAV 1'
+    assert ask(sim, f"{setup};*RST;*RCL 1;:ROUT:SCAN?") == "(@220)"
+    assert ask(sim, "TRIG:COUN?") == "+4"
+
+
+class WatchedSimulator(DaqSimulator):
+    """Tells the test when a line that waits for the scan has started."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.waiting = threading.Event()
+
+    def handle_line(self, line: str) -> str | None:
+        if line == "*OPC?":
+            self.waiting.set()
+        return super().handle_line(line)
+
+
+def test_a_client_waiting_for_a_long_scan_does_not_hold_up_stop() -> None:
+    sim = WatchedSimulator(port=0, speed=1.0)
+    sim.start()
+    try:
+        sim.handle_line("SENS:TEMP:NPLC 200,(@101:120,201:204);:INIT")  # a 96 s scan
+        with socket.create_connection((sim.host, sim.port), timeout=5) as conn:
+            conn.sendall(b"*OPC?\n")  # keeps the instrument busy until the scan ends
+            assert sim.waiting.wait(5.0)
+            started = time.monotonic()
+            sim.stop()
+            assert time.monotonic() - started < 3.0  # the wait was cut short
+    finally:
+        sim.stop()
+    assert not sim.is_running
+
+
+def test_over_tcp_with_the_speed_up() -> None:
+    with DaqSimulator(port=0, speed=1000.0) as sim:
+        with socket.create_connection((sim.host, sim.port), timeout=5) as conn:
+            stream = conn.makefile("rwb")
+            stream.write(b"*IDN?\n:ROUT:SCAN (@101:110);:TRIG:COUN 2;:READ?\nSYST:ERR?\n")
+            stream.flush()
+            assert stream.readline().startswith(b"KEITHLEY INSTRUMENTS,MODEL DAQ6510")
+            assert len(stream.readline().split(b",")) == 20
+            assert stream.readline() == OK.encode() + b"\n"
+
+
+def test_main_prints_ready_and_stops_on_sigterm() -> None:
+    argv = [sys.executable, "-m", "controlroom.devices.daq.simulator", "--port", "0"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            with selectors.DefaultSelector() as selector:
+                selector.register(proc.stdout, selectors.EVENT_READ)
+                assert selector.select(timeout=30.0), "no READY line within 30 s"
+            word, host, port = proc.stdout.readline().split()
+            assert (word, host) == ("READY", "127.0.0.1")
+            with socket.create_connection((host, int(port)), timeout=5) as conn:
+                conn.sendall(b"*IDN?\n")
+                assert conn.makefile("rb").readline().startswith(b"KEITHLEY")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_main_rejects_bad_options() -> None:
+    with pytest.raises(SystemExit):
+        main(["--speed", "0"])
+    with pytest.raises(SystemExit):
+        main(["--line-hz", "55"])
