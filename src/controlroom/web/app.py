@@ -27,7 +27,18 @@ from controlroom.web.context import Context, WebContext, WsAction
 from controlroom.web.discovery import Discovery
 from controlroom.web.errors import WebError
 from controlroom.web.live import Live
-from controlroom.web.pages import Page, asset_response, login, overview
+from controlroom.web.pages import (
+    Page,
+    asset_response,
+    device,
+    login,
+    logs,
+    observations,
+    overview,
+    setups,
+    statusfile,
+    tasks,
+)
 from controlroom.web.security import Viewer, guard
 from controlroom.web.sessions import Session, SessionStore
 from controlroom.web.ws import live_socket
@@ -36,7 +47,16 @@ log = logging.getLogger(__name__)
 
 # The pages, in no particular order (the nav bar sorts by Page.order). A new page
 # is one module under controlroom.web.pages and one line here.
-PAGES: list[Page] = [login.page, overview.page]
+PAGES: list[Page] = [
+    login.page,
+    overview.page,
+    device.page,
+    tasks.page,
+    statusfile.page,
+    setups.page,
+    observations.page,
+    logs.page,
+]
 
 
 def create_app(

@@ -93,6 +93,24 @@ def test_refusals_come_back_as_remote_errors_and_the_server_keeps_serving(
     assert proxy.ping() == "pong"
 
 
+def test_past_observations_are_listed_and_found_by_obsid(
+    confman: tuple[ControlServer, DeviceProxy],
+) -> None:
+    _, proxy = confman
+    assert proxy.list_observations() == []
+    first = proxy.start_observation("warm-up")
+    proxy.end_observation()
+    second = proxy.start_observation("cold")
+    listed = proxy.list_observations(10)
+    assert [(o["obsid"], o["ended"] is None) for o in listed] == [(second, True), (first, False)]
+    assert [o["obsid"] for o in proxy.list_observations(1)] == [second]
+    assert proxy.get_observation()["obsid"] == second
+    assert proxy.get_observation(first)["description"] == "warm-up"
+    assert proxy.get_observation("LAB_00099") is None
+    with pytest.raises(RemoteError, match="limit must be 0 or more"):
+        proxy.list_observations(-1)
+
+
 def test_listeners_receive_new_setup_and_observation_events(
     confman: tuple[ControlServer, DeviceProxy],
 ) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from controlroom.services.confman import observations
 from controlroom.services.confman.errors import ObservationError, StateFileError
 from controlroom.services.confman.observations import ObservationLog, format_obsid, parse_obsid
 
@@ -112,3 +113,48 @@ def test_a_corrupt_state_file_is_reported_not_reset(state_path: Path) -> None:
 def test_a_site_that_cannot_be_part_of_an_obsid_is_refused(state_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot be part of an obsid"):
         ObservationLog(state_path, "MY SITE")
+
+
+def test_recent_lists_the_running_then_the_ended_newest_first(state_path: Path) -> None:
+    log = ObservationLog(state_path, "LAB")
+    assert log.recent(10) == []
+    for description in ("first", "second"):
+        log.start(description, 3)
+        log.end()
+    running = log.start("third", 4)
+    listed = log.recent(10)
+    assert [o.obsid for o in listed] == ["LAB_00003", "LAB_00002", "LAB_00001"]
+    assert listed[0] == running and listed[1].ended is not None
+    assert [o.obsid for o in log.recent(2)] == ["LAB_00003", "LAB_00002"]
+    assert log.recent(0) == []
+    with pytest.raises(ValueError, match="limit must be 0 or more"):
+        log.recent(-1)
+    assert log.find("LAB_00001") == listed[2]
+    assert log.find("LAB_00009") is None
+
+
+def test_the_history_is_bounded(state_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(observations, "HISTORY_KEPT", 3)
+    log = ObservationLog(state_path, "LAB")
+    for _ in range(5):
+        log.start("short", None)
+        log.end()
+    assert [o.obsid for o in log.recent(10)] == ["LAB_00005", "LAB_00004", "LAB_00003"]
+
+
+def test_a_state_file_without_a_history_lists_its_last_observation(state_path: Path) -> None:
+    state_path.parent.mkdir(parents=True)
+    last = {
+        "obsid": "LAB_00007",
+        "site": "LAB",
+        "description": "old",
+        "setup_id": 1,
+        "started": "2024-05-01T12:00:00.000+00:00",
+        "ended": "2024-05-01T13:00:00.000+00:00",
+    }
+    state_path.write_text(json.dumps({"last_obs_number": {"LAB": 7}, "last_observation": last}))
+    log = ObservationLog(state_path, "LAB")
+    assert [o.to_dict() for o in log.recent(5)] == [last]
+    log.start("new", None)
+    log.end()
+    assert [o.obsid for o in log.recent(5)] == ["LAB_00008", "LAB_00007"]

@@ -9,7 +9,8 @@ started.
 The counters, the running observation and the current Setup id live in one
 JSON file (:class:`~controlroom.services.confman.statefile.StateFile`), so a
 restarted configuration manager carries on where it stopped: the running
-observation is still running and no obsid is ever handed out twice.
+observation is still running and no obsid is ever handed out twice. The last
+:data:`HISTORY_KEPT` ended observations are kept there too, for listing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from controlroom.services.confman.errors import ObservationError, StateFileError
 from controlroom.services.confman.statefile import StateFile
 
+HISTORY_KEPT = 1000  # ended observations listed; older ones live on in the stored data
 _OBSID = re.compile(r"^(?P<site>[A-Za-z0-9-]+)_(?P<number>\d{5,})$")
 
 
@@ -112,9 +114,23 @@ class ObservationLog:
             if not running:
                 raise ObservationError("no observation is running")
             ended = Observation.from_dict({**running, "ended": utc_now()})
+            data["history"] = [*_history(data), ended.to_dict()][-HISTORY_KEPT:]
             data["current"] = None
             data["last_observation"] = ended.to_dict()
         return ended
+
+    def recent(self, limit: int) -> list[Observation]:
+        """The running observation and the last ended ones: at most ``limit``, newest first."""
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        data = self.state.read()
+        records = [*_history(data), *([data["current"]] if data.get("current") else [])]
+        chosen = records[-limit:] if limit else []
+        return [Observation.from_dict(record) for record in reversed(chosen)]
+
+    def find(self, obsid: str) -> Observation | None:
+        """Observation ``obsid`` if it runs or is among the last ended ones, else None."""
+        return next((o for o in self.recent(HISTORY_KEPT + 1) if o.obsid == obsid), None)
 
     @property
     def setup_id(self) -> int | None:
@@ -126,3 +142,13 @@ class ObservationLog:
         """Remember ``setup_id`` as the current Setup."""
         with self.state.update() as data:
             data["setup_id"] = setup_id
+
+
+def _history(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ended observations, oldest first (a file written before there was a history
+    has only the last one)."""
+    history = data.get("history")
+    if isinstance(history, list):
+        return [dict(r) for r in history if isinstance(r, dict)]
+    last = data.get("last_observation")
+    return [dict(last)] if isinstance(last, dict) else []

@@ -113,10 +113,18 @@ class ConfigurationManager(Interface):
         return observation.to_dict()
 
     @command()
-    def get_observation(self) -> dict[str, Any] | None:
-        """The running observation, or None."""
-        observation = self.observations.current()
+    def get_observation(self, obsid: str | None = None) -> dict[str, Any] | None:
+        """The running observation (or observation OBSID, running or recently ended), or None."""
+        if obsid is None:
+            observation = self.observations.current()
+        else:
+            observation = self.observations.find(obsid)
         return None if observation is None else observation.to_dict()
+
+    @command()
+    def list_observations(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The running observation and the last ended ones, newest first, at most LIMIT."""
+        return [o.to_dict() for o in self.observations.recent(limit)]
 
     @command()
     def get_context(self) -> dict[str, Any]:

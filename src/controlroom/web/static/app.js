@@ -8,6 +8,7 @@
 //                                    handlers.change(m) per change; reconnects with backoff
 //   CR.band(value, meta)             "ok" | "warn" | "alarm" | "" from a parameter's limits
 //   CR.fmt(value), CR.clock(t)       numbers and times for display
+//   CR.statusFile                    the watched status file in the nav bar (see below)
 "use strict";
 
 const CR = (() => {
@@ -16,6 +17,18 @@ const CR = (() => {
   const BACKOFF_FIRST_MS = 250;
   const BACKOFF_MAX_MS = 10000;
   let sessionPromise = null;
+
+  // -- The watched status file, on every page --------------------------------------
+  // Every page's WebSocket also follows STATUS_FILE_TOPIC; its messages go to
+  // statusFile.show (set by statusfile.js, which nav() loads), not to the page.
+  const STATUS_FILE_TOPIC = "statusfile/";
+  const statusFile = { latest: null, show: null };
+  const isStatusFile = (topic) => topic.startsWith(STATUS_FILE_TOPIC);
+  const withStatusFile = (t) => (t.includes(STATUS_FILE_TOPIC) ? t.slice() : [...t, STATUS_FILE_TOPIC]);
+  function statusFileNews(body) {
+    statusFile.latest = body;
+    if (statusFile.show) statusFile.show(body);
+  }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -103,9 +116,13 @@ const CR = (() => {
     bar.replaceChildren(
       el("span", { class: "brand", text: "controlroom" }),
       el("span", { class: "pages" }, links),
+      el("span", { id: "statusfile", class: "statusfile", hidden: true }),
       el("span", { id: "live-state", class: "live-state connecting", text: "connecting" }),
       el("span", { class: "who" }, who),
     );
+    if (!document.getElementById("statusfile-js")) {
+      document.head.append(el("script", { id: "statusfile-js", src: "/static/statusfile.js" }));
+    }
   }
 
   // The page's WebSocket. handlers: snapshot(s), change(m), reply(r) optional, state(s) optional.
@@ -114,7 +131,8 @@ const CR = (() => {
     let attempt = 0;
     let closed = false;
     let nextId = 1;
-    let wanted = topics.slice();
+    let wanted = withStatusFile(topics);
+    const pageWants = (topic) => !isStatusFile(topic) || topics.some((t) => topic.startsWith(t));
     const pending = new Map();
 
     function url() {
@@ -151,9 +169,14 @@ const CR = (() => {
       if (message.type === "snapshot") {
         attempt = 0;
         state("live", "live");
+        for (const [topic, body] of Object.entries(message.topics)) {
+          if (isStatusFile(topic)) statusFileNews(body);
+          if (!pageWants(topic)) delete message.topics[topic];
+        }
         handlers.snapshot(message);
       } else if (message.type === "change") {
-        handlers.change(message);
+        if (isStatusFile(message.topic)) statusFileNews(message);
+        if (pageWants(message.topic)) handlers.change(message);
       } else if (message.type === "reply" || message.type === "error") {
         const waiting = pending.get(message.id);
         if (waiting) {
@@ -178,7 +201,8 @@ const CR = (() => {
     }
 
     function subscribe(newTopics) {
-      wanted = newTopics.slice();
+      topics = newTopics.slice();
+      wanted = withStatusFile(topics);
       if (socket && socket.readyState === WebSocket.OPEN) {
         socket.send(JSON.stringify({ type: "subscribe", topics: wanted }));
       }
@@ -216,5 +240,5 @@ const CR = (() => {
     return new Date(seconds * 1000).toLocaleTimeString([], { hour12: false });
   }
 
-  return { el, session, api, nav, live, band, fmt, clock, toLogin };
+  return { el, session, api, nav, live, band, fmt, clock, toLogin, statusFile };
 })();

@@ -35,7 +35,9 @@
       return el("tr", { "data-server": m.server, title: v.error || v.commands || "" },
         el("td", {}, el("span", { class: `light ${v.up ? "up" : "down"}`,
                                   "aria-label": v.up ? "up" : "down" })),
-        el("td", { text: m.server }),
+        el("td", {}, v.kind === "device"
+          ? el("a", { href: `/device/${encodeURIComponent(m.server)}`, text: m.server })
+          : m.server),
         el("td", { class: "muted", text: v.kind || "" }),
         el("td", { class: "muted", text: clock(v.since) }));
     });

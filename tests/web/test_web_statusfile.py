@@ -1,0 +1,160 @@
+"""The watched status file: each change reaches every page's WebSocket; operators acknowledge."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from lab_helpers import SetupHolder, lab_app, lab_of, new_setup
+from panel_helpers import login, panel_settings
+from starlette.testclient import WebSocketTestSession
+
+from controlroom.bridges import AcceptFile
+
+SETUP = {"web": {"status_file": "lab/status.txt", "accept_file": "lab/accept.txt"}}
+TOPIC = "statusfile/main"
+
+
+@pytest.fixture
+def holder() -> SetupHolder:
+    return SetupHolder(SETUP)
+
+
+@pytest.fixture
+def app(tmp_path: Path, holder: SetupHolder) -> FastAPI:
+    settings = {**panel_settings(), "locations": {"data": str(tmp_path)}}
+    return lab_app(settings, holder)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as started:
+        lab_of(app)
+        yield started
+
+
+def write(path: Path, text: str) -> None:
+    """Replace the file the way a careful writer does: a temporary file renamed over it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def next_status(ws: WebSocketTestSession) -> dict[str, Any]:
+    while True:
+        message = ws.receive_json()
+        if message.get("topic") == TOPIC:
+            values: dict[str, Any] = message["values"]
+            return values
+
+
+def snapshot_status(ws: WebSocketTestSession) -> dict[str, Any]:
+    snapshot = ws.receive_json()
+    assert snapshot["type"] == "snapshot"
+    values: dict[str, Any] = snapshot["topics"][TOPIC]["values"]
+    return values
+
+
+def test_a_change_of_the_file_reaches_an_open_websocket_at_once(
+    client: TestClient, tmp_path: Path
+) -> None:
+    login(client, "vera")
+    status_file = tmp_path / "lab" / "status.txt"
+    with client.websocket_connect("/ws?topics=hk/,statusfile/") as ws:
+        first = snapshot_status(ws)
+        assert first["configured"] is True
+        assert first["status_file"] == str(status_file)  # relative: under locations.data
+        assert first["status"]["state"] == "missing"
+        delays = []
+        for value in ("coffee", "tea", "coffee again"):
+            written = time.monotonic()
+            write(status_file, f"{value}\nset_by: teensy\n")
+            shown = next_status(ws)
+            delays.append(time.monotonic() - written)
+            assert shown["status"]["value"] == value
+            assert shown["status"]["fields"] == {"set_by": "teensy"}
+            assert shown["acknowledged"] is False
+    # 100 ms as the issue asks (typically 5-10 ms), with room for one hiccup of a busy machine.
+    assert sorted(delays)[1] < 0.1, delays
+    assert max(delays) < 1.0, delays
+
+
+def test_an_operator_acknowledges_the_status_shown(client: TestClient, tmp_path: Path) -> None:
+    status_file = tmp_path / "lab" / "status.txt"
+    write(status_file, "valve open\n")
+    csrf = login(client, "otto")
+    with client.websocket_connect("/ws?topics=statusfile/") as ws:
+        shown = snapshot_status(ws)
+        while shown["status"]["value"] != "valve open":
+            shown = next_status(ws)
+        sequence = shown["status"]["sequence"]
+        answer = client.post(
+            "/api/statusfile/acknowledge",
+            json={"sequence": sequence},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["acknowledged"] is True
+        acknowledged = next_status(ws)
+        assert acknowledged["acknowledged"] is True
+        assert acknowledged["acknowledgement"]["who"] == "otto"
+    ack = AcceptFile(tmp_path / "lab" / "accept.txt").read()
+    assert ack is not None
+    assert (ack.value, ack.who, ack.sequence) == ("valve open", "otto", sequence)
+    stale = client.post(
+        "/api/statusfile/acknowledge",
+        json={"sequence": sequence + 5},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert stale.status_code == 409
+    assert "the status changed since you saw it" in stale.json()["detail"]
+
+
+def test_a_viewer_cannot_acknowledge(client: TestClient, tmp_path: Path) -> None:
+    write(tmp_path / "lab" / "status.txt", "valve open\n")
+    csrf = login(client, "vera")
+    answer = client.post("/api/statusfile/acknowledge", json={}, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 403
+    assert not (tmp_path / "lab" / "accept.txt").exists()
+    assert client.get("/api/statusfile").json()["acknowledged"] is False
+    assert client.get("/statusfile").status_code == 200  # the page with the whole file
+
+
+def test_nothing_to_acknowledge_is_a_clear_refusal(client: TestClient) -> None:
+    csrf = login(client, "otto")
+    answer = client.post("/api/statusfile/acknowledge", json={}, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 409
+    assert "nothing to acknowledge" in answer.json()["detail"]
+
+
+def test_a_new_setup_moves_the_watch_to_its_file(
+    client: TestClient, app: FastAPI, holder: SetupHolder, tmp_path: Path
+) -> None:
+    login(client, "vera")
+    other = tmp_path / "elsewhere" / "state.txt"
+    new_setup(app, holder, {"web": {"status_file": str(other)}}, 7)
+    shown = client.get("/api/statusfile").json()
+    assert shown["status_file"] == str(other)
+    assert shown["accept_file"] is None
+    with client.websocket_connect("/ws?topics=statusfile/") as ws:
+        snapshot_status(ws)
+        write(other, "moved\n")
+        assert next_status(ws)["status"]["value"] == "moved"
+    new_setup(app, holder, {"devices": {}}, 8)
+    assert client.get("/api/statusfile").json()["configured"] is False
+
+
+def test_a_bad_web_section_is_reported_not_fatal(
+    client: TestClient, app: FastAPI, holder: SetupHolder
+) -> None:
+    login(client, "vera")
+    new_setup(app, holder, {"web": {"status_file": 42}}, 9)
+    shown = client.get("/api/statusfile").json()
+    assert shown["configured"] is False
+    assert "web.status_file must be a path, not 42" in shown["problem"]
