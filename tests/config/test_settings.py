@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,7 @@ def test_packaged_settings_alone() -> None:
         "registry",
         "procman",
         "scheduler",
+        "scenarios",
     }
     assert settings["security"]["allowed_packages"] == ["controlroom.devices"]
     assert settings["defaults"]["proxy_timeout_s"] == 5.0
@@ -297,3 +299,25 @@ def test_nothing_is_loaded_at_import_time(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     loaded = run("from controlroom.config import load_settings; load_settings()")
     assert loaded.returncode != 0 and f"{broken}:1" in loaded.stderr  # the file is really bad
+
+
+def test_settings_a_parent_validated_are_not_validated_again(
+    write: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import controlroom.config.settings as settings_module
+
+    monkeypatch.delenv(settings_module.VALIDATED_ENV, raising=False)
+    path = write("site: CHILD\n", "local.yaml")
+    load_settings(path)
+    digest = os.environ[settings_module.VALIDATED_ENV]  # inherited by the children we start
+
+    def must_not_run(*_: object) -> None:
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(settings_module, "_validate", must_not_run)
+    assert load_settings(path)["site"] == "CHILD"
+    # Other Settings (here a typo) are validated, whatever a parent checked.
+    monkeypatch.undo()
+    monkeypatch.setenv(settings_module.VALIDATED_ENV, digest)
+    with pytest.raises(SettingsError, match="sitee"):
+        load_settings(write("sitee: CHILD\n", "other.yaml"))

@@ -11,6 +11,8 @@ line and the key path::
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -19,7 +21,6 @@ from typing import Any
 
 from controlroom.config.errors import ConfigError
 from controlroom.config.navdict import NavigableDict
-from controlroom.config.schema import problems
 from controlroom.config.yamlmarks import MarkedDocument, YamlError, dotted, load_marked, locate
 
 LOCAL_SETTINGS_ENV = "CONTROLROOM_LOCAL_SETTINGS"
@@ -61,6 +62,9 @@ class Settings(NavigableDict):
         return settings
 
 
+VALIDATED_ENV = "CONTROLROOM_SETTINGS_VALIDATED"
+
+
 def load_settings(
     local: str | Path | None = None, *, packaged: str | Path | None = None
 ) -> Settings:
@@ -76,7 +80,7 @@ def load_settings(
     merged: dict[str, Any] = {}
     for document in documents:
         merged = deep_merge(merged, document.data)
-    _validate(merged, documents)
+    _validate_once(merged, documents)
     return Settings.merged(merged, [document.source for document in documents])
 
 
@@ -115,8 +119,27 @@ def _parse(text: str, source: str) -> MarkedDocument:
     return document
 
 
+def _validate_once(merged: Mapping[str, Any], documents: Sequence[MarkedDocument]) -> None:
+    """Validate, unless a parent process validated these very Settings.
+
+    Building the schema costs a tenth of a second of CPU, which the dozen
+    processes of ``controlroom up`` would each pay on start-up. A process
+    that validated notes the digest of what it checked in its environment,
+    so the processes it starts, which inherit it, skip the check when their
+    Settings are the same. Validation only reports problems: skipping it
+    changes no value.
+    """
+    digest = hashlib.sha256(json.dumps(merged, sort_keys=True, default=str).encode()).hexdigest()
+    if os.environ.get(VALIDATED_ENV) == digest:
+        return
+    _validate(merged, documents)
+    os.environ[VALIDATED_ENV] = digest
+
+
 def _validate(merged: Mapping[str, Any], documents: Sequence[MarkedDocument]) -> None:
     """Raise a :class:`SettingsError` listing every problem at its file and line, in file order."""
+    from controlroom.config.schema import problems  # pydantic: only when it is needed
+
     placed = [(locate(documents, problem.path), problem) for problem in problems(merged)]
     found = sorted(placed, key=lambda pair: pair[0])  # stable: same line keeps pydantic's order
     lines = [
