@@ -9,15 +9,14 @@ configuration manager around it (services do not import ``controlroom.obs``).
 ``start`` detaches it like ``registry start`` does the registry: its PID and
 actual endpoints go to the state file ``cs-scheduler.json``, its output to
 ``cs-scheduler.log``. ``jobs`` finds it there, else at the Settings'
-``services.scheduler`` endpoints. ``python -m controlroom.cli.scheduler``
-runs the service without the rest of the CLI.
+``services.scheduler`` endpoints. ``python -m controlroom.cli.jobserver
+scheduler`` runs the service without the rest of the CLI.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +26,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.jobserver import run_in_observation
 from controlroom.cli.services import (
     add_start_stop,
 )
@@ -38,21 +38,6 @@ KIND, NAME = "cs", "scheduler"
 
 scheduler_app = typer.Typer(help="Run, start and stop the scheduler; list its jobs.")
 add_start_stop(scheduler_app, "scheduler")
-
-
-def run_in_observation(
-    target: Callable[..., Any], kwargs: dict[str, Any], *, observation: str | None, confman: str
-) -> Any:
-    """Run one job: a building block as an observation, a plain function in one if asked."""
-    from controlroom.obs import BuildingBlock, execute
-    from controlroom.obs import observation as observing
-
-    if isinstance(target, BuildingBlock):
-        return execute(target, description=observation, confman=confman, **kwargs)
-    if observation is None:
-        return target(**kwargs)
-    with observing(observation, confman=confman):
-        return target(**kwargs)
 
 
 @scheduler_app.command("run")
@@ -168,14 +153,3 @@ def _problems(entries: list[dict[str, Any]]) -> list[Text]:
         if reason:
             lines.append(Text(f"{entry.get('name')}: {reason}", style="red"))
     return lines
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The scheduler as a process (``python -m controlroom.cli.scheduler``), with observations."""
-    from controlroom.services.scheduler.server import main as serve
-
-    serve(argv, runner=run_in_observation)
-
-
-if __name__ == "__main__":
-    main()
