@@ -35,7 +35,7 @@ def isolated_services() -> dict[str, Any]:
     """Core service endpoints on ports the OS says are free, so a control server
     started by a test never talks to services that happen to run on this machine."""
     services: dict[str, Any] = {}
-    for name in ("confman", "storage", "logman", "registry", "procman", "scheduler"):
+    for name in ("confman", "storage", "logman", "registry", "procman", "scheduler", "scenarios"):
         services[name] = {
             "commands": f"tcp://127.0.0.1:{free_tcp_port()}",
             "publish": f"tcp://127.0.0.1:{free_tcp_port()}",

@@ -21,7 +21,7 @@ Cli = Callable[..., Result]
 Controlroom = Callable[..., subprocess.CompletedProcess[str]]
 Detached = Callable[[str, str], ProcessRecord]
 SettingsWriter = Callable[..., Path]
-SERVICES = ("registry", "logman", "confman", "storage", "scheduler")
+SERVICES = ("registry", "logman", "confman", "storage", "scheduler", "scenarios")
 
 
 def processes(cli: Cli) -> dict[str, dict[str, Any]]:

@@ -16,12 +16,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-# Which services this entry point runs: name -> module with ``main(argv, *, runner)``.
-JOB_SERVICES = {
-    "scheduler": "controlroom.services.scheduler.server",
-    "scenarios": "controlroom.services.scenarios.server",
-}
-
 
 def run_in_observation(
     target: Callable[..., Any], kwargs: dict[str, Any], *, observation: str | None, confman: str
@@ -38,13 +32,48 @@ def run_in_observation(
         return target(**kwargs)
 
 
+def run_scenario(
+    target: Callable[..., Any],
+    kwargs: dict[str, Any],
+    *,
+    observation: str | None,
+    confman: str,
+    rule: str,
+) -> str | None:
+    """Run one firing: a building block as an observation, a plain function in one if asked.
+
+    Returns the obsid of the observation it opened (None when it opened none).
+    """
+    from controlroom.obs import BuildingBlock
+    from controlroom.obs import observation as observing
+    from controlroom.obs.task import TASK_ATTRIBUTE
+
+    spec = getattr(target, TASK_ATTRIBUTE, None)
+    arguments = spec.arguments(kwargs) if spec is not None else kwargs
+    if isinstance(target, BuildingBlock) and observation is None:
+        observation = f"scenario {rule}"
+    if observation is None:
+        target(**arguments)
+        return None
+    with observing(observation, confman=confman) as opened:
+        target(**arguments)
+    return opened.obsid
+
+
+# Which services this entry point runs: name -> (module with ``main(argv, *, runner)``, runner).
+JOB_SERVICES: dict[str, tuple[str, Callable[..., Any]]] = {
+    "scheduler": ("controlroom.services.scheduler.server", run_in_observation),
+    "scenarios": ("controlroom.services.scenarios.server", run_scenario),
+}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the job service named first in ``argv`` with the observation runner."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in JOB_SERVICES:
         sys.exit(f"usage: python -m controlroom.cli.jobserver {{{'|'.join(JOB_SERVICES)}}} ...")
-    module = importlib.import_module(JOB_SERVICES[args[0]])
-    module.main(args[1:], runner=run_in_observation)
+    module_name, runner = JOB_SERVICES[args[0]]
+    importlib.import_module(module_name).main(args[1:], runner=runner)
 
 
 if __name__ == "__main__":

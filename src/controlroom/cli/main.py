@@ -22,10 +22,14 @@ from controlroom.cli.hk import hk_app
 from controlroom.cli.journal import journal
 from controlroom.cli.labstatus import lab_status
 from controlroom.cli.logs import logs_app
+from controlroom.cli.mqtt import mqtt_app
+from controlroom.cli.nodes import node_app, nodes_app
+from controlroom.cli.pipe import pipe_app
 from controlroom.cli.ps import procman_app, ps
 from controlroom.cli.registry import registry_app
 from controlroom.cli.render import report_error
 from controlroom.cli.run import run as run_block
+from controlroom.cli.scenarios import scenarios_app
 from controlroom.cli.scheduler import scheduler_app
 from controlroom.cli.settings import show_settings
 from controlroom.cli.storage import storage_app
@@ -48,12 +52,17 @@ app.add_typer(confman.confman_app, name="confman")
 app.add_typer(logs_app, name="logs")
 app.add_typer(registry_app, name="registry")
 app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(scenarios_app, name="scenarios")
 app.add_typer(setup.setup_app, name="setup")
 app.add_typer(obs.obs_app, name="obs")
 app.add_typer(storage_app, name="storage")
 app.add_typer(web_app, name="web")
 app.add_typer(hk_app, name="hk")
 app.add_typer(procman_app, name="procman")
+app.add_typer(pipe_app, name="pipe")
+app.add_typer(nodes_app, name="nodes")
+app.add_typer(node_app, name="node")
+app.add_typer(mqtt_app, name="mqtt")
 app.command("ps")(ps)
 app.command("up")(lab.up)
 app.command("down")(lab.down)

@@ -54,6 +54,7 @@ CORE_SERVICES: dict[str, CoreService] = {
         CoreService("confman", "configuration manager", "confman"),
         CoreService("storage", "storage manager", "storage", exit_wait_s=10.0),
         CoreService("scheduler", "scheduler", "scheduler"),
+        CoreService("scenarios", "scenarios service", "scenarios"),
         # It stops every process it runs before it exits.
         CoreService(
             "procman",
@@ -64,7 +65,7 @@ CORE_SERVICES: dict[str, CoreService] = {
         ),
     )
 }
-START_ORDER = ("registry", "logman", "confman", "storage", "scheduler", "procman")
+START_ORDER = ("registry", "logman", "confman", "storage", "scheduler", "scenarios", "procman")
 
 
 def ready_endpoints(line: str) -> dict[str, str] | None:

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from controlroom.config.bridgeschema import Bridges
 from controlroom.config.webschema import Web, WebUser
 from controlroom.config.yamlmarks import KeyPath
 
@@ -128,6 +129,7 @@ class Services(Section):
     registry: RegistryEntry
     procman: ProcmanEntry
     scheduler: SchedulerEntry
+    scenarios: SchedulerEntry  # the same keys: endpoints, allowed_packages (for its rules)
 
 
 class SimulatorEntry(Section):
@@ -227,6 +229,7 @@ class SettingsModel(Section):
     storage: Storage
     telemetry: Telemetry = Field(default_factory=Telemetry)
     web: Web = Field(default_factory=Web)
+    bridges: Bridges = Field(default_factory=Bridges)
 
     @model_validator(mode="before")
     @classmethod

@@ -12,7 +12,7 @@ import psutil
 
 from controlroom.services.procman.processspec import ProcessSpec
 
-SERVICES = ["registry", "logman", "confman", "storage", "scheduler"]
+SERVICES = ["registry", "logman", "confman", "storage", "scheduler", "scenarios"]
 CHILD = str(Path(__file__).with_name("child_script.py"))
 
 

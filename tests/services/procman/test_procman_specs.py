@@ -42,15 +42,18 @@ def by_name(settings: Settings, setup: dict[str, Any] | None) -> dict[str, Any]:
 
 def test_without_a_setup_only_the_core_services(settings: Settings) -> None:
     specs = process_specs(settings, None, python=PY)
-    assert [s.name for s in specs] == ["registry", "logman", "confman", "storage", "scheduler"]
-    registry, logman, scheduler = specs[0], specs[1], specs[-1]
+    names = [s.name for s in specs]
+    assert names == ["registry", "logman", "confman", "storage", "scheduler", "scenarios"]
+    registry, logman, scheduler, scenarios = specs[0], specs[1], specs[-2], specs[-1]
     assert registry.argv == (PY, "-m", "controlroom.services.registry.server")
     assert registry.kind == "service" and registry.after == () and registry.pins == ()
     assert logman.argv[-1] == "controlroom.services.logs.server"
     assert logman.after == ()  # registering and logging never wait: the services start together
     # The scheduler runs through the CLI, which joins it with the observations.
-    assert scheduler.argv == (PY, "-m", "controlroom.cli.main", "scheduler", "run")
+    assert scheduler.argv == (PY, "-m", "controlroom.cli.jobserver", "scheduler")
     assert scheduler.after == ("confman",)
+    assert scenarios.argv == (PY, "-m", "controlroom.cli.jobserver", "scenarios")
+    assert scenarios.after == ("confman",)
 
 
 def test_a_simulated_device_brings_its_simulator(settings: Settings) -> None:
@@ -130,10 +133,10 @@ def test_only_processes_of_this_host_run_here(settings: Settings) -> None:
     specs = process_specs(settings, setup, python=PY)
     assert {s.name: s.host for s in specs}["tempctl-sim"] == "lab-pc-9"
     local = [s.name for s in local_specs(specs, settings, HERE)]
-    assert local == ["registry", "logman", "confman", "storage", "scheduler", "dummy"]
+    assert local == ["registry", "logman", "confman", "storage", "scheduler", "scenarios", "dummy"]
     # A key of the Settings' `hosts` stands for its address.
     elsewhere = process_specs(settings, {"devices": {"dummy": {"host": "bench"}}})
-    assert [s.name for s in local_specs(elsewhere, settings, HERE)][-1] == "scheduler"
+    assert [s.name for s in local_specs(elsewhere, settings, HERE)][-1] == "scenarios"
     assert [s.name for s in local_specs(elsewhere, settings, [*HERE, "10.1.2.3"])][-1] == "dummy"
 
 
@@ -144,6 +147,7 @@ def test_a_core_service_runs_on_the_host_of_its_endpoint(tmp_path: Path) -> None
         "confman",
         "storage",
         "scheduler",
+        "scenarios",
     ]
 
 
@@ -175,7 +179,7 @@ def test_waves_and_options(settings: Settings) -> None:
     order = [[s.name for s in wave] for wave in waves(specs)]
     assert order == [
         ["registry", "logman", "confman", "storage", "tempctl-sim"],
-        ["scheduler", "tempctl"],
+        ["scheduler", "scenarios", "tempctl"],
     ]
     looped = [s for s in specs if s.name == "registry"]
     looped = [looped[0].__class__(**{**looped[0].__dict__, "after": ("registry",)})]

@@ -1,6 +1,6 @@
 """The processes of an installation, derived from the Settings and the current Setup only.
 
-Core services (registry, logman, confman, storage, scheduler) come from the
+Core services (registry, logman, confman, storage, scheduler, scenarios) come from the
 Settings' ``services`` section: each runs on the host its ``commands``
 endpoint names; the web panel from the ``web`` section (its host and port).
 Devices come from the Setup's ``devices`` section; every key must be a
@@ -37,6 +37,8 @@ from controlroom.services.procman.hosts import endpoint_host, is_local, local_na
 from controlroom.services.procman.processspec import WILDCARD_HOSTS, Link, Pin, ProcessSpec
 
 CLI_MODULE = "controlroom.cli.main"
+# Services that run building blocks, with the observation runner but without the CLI.
+JOB_MODULE = "controlroom.cli.jobserver"
 # A control server without the command-line interface: the same server as `cs run`.
 SERVER_MODULE = "controlroom.cli.devserver"
 SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpreter, in start order
@@ -44,13 +46,14 @@ SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpre
     "logman": ("-m", "controlroom.services.logs.server"),
     "confman": ("-m", "controlroom.services.confman.server"),
     "storage": ("-m", "controlroom.services.storage.server"),
-    # Through the CLI: its jobs run building blocks, and only the CLI may join
-    # the scheduler (services) with the observations (obs).
-    "scheduler": ("-m", CLI_MODULE, "scheduler", "run"),
+    # Their jobs and rules run building blocks in observations, and only the CLI
+    # layer may join services with obs: its lean job-service entry point.
+    "scheduler": ("-m", JOB_MODULE, "scheduler"),
+    "scenarios": ("-m", JOB_MODULE, "scenarios"),
 }
 # Registering and logging never wait for the registry or the log manager, so the
 # services start together; the scheduler reads its jobs from the current Setup.
-SERVICE_AFTER: dict[str, tuple[str, ...]] = {"scheduler": ("confman",)}
+SERVICE_AFTER: dict[str, tuple[str, ...]] = {"scheduler": ("confman",), "scenarios": ("confman",)}
 DEVICES_AFTER = ("registry", "logman", "confman", "storage")  # what a control server talks to
 SIMULATOR_SUFFIX = "-sim"
 WEB = "web"

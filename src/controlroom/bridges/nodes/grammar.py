@@ -1,0 +1,179 @@
+"""The line grammar sensor nodes speak to the bridge (seed 000, COSMICi).
+
+One message per line, UTF-8, ended by ``\\n`` (a ``\\r`` before it is dropped);
+words are separated by blanks; the first word says what the line is (any case)::
+
+    HELLO <node-id> <node-type> [key=value ...]   introduction, the first line
+    HB <t>                                        heartbeat; t: the node's clock (a number)
+    STATUS key=value [key=value ...]              the node's state, e.g. STATUS hv=1250 temp=31.5
+    LOG <level> <text ...>                        DEBUG, INFO, WARNING, ERROR or CRITICAL
+    DATA <kind> <t_ns> <field ...>                a measurement, e.g. DATA PULSE <t_ns> <ch> <w_ns>
+
+* ``node-id``: 1-32 of ``a-z 0-9 _ . -`` starting with a letter or digit; it is
+  folded to lower case (ids are column names, where case does not separate);
+* ``node-type``: 1-32 of ``a-z 0-9 _ -`` starting with a letter (folded too): it
+  picks the parser of the node's DATA lines (:mod:`.parsers`);
+* ``key``: a letter, then up to 47 of ``a-z 0-9 _`` (folded); values are one
+  word each, read as an integer, a finite float, or else kept as text;
+* ``kind``: a letter, then up to 31 of ``A-Z 0-9 _`` (folded to upper case);
+* ``t_ns``: the node's timestamp of the measurement, integer nanoseconds
+  (since the Unix epoch for a GPS-disciplined node; the bridge keeps it as sent).
+
+Empty lines are ignored. Anything else is a :class:`LineError` naming what was
+wrong; the bridge counts it and goes on reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+
+from controlroom.bridges.nodes.errors import LineError
+
+Scalar = int | float | str
+
+_NODE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}\Z")
+_NODE_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,47}\Z")
+_KIND = re.compile(r"[A-Z][A-Z0-9_]{0,31}\Z")
+LEVELS = {
+    name: getattr(logging, name) for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    node_id: str
+    node_type: str
+    details: dict[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    source_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    values: dict[str, Scalar]
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    kind: str
+    t_ns: int
+    fields: list[str]
+
+
+Line = Hello | Heartbeat | Status | LogLine | Data
+KINDS = ("HELLO", "HB", "STATUS", "LOG", "DATA")
+
+
+def scalar(word: str) -> Scalar:
+    """``word`` as an int, else a finite float, else the text itself."""
+    try:
+        return int(word)
+    except ValueError:
+        pass
+    try:
+        number = float(word)
+    except ValueError:
+        return word
+    return number if math.isfinite(number) else word
+
+
+def node_id(text: str) -> str:
+    """``text`` folded to a valid node id, else a :class:`LineError`."""
+    folded = text.lower()
+    if not _NODE_ID.match(folded):
+        raise LineError(f"node id {text!r}: use 1-32 of a-z 0-9 _ . - (not first)")
+    return folded
+
+
+def pairs(words: list[str], what: str) -> dict[str, Scalar]:
+    """``key=value`` words as a map (keys folded to lower case)."""
+    values: dict[str, Scalar] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.lower()
+        if not sep or not _KEY.match(key) or not value:
+            raise LineError(f"{what}: {word!r} is not key=value (key: a letter, then a-z 0-9 _)")
+        values[key] = scalar(value)
+    return values
+
+
+def _hello(words: list[str]) -> Hello:
+    if len(words) < 2:
+        raise LineError("HELLO needs <node-id> <node-type>")
+    node_type = words[1].lower()
+    if not _NODE_TYPE.match(node_type):
+        raise LineError(f"node type {words[1]!r}: a letter, then up to 31 of a-z 0-9 _ -")
+    return Hello(node_id(words[0]), node_type, pairs(words[2:], "HELLO"))
+
+
+def _heartbeat(words: list[str]) -> Heartbeat:
+    if len(words) != 1:
+        raise LineError("HB needs exactly one <t>")
+    value = scalar(words[0])
+    if isinstance(value, str):
+        raise LineError(f"HB time {words[0]!r} is not a number")
+    return Heartbeat(float(value))
+
+
+def _status(words: list[str]) -> Status:
+    if not words:
+        raise LineError("STATUS needs at least one key=value")
+    return Status(pairs(words, "STATUS"))
+
+
+def _log(words: list[str], rest: str) -> LogLine:
+    if not words:
+        raise LineError("LOG needs <level> <text>")
+    level = LEVELS.get(words[0].upper())
+    if level is None:
+        raise LineError(f"LOG level {words[0]!r}: one of {', '.join(LEVELS)}")
+    return LogLine(level, rest.split(None, 1)[1] if len(words) > 1 else "")
+
+
+def _data(words: list[str]) -> Data:
+    if len(words) < 2:
+        raise LineError("DATA needs <kind> <t_ns> [fields]")
+    kind = words[0].upper()
+    if not _KIND.match(kind):
+        raise LineError(f"DATA kind {words[0]!r}: a letter, then up to 31 of A-Z 0-9 _")
+    try:
+        t_ns = int(words[1])
+    except ValueError:
+        raise LineError(f"DATA time {words[1]!r} is not integer nanoseconds") from None
+    if t_ns < 0:
+        raise LineError(f"DATA time {t_ns} is negative")
+    return Data(kind, t_ns, words[2:])
+
+
+def parse_line(text: str) -> Line | None:
+    """One line (without its newline) as a :data:`Line`; None for an empty line."""
+    head, _, rest = text.strip().partition(" ")
+    if not head:
+        return None
+    keyword = head.upper()
+    words = rest.split()
+    if keyword == "DATA":  # first: nearly every line is one
+        return _data(words)
+    if keyword == "HB":
+        return _heartbeat(words)
+    if keyword == "STATUS":
+        return _status(words)
+    if keyword == "LOG":
+        return _log(words, rest.strip())
+    if keyword == "HELLO":
+        return _hello(words)
+    shown = head if len(head) <= 20 else head[:20] + "..."
+    raise LineError(f"unknown line kind {shown!r}: expected one of {', '.join(KINDS)}")

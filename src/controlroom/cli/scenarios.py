@@ -1,0 +1,184 @@
+"""``controlroom scenarios``: run, start and stop the scenarios service; list rules and firings.
+
+The service fires the rules of the current Setup's ``scenarios`` section (see
+:mod:`controlroom.services.scenarios.rules`). This module is where it meets
+observations: :func:`run_scenario` runs a building block inside an
+observation of its own at the configuration manager and tells the service
+its obsid (services do not import ``controlroom.obs``). The arguments of a
+``@task`` are coerced as the web panel's form would (an enum by its name).
+
+``start`` detaches it like ``scheduler start`` does the scheduler (state file
+``cs-scenarios.json``, output in ``cs-scenarios.log``); ``rules`` and
+``firings`` find it there, else at the Settings' ``services.scenarios``
+endpoints. ``python -m controlroom.cli.scenarios`` runs the service without
+the rest of the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from controlroom.cli import render
+from controlroom.cli.context import CliState, cli_state
+from controlroom.cli.errors import CliError, reported
+from controlroom.cli.jobserver import run_scenario
+from controlroom.cli.services import add_start_stop
+from controlroom.rpc import Proxy, RpcError
+from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.process import ReadyThenLog
+
+KIND, NAME = "cs", "scenarios"
+
+scenarios_app = typer.Typer(help="Run, start and stop the scenarios service; rules and firings.")
+add_start_stop(scenarios_app, NAME)
+
+
+@scenarios_app.command("run")
+@reported
+def run(
+    ctx: typer.Context,
+    *,
+    endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
+    pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
+    confman: Annotated[
+        str | None, typer.Option(help="Configuration manager endpoint (default: Settings).")
+    ] = None,
+    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Run the scenarios service in the foreground until Ctrl-C, SIGTERM or quit.
+
+    Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.
+    """
+    from controlroom.services.scenarios.server import serve
+
+    state = cli_state(ctx)
+    logging.basicConfig(
+        level=logging.DEBUG if state.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    serve(
+        state.settings,
+        runner=run_scenario,
+        ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
+        endpoint=endpoint,
+        pub_endpoint=pub_endpoint,
+        confman=confman,
+    )
+
+
+@scenarios_app.command("rules")
+@reported
+def rules(
+    ctx: typer.Context,
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the rules of the current Setup: condition, what runs, firings, last outcome."""
+    entries: list[dict[str, Any]] = _ask(cli_state(ctx), "rules")
+    if as_json:
+        render.print_json(entries)
+    elif not entries:
+        render.say("the current Setup has no scenarios")
+    else:
+        render.out().print(rules_table(entries))
+        for entry in entries:
+            if entry.get("last_outcome") == "error":
+                render.say(Text(f"{entry['name']}: {entry.get('last_error')}", style="red"))
+
+
+@scenarios_app.command("firings")
+@reported
+def firings(
+    ctx: typer.Context,
+    *,
+    limit: Annotated[int, typer.Option(min=0, help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the last firings: when, rule, value that fired it, obsid, outcome, duration."""
+    entries: list[dict[str, Any]] = _ask(cli_state(ctx), "firings", limit)
+    if as_json:
+        render.print_json(entries)
+    elif not entries:
+        render.say("no rule has fired yet")
+    else:
+        render.out().print(firings_table(entries))
+
+
+def _ask(state: CliState, command: str, *args: Any) -> Any:
+    endpoint = scenarios_endpoint(state)
+    try:
+        with Proxy(endpoint, name=NAME, timeout=state.default("proxy_timeout_s", 5.0)) as proxy:
+            return proxy.request(command, args)
+    except RpcError as exc:
+        raise CliError(f"the scenarios service at {endpoint} does not answer: {exc}") from None
+
+
+def scenarios_endpoint(state: CliState) -> str:
+    """Where the service is: its state file, else the Settings."""
+    record = state.files.live(KIND, NAME)
+    if record is not None:
+        return record.endpoints.get("commands", "")
+    commands = str(state.settings["services"][NAME]["commands"])
+    if commands.endswith(":0"):
+        raise CliError(
+            "the scenarios service is not running: start it with `controlroom scenarios start` "
+            f"(its settings endpoint {commands} has no fixed port)"
+        )
+    return connectable(commands)
+
+
+def rules_table(entries: list[dict[str, Any]]) -> Table:
+    table = Table(title="scenarios", title_justify="left")
+    table.add_column("rule", overflow="fold")
+    table.add_column("when", overflow="fold")
+    for column in ("fired", "fail", "last"):
+        table.add_column(column, no_wrap=True)
+    for entry in entries:
+        rule = Text(str(entry.get("name")))
+        rule.append(f"\n{entry.get('run', '-')}", style="dim")
+        last = "disabled" if not entry.get("enabled") else str(entry.get("last_outcome") or "-")
+        if entry.get("running"):
+            last = "running"
+        style = "red" if last == "error" else ("dim" if last == "disabled" else "")
+        cells = (entry.get("condition"), entry.get("firings"), entry.get("failures"))
+        table.add_row(rule, *(Text(str(cell)) for cell in cells), Text(last, style=style))
+    return table
+
+
+def firings_table(entries: list[dict[str, Any]]) -> Table:
+    table = Table(title="firings, newest first", title_justify="left")
+    for column in ("time (UTC)", "rule", "value", "obsid", "outcome", "s"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        when = datetime.fromtimestamp(float(entry.get("time") or 0), UTC)
+        outcome = str(entry.get("outcome"))
+        if entry.get("error"):
+            outcome = f"{outcome}: {entry['error']}"
+        table.add_row(
+            when.strftime("%Y-%m-%d %H:%M:%S"),
+            str(entry.get("rule")),
+            str(entry.get("value")),
+            str(entry.get("obsid") or "-"),
+            Text(outcome, style="red" if entry.get("error") else ""),
+            f"{float(entry.get('duration_s') or 0):.3f}",
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The service as a process (``python -m controlroom.cli.scenarios``), with observations."""
+    from controlroom.services.scenarios.server import main as serve
+
+    serve(argv, runner=run_scenario)
+
+
+if __name__ == "__main__":
+    main()

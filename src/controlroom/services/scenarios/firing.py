@@ -1,0 +1,190 @@
+"""Running what a rule names, each firing on a worker thread of its own, and journaling it.
+
+What a firing runs is decided by a :class:`Runner`: the scenarios service
+does not know about observations (services do not import ``controlroom.obs``),
+so the program that starts it passes one; ``controlroom scenarios run``
+passes the one that opens an observation around building blocks and tells
+which obsid it ran in.
+
+Each firing is published twice on the service's PUB socket: ``scenario_fired``
+when it starts (rule, condition, value) and ``scenario_ended`` with the
+journal entry once it ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from controlroom.services.scenarios.errors import ScenarioError
+from controlroom.services.scenarios.evaluator import Evaluator, Trigger
+from controlroom.services.scenarios.journal import FiringJournal
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str, dict[str, Any]], None]
+ObsidLookup = Callable[[], str | None]
+JOIN_S = 2.0  # how long stopping waits for each firing still running
+
+
+class Runner(Protocol):
+    """Runs ``target(**kwargs)``, in an observation where one is wanted; returns its obsid.
+
+    ``observation`` is the rule's description of one (None: the runner decides;
+    a building block always needs one, ``scenario <rule>`` by default). The
+    obsid returned is None when it ran outside an observation of its own.
+    """
+
+    def __call__(
+        self,
+        target: Callable[..., Any],
+        kwargs: dict[str, Any],
+        *,
+        observation: str | None,
+        confman: str,
+        rule: str,
+    ) -> str | None: ...
+
+
+def run_plain(
+    target: Callable[..., Any],
+    kwargs: dict[str, Any],
+    *,
+    observation: str | None,
+    confman: str,
+    rule: str,
+) -> str | None:
+    """A runner without observations: plain functions only."""
+    if observation is not None:
+        raise ScenarioError(
+            "this service runs without observations; start it with `controlroom scenarios run`"
+        )
+    target(**kwargs)
+    return None
+
+
+def _nothing(event: str, data: dict[str, Any]) -> None:
+    """Where firing events go until the service is attached to a server."""
+
+
+def _no_observation() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One firing, as journaled: what fired it, where it ran, how it ended."""
+
+    rule: str
+    condition: str
+    server: str
+    value: Any
+    run: str
+    args: dict[str, Any]
+    time: float  # when it started, UTC seconds
+    setup_id: int | None
+    obsid: str | None
+    outcome: str  # "ok" or "error"
+    error: str | None
+    duration_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Firer:
+    """Starts a worker thread per firing and reports it to the evaluator and the journal."""
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        runner: Runner,
+        journal: FiringJournal,
+        *,
+        confman: str,
+        current_obsid: ObsidLookup = _no_observation,
+        notify: Notify = _nothing,
+    ) -> None:
+        self.evaluator = evaluator
+        self.runner = runner
+        self.journal = journal
+        self.confman = confman
+        self.current_obsid = current_obsid
+        self.notify = notify
+        self.setup_id: int | None = None
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def fire(self, trigger: Trigger) -> None:
+        """Run the trigger's rule on a new thread; returns at once."""
+        thread = threading.Thread(
+            target=self._run, args=(trigger,), name=f"scenario-{trigger.rule.name}", daemon=True
+        )
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def running(self) -> int:
+        with self._lock:
+            return len(self._threads)
+
+    def stop(self, timeout_s: float = JOIN_S) -> None:
+        """Wait a little for firings still running; the rest are abandoned (and logged)."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout_s)
+            if thread.is_alive():
+                log.warning("stopping while %s runs; it is abandoned", thread.name)
+
+    def _run(self, trigger: Trigger) -> None:
+        rule, started = trigger.rule, time.time()
+        condition = rule.when.text()
+        fired = {"rule": rule.name, "condition": condition, "server": trigger.server}
+        self.notify("scenario_fired", {**fired, "value": trigger.value, "time": started})
+        # The observation running now, for a function run outside one of its own.
+        obsid, error = self._lookup_obsid(), None
+        clock = time.monotonic()
+        try:
+            own = self.runner(
+                rule.target,
+                dict(rule.args),
+                observation=rule.observation,
+                confman=self.confman,
+                rule=rule.name,
+            )
+            obsid = own or obsid
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("scenario %s failed", rule.name)
+        duration = time.monotonic() - clock
+        self.evaluator.finished(rule.name, error)
+        firing = Firing(
+            rule=rule.name,
+            condition=condition,
+            server=trigger.server,
+            value=trigger.value,
+            run=rule.run,
+            args=dict(rule.args),
+            time=started,
+            setup_id=self.setup_id,
+            obsid=obsid,
+            outcome="ok" if error is None else "error",
+            error=error,
+            duration_s=duration,
+        )
+        self.journal.record(firing.as_dict())
+        self.notify("scenario_ended", firing.as_dict())
+        with self._lock:
+            self._threads.discard(threading.current_thread())
+
+    def _lookup_obsid(self) -> str | None:
+        try:
+            return self.current_obsid()
+        except Exception as exc:  # the firing runs anyway: the journal shows no obsid
+            log.warning("cannot tell the running observation: %s", exc)
+            return None

@@ -1,0 +1,164 @@
+"""The scenarios service as a control server: rules of the Setup acting on HK and events.
+
+:func:`build_server` puts the parts together: the :class:`~.service.Scenarios`
+commands, the :class:`~.evaluator.Evaluator` with its clock, the
+:class:`~.firing.Firer` with the runner the program passes, the journal (to
+the storage manager of the Settings unless told otherwise) and the
+:class:`~.streams.StreamFollower` on every server's publish endpoint, found
+again every ``refresh_s`` (:mod:`.discovery`).
+
+Run it as a process with ``controlroom scenarios run``: the program that
+starts it chooses how firings run (see :class:`~.firing.Runner`); the CLI's
+opens observations around building blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from controlroom.config.settings import load_settings
+from controlroom.device.serving import DeviceService
+from controlroom.rpc import ControlServer, Proxy, RpcError
+from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.process import serve_until_signalled
+from controlroom.services.attach import service_attachments
+from controlroom.services.scenarios.discovery import PublishDirectory
+from controlroom.services.scenarios.evaluator import Clock, Evaluator, Trigger
+from controlroom.services.scenarios.firing import Firer, ObsidLookup, Runner
+from controlroom.services.scenarios.journal import FiringJournal
+from controlroom.services.scenarios.rules import allowed_packages
+from controlroom.services.scenarios.service import Scenarios, SetupFollower
+from controlroom.services.scenarios.streams import Callback, StreamFollower
+from controlroom.services.storage.options import sender_options, storage_endpoint
+from controlroom.services.storage.sender import StorageSender
+
+NAME = "scenarios"
+FOLLOW_S = 10.0  # how often the registration with the configuration manager is renewed
+REFRESH_S = 5.0  # how often the servers to follow are found again
+OBSID_TIMEOUT_S = 1.0
+
+log = logging.getLogger(__name__)
+
+Observe = Callable[[str, Mapping[str, Any]], list[Trigger]]
+
+
+def build_server(
+    settings: Mapping[str, Any],
+    *,
+    runner: Runner,
+    endpoint: str | None = None,
+    pub_endpoint: str | None = None,
+    confman: str | None = None,
+    storage: str | None = None,
+    clock: Clock | None = None,
+    follow_s: float = FOLLOW_S,
+    refresh_s: float = REFRESH_S,
+) -> ControlServer:
+    """The scenarios control server, on the Settings' endpoints unless given.
+
+    ``storage``: the storage manager's command endpoint for the journal
+    (default: the Settings'; ``""`` keeps firings in memory only).
+    """
+    services = settings["services"]
+    entry = services[NAME]
+    confman_at = connectable(confman or str(services["confman"]["commands"]))
+    timeout = float((settings.get("defaults") or {}).get("proxy_timeout_s", 5.0))
+    evaluator = Evaluator(clock) if clock is not None else Evaluator()
+    journal = _journal(settings, storage)
+    firer = Firer(
+        evaluator, runner, journal, confman=confman_at, current_obsid=_obsid_at(confman_at)
+    )
+    streams = StreamFollower(
+        _firing(evaluator.observe_hk, firer), _firing(evaluator.observe_event, firer), ignore=NAME
+    )
+    confman_proxy = Proxy(confman_at, name="confman", timeout=timeout)
+    scenarios = Scenarios(
+        evaluator, firer, streams, confman_proxy, allowed_packages(settings, NAME)
+    )
+    server = ControlServer(
+        NAME,
+        DeviceService(scenarios),
+        endpoint=endpoint or str(entry["commands"]),
+        pub_endpoint=pub_endpoint or str(entry["publish"]),
+        status_period_s=1.0,
+        hk_period_s=10.0,
+    )
+    firer.notify = server.notify
+    directory = PublishDirectory(settings)
+
+    def refresh() -> None:
+        streams.follow(directory.endpoints(scenarios.devices))
+
+    SetupFollower(server, scenarios, follow_s).attach()
+    server.tasks.schedule(refresh, every_s=refresh_s, name="find the servers")
+    return server
+
+
+def _journal(settings: Mapping[str, Any], storage: str | None) -> FiringJournal:
+    journal = FiringJournal(NAME)
+    target = storage_endpoint(settings) if storage is None else storage
+    if target:
+        options = sender_options(settings)
+        journal.sender = StorageSender(
+            connectable(target), NAME.upper(), context=journal.context, options=options
+        )
+    return journal
+
+
+def _firing(observe: Observe, firer: Firer) -> Callback:
+    """A stream callback: what ``observe`` says fires now, fired."""
+
+    def handle(server: str, values: dict[str, Any]) -> None:
+        for trigger in observe(server, values):
+            firer.fire(trigger)
+
+    return handle
+
+
+def _obsid_at(confman: str) -> ObsidLookup:
+    """Asks the configuration manager which observation runs now (a proxy per firing thread)."""
+
+    def current_obsid() -> str | None:
+        with Proxy(confman, name="confman", timeout=OBSID_TIMEOUT_S) as proxy:
+            try:
+                running = proxy.request("get_observation")
+            except RpcError as exc:
+                log.warning("cannot ask the configuration manager for the observation: %s", exc)
+                return None
+        obsid = running.get("obsid") if isinstance(running, Mapping) else None
+        return str(obsid) if obsid else None
+
+    return current_obsid
+
+
+def serve(
+    settings: Mapping[str, Any],
+    *,
+    runner: Runner,
+    ready_stream: TextIO = sys.stdout,
+    **options: Any,
+) -> None:
+    """Serve until SIGINT, SIGTERM or ``quit``: logging to the log manager, registered."""
+    server = build_server(settings, runner=runner, **options)
+    with service_attachments(server, settings, NAME):
+        serve_until_signalled(server, ready_stream)
+
+
+def main(argv: list[str] | None = None, *, runner: Runner) -> None:
+    """Serve the scenarios service with ``runner`` until SIGINT, SIGTERM or ``quit``."""
+    parser = argparse.ArgumentParser(description="The controlroom scenarios service.")
+    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
+    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
+    parser.add_argument("--confman", help="configuration manager endpoint (default: Settings)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    options = {"endpoint": args.endpoint, "pub_endpoint": args.pub_endpoint}
+    serve(load_settings(), runner=runner, confman=args.confman, **options)

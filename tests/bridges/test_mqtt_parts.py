@@ -1,0 +1,258 @@
+"""The MQTT bridge's parts without a broker: relay, discovery configs, units, commands, config."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from controlroom.bridges.mqtt import (
+    Announcer,
+    CommandDesk,
+    MqttConfig,
+    MqttError,
+    StateRelay,
+    TokenBucket,
+    Units,
+    load_units,
+    parse_units,
+    sensor_config,
+)
+from controlroom.config.mqttschema import MqttBridgeSettings
+from controlroom.config.settings import LOCAL_SETTINGS_ENV, load_settings
+from controlroom.testing.waiting import wait_until
+
+Sent = tuple[str, str, int, bool]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    def __call__(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        self.sent.append((topic, payload, qos, retain))
+
+    def on(self, topic: str) -> list[str]:
+        return [payload for t, payload, _, _ in self.sent if t == topic]
+
+
+def config(**mqtt: Any) -> MqttConfig:
+    return MqttConfig(mqtt=MqttBridgeSettings(**mqtt), site="LAB")
+
+
+def test_values_are_retained_qos1_and_sent_only_when_they_change() -> None:
+    outbox, clock = Outbox(), Clock()
+    relay = StateRelay(config(min_interval_s=0), outbox, clock=clock)
+    relay.take("hk", "dummy", 1.0, {"T": 20.5, "_limits": [{}], "_synoptics": {"SYN": 1}})
+    relay.take("hk", "dummy", 2.0, {"T": 20.5})
+    relay.take("status", "dummy", 3.0, {"T": 21.0, "events": 3})
+    assert outbox.sent == [
+        ("controlroom/LAB/dummy/T", "20.5", 1, True),
+        ("controlroom/LAB/dummy/T", "21.0", 1, True),
+    ]
+    assert ("dummy", "events") in relay.skipped
+
+
+def test_a_fast_parameter_is_held_back_and_its_latest_value_sent_later() -> None:
+    outbox, clock = Outbox(), Clock()
+    relay = StateRelay(config(min_interval_s=1.0), outbox, clock=clock)
+    topic = "controlroom/LAB/dummy/T"
+    relay.take("hk", "dummy", 0.0, {"T": 1})
+    clock.now += 0.2
+    relay.take("hk", "dummy", 0.0, {"T": 2})
+    relay.take("hk", "dummy", 0.0, {"T": 3})
+    relay.tick()
+    assert outbox.on(topic) == ["1"]
+    clock.now += 0.8
+    relay.tick()
+    assert outbox.on(topic) == ["1", "3"]
+    relay.tick()
+    assert outbox.on(topic) == ["1", "3"]
+
+
+def test_a_value_back_to_what_was_sent_is_not_sent_again() -> None:
+    outbox, clock = Outbox(), Clock()
+    relay = StateRelay(config(min_interval_s=1.0), outbox, clock=clock)
+    relay.take("hk", "dummy", 0.0, {"T": 1})
+    relay.take("hk", "dummy", 0.0, {"T": 2})
+    relay.take("hk", "dummy", 0.0, {"T": 1})
+    clock.now += 5
+    relay.tick()
+    assert outbox.on("controlroom/LAB/dummy/T") == ["1"]
+
+
+def test_republish_sends_every_latest_value_again() -> None:
+    outbox, clock = Outbox(), Clock()
+    relay = StateRelay(config(min_interval_s=1.0), outbox, clock=clock)
+    relay.take("hk", "dummy", 0.0, {"T": 1, "U": "x"})
+    relay.take("hk", "dummy", 0.0, {"T": 2})
+    outbox.sent.clear()
+    assert relay.republish() == 2
+    assert sorted(outbox.sent) == [
+        ("controlroom/LAB/dummy/T", "2", 1, True),
+        ("controlroom/LAB/dummy/U", "x", 1, True),
+    ]
+
+
+def test_limit_events_go_to_the_events_topic_not_retained() -> None:
+    outbox = Outbox()
+    relay = StateRelay(config(), outbox)
+    crossing = {"event": "limit", "parameter": "DUMMY_TEMP", "state": "entered_alarm"}
+    relay.take("event", "dummy", 12.5, crossing)
+    relay.take("event", "dummy", 13.0, {"event": "new_setup", "setup_id": 3})
+    [(topic, payload, qos, retain)] = outbox.sent
+    assert (topic, qos, retain) == ("controlroom/LAB/dummy/events", 1, False)
+    assert json.loads(payload) == {"server": "dummy", "time": 12.5, **crossing}
+    everything = StateRelay(config(events=["*"]), outbox)
+    everything.take("event", "dummy", 13.0, {"event": "new_setup", "setup_id": 3})
+    assert len(outbox.sent) == 2
+
+
+def test_a_sensor_config_has_ids_topics_unit_device_and_availability() -> None:
+    topics = config().topics
+    got = sensor_config(topics, "dummy", "DUMMY_TEMP", unit="degC", numeric=True)
+    assert got["unique_id"] == "controlroom_LAB_dummy_DUMMY_TEMP"
+    assert got["name"] == "DUMMY_TEMP"
+    assert got["state_topic"] == "controlroom/LAB/dummy/DUMMY_TEMP"
+    assert got["unit_of_measurement"] == "degC"
+    assert got["state_class"] == "measurement"
+    assert got["device"]["identifiers"] == ["controlroom_LAB_dummy"]
+    assert got["availability_mode"] == "all"
+    assert [a["topic"] for a in got["availability"]] == [
+        "controlroom/LAB/bridge/availability",
+        "controlroom/LAB/dummy/availability",
+    ]
+    text = sensor_config(topics, "dummy", "mode")
+    assert "unit_of_measurement" not in text
+    assert "state_class" not in text
+
+
+def test_each_parameter_is_announced_once_and_all_again_on_request() -> None:
+    outbox = Outbox()
+    units = Units({"DUMMY_TEMP": "degC"}, {})
+    announcer = Announcer(config().topics, units, outbox)
+    relay = StateRelay(config(min_interval_s=0), Outbox(), announcer)
+    relay.take("hk", "dummy", 0.0, {"DUMMY_TEMP": 20.0, "mode": "idle"})
+    relay.take("hk", "dummy", 0.0, {"DUMMY_TEMP": 21.0, "mode": "busy"})
+    configs = [s for s in outbox.sent if s[0].endswith("/config")]
+    assert len(configs) == 2
+    assert all(qos == 1 and retain for _, _, qos, retain in configs)
+    temp = json.loads(outbox.on("homeassistant/sensor/controlroom_LAB_dummy/DUMMY_TEMP/config")[0])
+    assert temp["unit_of_measurement"] == "degC"
+    assert announcer.announce_all() == 2
+    assert len(outbox.sent) == 4
+
+
+def test_units_come_from_the_dictionary_by_canonical_or_original_name() -> None:
+    text = (
+        "TM source,Storage mnemonic,Canonical name,Original name,Unit,Offset b\n"
+        "x,TEMPCTL,TEMPCTL_TEMP_A,temp_A,K,\n"
+        "x,TEMPCTL,TEMPCTL_HEATER,,%,\n"
+        "x,TEMPCTL,TEMPCTL_MODE,,,\n"
+    )
+    units = parse_units(text)
+    assert units.unit("tempctl", "TEMPCTL_TEMP_A") == "K"
+    assert units.unit("tempctl", "temp_A") == "K"
+    assert units.unit("other", "temp_A") == ""
+    assert units.unit("tempctl", "TEMPCTL_MODE") == ""
+
+
+def test_the_shipped_dictionary_gives_units_and_a_missing_one_none(tmp_path: Any) -> None:
+    assert load_units({}).unit("dummy", "DUMMY_TEMP") == "degC"
+    missing = {"telemetry": {"dictionary": str(tmp_path / "nope.csv")}}
+    assert len(load_units(missing)) == 0
+
+
+def test_the_token_bucket_allows_a_burst_then_the_rate() -> None:
+    clock = Clock()
+    bucket = TokenBucket(2.0, 3, clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    clock.now += 0.5
+    assert [bucket.take(), bucket.take()] == [True, False]
+
+
+@pytest.fixture
+def desk_and_outbox() -> Iterator[tuple[CommandDesk, Outbox]]:
+    outbox = Outbox()
+    desk = CommandDesk(
+        config(username="ops", allow={"dummy": ["set_offset"]}, max_payload_bytes=64),
+        outbox,
+        lambda server: "",
+    )
+    yield desk, outbox
+    desk.close()
+
+
+def _result(outbox: Outbox, command: str = "set_offset") -> dict[str, Any]:
+    found = outbox.on(f"controlroom/LAB/dummy/{command}/result")
+    assert found, outbox.sent
+    answer: dict[str, Any] = json.loads(found[-1])
+    return answer
+
+
+def test_refusals_are_answered_with_the_reason(desk_and_outbox: tuple[CommandDesk, Outbox]) -> None:
+    desk, outbox = desk_and_outbox
+    desk.handle("controlroom/LAB/dummy/quit/set", b"")
+    assert "not allowed for dummy (allowed: set_offset" in _result(outbox, "quit")["error"]
+    desk.handle("controlroom/LAB/dummy/set_offset/set", b"[1,", retained=False)
+    assert "not valid JSON" in _result(outbox)["error"]
+    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1" * 65)
+    assert "over the limit of 64" in _result(outbox)["error"]
+    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1", retained=True)
+    assert "retained command is ignored" in _result(outbox)["error"]
+    desk.handle("controlroom/LAB/other/set", b"1")  # not a request topic: ignored
+    assert len(outbox.sent) == 4
+    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1")  # allowed, but nowhere to be found
+    assert wait_until(lambda: len(outbox.sent) == 5)
+    assert "dummy not found" in _result(outbox)["error"]
+
+
+def test_a_flood_gets_one_rate_limit_answer() -> None:
+    outbox = Outbox()
+    desk = CommandDesk(
+        config(username="ops", commands_per_s=0.01, command_burst=2), outbox, lambda s: ""
+    )
+    try:
+        for _ in range(50):
+            desk.handle("controlroom/LAB/dummy/quit/set", b"")
+        answers = [json.loads(p)["error"] for p in outbox.on("controlroom/LAB/dummy/quit/result")]
+        assert len(answers) == 3
+        assert answers[-1] == "rate limit: at most 0.01 commands per second"
+        assert desk.dropped == 47
+    finally:
+        desk.close()
+
+
+def test_the_settings_give_the_configuration(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(LOCAL_SETTINGS_ENV, raising=False)
+    local = tmp_path / "local.yaml"
+    local.write_text(
+        "site: CSL\nbridges:\n  mqtt:\n    prefix: lab/cr\n    username: ops\n"
+        "    allow: {dummy: [set_offset]}\n"
+    )
+    cfg = MqttConfig.from_settings(load_settings(local), port=1884)
+    assert cfg.topics.state("dummy", "T") == "lab/cr/CSL/dummy/T"
+    assert cfg.broker == "127.0.0.1:1884"
+    assert cfg.commands_enabled
+    assert cfg.allowed("dummy") == {"set_offset"}
+    assert cfg.allowed("tempctl") == frozenset()
+    assert "registry" in cfg.services
+    assert not MqttConfig.from_settings(load_settings(None)).commands_enabled
+
+
+@pytest.mark.parametrize("prefix", ["a/+/b", "x/#", "/lead", "trail/", "a//b", ""])
+def test_a_prefix_with_wildcards_or_empty_levels_is_refused(prefix: str) -> None:
+    with pytest.raises(MqttError, match=r"bridges\.mqtt\.prefix"):
+        MqttConfig.from_settings({"bridges": {"mqtt": {"prefix": prefix}}})
