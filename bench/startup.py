@@ -32,7 +32,7 @@ from controlroom.rpc import Proxy
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.processes import dummy_server
 
-SERVICES = ("confman", "storage", "logman", "registry", "procman", "scheduler")
+SERVICES = ("confman", "storage", "logman", "registry", "procman", "scheduler", "scenarios")
 
 
 def python_baseline() -> float:
@@ -62,15 +62,18 @@ def lab_settings(root: Path) -> Path:
     """Settings for a demo lab of its own: free ports, files under ``root``."""
     services: dict[str, Any] = {n: {"commands": _port(), "publish": _port()} for n in SERVICES}
     services["logman"]["records"] = _port()
-    sim = {"host": "127.0.0.1", "port": free_tcp_port()}
+    devices: dict[str, Any] = {}
+    for name in ("tempctl", "dummy", "ogse", "psu", "motion", "daq"):  # the demo Setup's
+        devices[name] = {"commands": _port(), "publish": _port()}
+        if name != "dummy":
+            devices[name]["simulator"] = {"host": "127.0.0.1", "port": free_tcp_port()}
+    nodes = {"port": free_tcp_port(), "commands": _port(), "publish": _port()}
     settings = {
         "services": services,
         "web": {"port": 0},
         "locations": {key: str(root / key) for key in ("conf_repo", "data", "state")},
-        "devices": {
-            "tempctl": {"commands": _port(), "publish": _port(), "simulator": sim},
-            "dummy": {"commands": _port(), "publish": _port()},
-        },
+        "devices": devices,
+        "bridges": {"nodes": nodes, "pipe": {"port": free_tcp_port()}},
     }
     root.mkdir(parents=True, exist_ok=True)
     path = root / "settings.yaml"

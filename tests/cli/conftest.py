@@ -135,6 +135,23 @@ def detached(state_dir: Path) -> Iterator[Callable[[str, str], ProcessRecord]]:
     assert not leftovers, f"the test left detached processes running: {leftovers}"
 
 
+def isolated_devices() -> dict[str, Any]:
+    """Every shipped device (and its simulator) on free ports: the demo Setup runs them all."""
+    devices: dict[str, Any] = {}
+    for name in ("tempctl", "dummy", "ogse", "psu", "motion", "daq"):
+        devices[name] = {"commands": any_free_endpoint(), "publish": any_free_endpoint()}
+        if name != "dummy":
+            devices[name]["simulator"] = {"host": "127.0.0.1", "port": free_tcp_port()}
+    return devices
+
+
+def isolated_bridges() -> dict[str, Any]:
+    """The bridges of the demo Setup on free ports."""
+    nodes = {"port": free_tcp_port(), "commands": any_free_endpoint()}
+    nodes["publish"] = any_free_endpoint()
+    return {"nodes": nodes, "pipe": {"port": free_tcp_port()}}
+
+
 def any_free_endpoint() -> str:
     return f"tcp://127.0.0.1:{free_tcp_port()}"
 
@@ -157,8 +174,12 @@ def lab_settings(
                 "data": str(tmp_path / "data"),
                 "state": str(state_dir),
             },
-            **extra,
+            "devices": isolated_devices(),
+            "bridges": isolated_bridges(),
         }
+        for key, value in extra.items():  # sections given are merged over those above
+            old = settings.get(key)
+            settings[key] = {**old, **value} if isinstance(old, dict) else value
         path = tmp_path / "local-settings.yaml"
         path.write_text(yaml.safe_dump(settings))
         monkeypatch.setenv("CONTROLROOM_LOCAL_SETTINGS", str(path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.request
@@ -66,6 +67,7 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         assert ps.returncode == 0, ps.stderr
         processes = {p["name"]: p for p in json.loads(ps.stdout)}
         expected = {"registry", "logman", "confman", "storage", "tempctl", "dummy", "web"}
+        expected |= {"ogse", "psu", "motion", "daq", "nodes"}  # the demo grew
         assert expected <= set(processes)
         assert all(processes[name]["state"] == "running" for name in expected)
         assert controlroom("call", "dummy", "ping").stdout.strip() == "pong"
@@ -98,6 +100,8 @@ def _check_status(controlroom: Controlroom, expected: set[str]) -> None:
     assert panel["up"] and panel["endpoints"]["url"].startswith("http://127.0.0.1:"), panel
     with urllib.request.urlopen(panel["endpoints"]["url"] + "api/pages", timeout=10) as page:
         assert page.status == 200  # the panel of the lab serves (anonymous in these Settings)
+    _check_pipe(rows["pipe"]["endpoints"]["url"])
+    assert rows["nodes-sim"]["up"]
     table = controlroom("status")
     assert "lab status" in table.stdout and "obsid" in table.stdout
 
@@ -108,3 +112,13 @@ def _check_registered(controlroom: Controlroom, expected: set[str]) -> None:
     assert listed.returncode == 0, listed.stderr
     names = {entry["name"] for entry in json.loads(listed.stdout)}
     assert expected - {"registry", "web"} <= names, names
+
+
+def _check_pipe(url: str) -> None:
+    """The demo's pipe-command server answers a plain TCP client."""
+    host, port = url.removeprefix("tcp://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        stream = raw.makefile("rw")
+        stream.write("dummy|read_value\n")
+        stream.flush()
+        assert stream.readline().startswith("OK ")

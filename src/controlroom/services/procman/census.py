@@ -80,7 +80,7 @@ def _from_settings(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _probe(row: Mapping[str, Any], timeout: float) -> dict[str, Any]:
     """``row`` with ``up``, ``pid``, ``host``, ``uptime_s`` and ``rss_mb`` filled in."""
-    endpoints = dict(row.get("endpoints") or {})
+    endpoints = {k: v for k, v in dict(row.get("endpoints") or {}).items() if k != "name"}
     commands = endpoints.get("commands")
     result: dict[str, Any] = {
         "name": row["name"],
@@ -94,7 +94,8 @@ def _probe(row: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         "rss_mb": None,
         "up": False,
     }
-    if row.get("kind") in ("simulator", "web"):  # they answer their own protocols, not ours
+    own_protocol = row.get("kind") in ("simulator", "web", "bridge") and not commands
+    if own_protocol:  # they answer their own protocols, not ours
         return {**result, **_local_process(row.get("pid"), row.get("started"))}
     if not commands:
         return result

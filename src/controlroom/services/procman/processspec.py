@@ -24,8 +24,8 @@ from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.services.procman.errors import SpecError
 
-Kind = Literal["service", "device", "simulator", "web"]
-ReadyKind = Literal["server", "simulator", "web"]
+Kind = Literal["service", "device", "simulator", "web", "bridge"]
+ReadyKind = Literal["server", "simulator", "web", "json"]
 ReadyInfo = dict[str, str]
 
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "*", "::", "[::]"})  # noqa: S104 (we detect, not bind)
@@ -69,6 +69,8 @@ class ProcessSpec:
             return parse_simulator_ready(line)
         if self.ready == "web":
             return parse_web_ready(line)
+        if self.ready == "json":
+            return parse_json_ready(line)
         return parse_server_ready(line)
 
     def pinned(self, info: Mapping[str, str]) -> ProcessSpec:
@@ -114,6 +116,19 @@ def parse_server_ready(line: str) -> ReadyInfo | None:
     except ValueError:  # a READY line with broken JSON is not the one we wait for
         return None
     if not isinstance(data, dict) or not data.get("commands"):
+        return None
+    return {str(key): str(value) for key, value in data.items() if isinstance(value, str)}
+
+
+def parse_json_ready(line: str) -> ReadyInfo | None:
+    """``READY {...}`` with any entries (a bridge's) -> its string entries; None otherwise."""
+    if not line.startswith(READY_PREFIX):
+        return None
+    try:
+        data = json.loads(line[len(READY_PREFIX) :])
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data:
         return None
     return {str(key): str(value) for key, value in data.items() if isinstance(value, str)}
 

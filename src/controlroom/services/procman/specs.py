@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlroom.config.settings import device_settings
+from controlroom.services.procman.bridgespecs import bridge_specs
 from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host, is_local, local_names
 from controlroom.services.procman.processspec import WILDCARD_HOSTS, Link, Pin, ProcessSpec
@@ -83,6 +84,7 @@ def process_specs(
     specs = service_specs(settings, interpreter)
     for device in setup_devices(setup, settings):
         specs.extend(device_specs(settings, device, interpreter))
+    specs.extend(bridge_specs(settings, setup, interpreter))
     if (settings.get("web") or {}).get("enabled", True):
         specs.append(web_spec(settings, interpreter))
     names = [spec.name for spec in specs]
