@@ -189,6 +189,11 @@ def test_every_process_killed_with_sigkill_comes_back_and_no_hk_is_lost(lab: Lab
 def _kill_the_process_manager(lab: Lab) -> None:
     record = lab.procman_record()
     assert record is not None
+
+    def all_running() -> bool:
+        return all(p["state"] == "running" for p in lab.processes().values())
+
+    assert wait_until(all_running, HEAL_S), lab.processes()
     children = {name: p["pid"] for name, p in lab.processes().items()}
     os.kill(record.pid, signal.SIGKILL)
     assert lab.wait_for("restarting it", HEAL_S), "".join(lab.output)
