@@ -87,11 +87,11 @@ def controlroom(settings: Path, *args: str, check: bool = True) -> subprocess.Co
     return subprocess.run(argv, env=env, check=check, capture_output=True, text=True)
 
 
-def one_lab(root: Path) -> tuple[float, dict[str, float]]:
+def one_lab(root: Path, setup: str = "demo") -> tuple[float, dict[str, float]]:
     """Seconds for ``up -d --setup demo`` to return, and the MB of every process."""
     settings = lab_settings(root)
     started = time.perf_counter()
-    controlroom(settings, "up", "-d", "--setup", "demo")
+    controlroom(settings, "up", "-d", "--setup", setup)
     ready = time.perf_counter() - started
     try:
         census = json.loads(controlroom(settings, "status", "--json", check=False).stdout)
@@ -105,13 +105,13 @@ def one_lab(root: Path) -> tuple[float, dict[str, float]]:
     return ready, rss
 
 
-def system_figure(runs: int) -> dict[str, Any]:
+def system_figure(runs: int, setup: str = "demo") -> dict[str, Any]:
     ready, baseline = [], []
     rss: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="controlroom-bench-") as scratch:
         for run in range(runs):  # alternate baseline and subject
             baseline.append(python_baseline())
-            seconds, memory = one_lab(Path(scratch) / str(run))
+            seconds, memory = one_lab(Path(scratch) / str(run), setup)
             ready.append(seconds)
             for name, mb in memory.items():
                 rss.setdefault(name, []).append(mb)
@@ -120,6 +120,7 @@ def system_figure(runs: int) -> dict[str, Any]:
         "rss_mb": {name: round(statistics.median(mb), 1) for name, mb in sorted(rss.items())},
         "baseline_python_s": round(statistics.median(baseline), 3),
         "runs": runs,
+        "setup": setup,
     }
 
 
@@ -127,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--system-runs", type=int, default=3, help="runs of the whole demo lab")
+    parser.add_argument("--setup", default="demo", help="Setup of the lab: 'demo' or a YAML file")
     args = parser.parse_args()
     one_start()  # warm the file cache so the first run is not an outlier
     ready, rss, baseline = [], [], []
@@ -146,7 +148,7 @@ def main() -> None:
         )
     )
     if args.system_runs:
-        print(json.dumps(system_figure(args.system_runs)))
+        print(json.dumps(system_figure(args.system_runs, args.setup)))
 
 
 if __name__ == "__main__":

@@ -69,7 +69,10 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         expected = {"registry", "logman", "confman", "storage", "tempctl", "dummy", "web"}
         expected |= {"ogse", "psu", "motion", "daq", "nodes"}  # the demo grew
         assert expected <= set(processes)
-        assert all(processes[name]["state"] == "running" for name in expected)
+        states = {name: processes[name]["state"] for name in expected}
+        assert set(states.values()) == {"running"}, {
+            n: (processes[n]["state"], processes[n]["last_stderr"][-3:]) for n in expected
+        }
         assert controlroom("call", "dummy", "ping").stdout.strip() == "pong"
         _check_status(controlroom, expected)
         _check_registered(controlroom, expected)

@@ -10,7 +10,6 @@ import typer
 
 from controlroom.cli import render, status
 from controlroom.cli.context import CliState, cli_state
-from controlroom.cli.devserver import build_device_server, serve_device
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.ps import procman_cs
 from controlroom.cli.sim import simulator_transport
@@ -64,6 +63,8 @@ def run_server(
 
     Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.
     """
+    from controlroom.cli.devserver import build_device_server, serve_device  # not for `cs stop`
+
     state = cli_state(ctx)
     entry = state.device(name)
     if transport is None and sim and "simulator" in entry:

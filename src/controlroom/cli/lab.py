@@ -9,6 +9,7 @@ once all are ready and leaves them running until ``down``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,9 @@ from controlroom.device.proxy import make_proxy
 from controlroom.rpc import RpcError
 
 START_ALL_TIMEOUT_S = 300.0
+SETTLE_S = 60.0  # how long a process in backoff after a failed start is waited for
+SETTLE_POLL_S = 0.2
+UNSETTLED = ("starting", "backoff")
 WATCH_EVERY_S = 1.0
 
 
@@ -79,12 +83,24 @@ def _bring_up(state: CliState, endpoint: str, setup: str | None) -> list[dict[st
 
     manager: Any = make_proxy(ProcessManager, endpoint, timeout=START_ALL_TIMEOUT_S)
     with manager:
+        with contextlib.suppress(RpcError):  # the panel needs nothing: it starts first, unless
+            manager.start("web", False)  # web.enabled is false (then it is not known)
         if setup is not None:
             # Loaded before the rest starts, since it names the control servers; the
             # others then start in parallel waves (confman needs none of them).
             manager.start("confman")
             _use_setup(state, setup)
-        return list(manager.start_all())
+        return _settled(manager, list(manager.start_all()))
+
+
+def _settled(manager: Any, processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The processes once none is restarting: one that failed its first start (a port
+    taken for a moment, say) is waited for while the process manager retries it."""
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline and any(p["state"] in UNSETTLED for p in processes):
+        time.sleep(SETTLE_POLL_S)  # polls the process manager's own state, not a guess
+        processes = list(manager.list_processes())
+    return processes
 
 
 def _use_setup(state: CliState, setup: str) -> None:

@@ -14,11 +14,13 @@ import logging
 import signal
 import sys
 import threading
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from controlroom.bridges.mqtt import MqttBridge, MqttConfig, MqttError, load_units
+if TYPE_CHECKING:  # the bridge (paho-mqtt) is imported only by `mqtt run`
+    from controlroom.bridges.mqtt import MqttBridge
+
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.rpc.process import READY_PREFIX, ReadyThenLog
@@ -58,6 +60,8 @@ def run(
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    from controlroom.bridges.mqtt import MqttBridge, MqttConfig, MqttError, load_units
+
     try:
         config = MqttConfig.from_settings(state.settings, host=host, port=port)
         bridge = MqttBridge(config, units=load_units(state.settings))
@@ -72,6 +76,8 @@ def run(
 
 
 def _serve(bridge: MqttBridge, stopping: threading.Event, stream: TextIO) -> None:
+    from controlroom.bridges.mqtt import MqttError
+
     try:
         bridge.start()
         if not bridge.config.commands_enabled:

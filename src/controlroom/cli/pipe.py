@@ -14,11 +14,13 @@ import logging
 import signal
 import sys
 import threading
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from controlroom.bridges.pipe import PipeConfig, PipeError, PipeServer
+if TYPE_CHECKING:  # the server is imported only by `pipe run`
+    from controlroom.bridges.pipe import PipeServer
+
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.rpc.process import READY_PREFIX, ReadyThenLog
@@ -56,6 +58,8 @@ def run(
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    from controlroom.bridges.pipe import PipeConfig, PipeError, PipeServer
+
     try:
         server = PipeServer(PipeConfig.from_settings(state.settings, host=host, port=port))
     except PipeError as exc:
@@ -69,6 +73,8 @@ def run(
 
 
 def _serve(server: PipeServer, stopping: threading.Event, stream: TextIO) -> None:
+    from controlroom.bridges.pipe import PipeError
+
     try:
         server.start()
     except PipeError as exc:

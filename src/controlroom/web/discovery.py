@@ -7,8 +7,12 @@
 2. the devices of the current Setup (its ``devices`` section, asked from the
    configuration manager whenever the Setup id it publishes changes), at the
    endpoints the Settings give them;
-3. the registry's list: every server that registered, at the endpoints it
-   actually bound (servers on port 0 are found only here).
+3. the bridges of the current Setup that are control servers (its
+   ``bridges`` section, e.g. the sensor-node bridge ``nodes``), at the
+   endpoints the Settings give them (``bridges.<name>.commands``/``publish``);
+4. the registry's list: every server that registered, at the endpoints it
+   actually bound (servers on port 0 are found only here); one that registered
+   with metadata ``kind: bridge`` is a bridge, any other new name a device.
 
 Endpoints on port 0 (not yet known) are left out until the registry knows
 them. :class:`StaticDiscovery` is a fixed list, for tests and embedding.
@@ -27,13 +31,13 @@ from controlroom.web.hub import STATUS, Hub, topic_of
 
 log = logging.getLogger(__name__)
 
-SERVICE, DEVICE = "service", "device"
+SERVICE, DEVICE, BRIDGE = "service", "device", "bridge"
 ASK_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
 class Target:
-    """A server to show: its name, whether a core service or a device, its endpoints."""
+    """A server to show: its name, whether a core service, a device or a bridge, its endpoints."""
 
     name: str
     kind: str
@@ -70,6 +74,7 @@ class SettingsDiscovery:
         self.hub = hub
         self._setup_id: object = None
         self._setup_devices: list[str] = []
+        self._setup_bridges: list[str] = []
         services = settings.get("services") or {}
         self._registry = self._proxy("registry", services.get("registry") or {})
         self._confman = self._proxy("confman", services.get("confman") or {})
@@ -82,9 +87,10 @@ class SettingsDiscovery:
         devices = self.settings.get("devices") or {}
         for name in self._current_setup_devices():
             found[name] = _target(name, DEVICE, devices.get(name) or {})
+        found.update(self._setup_bridge_targets())
         for entry in self._registered():
             name = str(entry.get("name", ""))
-            kind = found[name].kind if name in found else DEVICE
+            kind = found[name].kind if name in found else _registered_kind(entry)
             found[name] = _target(name, kind, entry.get("endpoints") or {})
         return found
 
@@ -120,13 +126,35 @@ class SettingsDiscovery:
             return self._setup_devices
         devices = (setup or {}).get("devices") if isinstance(setup, Mapping) else None
         self._setup_devices = [str(n) for n in devices] if isinstance(devices, Mapping) else []
+        bridges = (setup or {}).get("bridges") if isinstance(setup, Mapping) else None
+        self._setup_bridges = [str(n) for n in bridges] if isinstance(bridges, Mapping) else []
         self._setup_id = setup_id
         return self._setup_devices
+
+    # -- bridges: control servers that are neither core services nor devices ----------
+
+    def _setup_bridge_targets(self) -> dict[str, Target]:
+        """The Setup's bridges that serve commands (a ``commands`` endpoint in the Settings).
+
+        Read after :meth:`_current_setup_devices`, which fetched the Setup."""
+        configured = self.settings.get("bridges") or {}
+        found = {}
+        for name in self._setup_bridges:
+            entry = configured.get(name)
+            if isinstance(entry, Mapping) and entry.get("commands"):
+                found[name] = _target(name, BRIDGE, entry)
+        return found
 
     @staticmethod
     def _proxy(name: str, entry: Mapping[str, Any]) -> Proxy | None:
         commands = _reachable(entry.get("commands"))
         return Proxy(commands, name=name, timeout=ASK_TIMEOUT_S) if commands else None
+
+
+def _registered_kind(entry: Mapping[str, Any]) -> str:
+    metadata = entry.get("metadata")
+    is_bridge = isinstance(metadata, Mapping) and metadata.get("kind") == BRIDGE
+    return BRIDGE if is_bridge else DEVICE
 
 
 def _target(name: str, kind: str, endpoints: Mapping[str, Any]) -> Target:

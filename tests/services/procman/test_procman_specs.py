@@ -193,7 +193,7 @@ def test_the_web_panel_runs_after_the_core_services_on_its_port(tmp_path: Path) 
     fixed = settings_with(tmp_path, web={"port": 8123, "host": "127.0.0.1"})
     web = by_name(fixed, None)["web"]
     assert web.kind == "web" and web.ready == "web" and web.pins == ()
-    assert web.argv == (PY, "-m", "controlroom.cli.main", "web", "run", "--port", "8123")
+    assert web.argv == (PY, "-m", "controlroom.web", "--port", "8123")
     assert web.after == ()  # it finds the servers as they come
     chosen = by_name(settings_with(tmp_path, web={"port": 0}), None)["web"]
     line = 'READY {"name": "web", "url": "http://127.0.0.1:40001/"}'

@@ -128,7 +128,7 @@ def web_spec(settings: Mapping[str, Any], python: str) -> ProcessSpec:
     """
     web = settings.get("web") or {}
     host, port = str(web.get("host") or "127.0.0.1"), int(web.get("port") or 0)
-    argv = (python, "-m", CLI_MODULE, "web", "run", "--port", str(port))
+    argv = (python, "-m", "controlroom.web", "--port", str(port))  # the panel without the CLI
     return ProcessSpec(
         WEB,
         "web",
