@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from controlroom.testing.ports import free_tcp_port
+from controlroom.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +104,8 @@ def _check_status(controlroom: Controlroom, expected: set[str]) -> None:
     assert panel["up"] and panel["endpoints"]["url"].startswith("http://127.0.0.1:"), panel
     with urllib.request.urlopen(panel["endpoints"]["url"] + "api/pages", timeout=10) as page:
         assert page.status == 200  # the panel of the lab serves (anonymous in these Settings)
+    devices = {"tempctl", "dummy", "ogse", "psu", "motion", "daq"}
+    assert wait_until(lambda: devices <= _panel_devices(panel["endpoints"]["url"]), 20.0)
     _check_pipe(rows["pipe"]["endpoints"]["url"])
     assert rows["nodes-sim"]["up"]
     table = controlroom("status")
@@ -125,3 +128,9 @@ def _check_pipe(url: str) -> None:
         stream.write("dummy|read_value\n")
         stream.flush()
         assert stream.readline().startswith("OK ")
+
+
+def _panel_devices(url: str) -> set[str]:
+    """The devices the web panel's Devices page lists as up."""
+    with urllib.request.urlopen(url + "api/device", timeout=10) as reply:
+        return {d["name"] for d in json.load(reply) if d["up"]}
