@@ -172,12 +172,18 @@ def test_unknown_annotations_pass_values_through(annotation: Any) -> None:
         (str, {"type": "string"}),
         (None, {"type": "null"}),
         (type(None), {"type": "null"}),
-        (Color, {"enum": ["r", "g"], "title": "Color"}),
-        (Level, {"enum": [1, 2], "title": "Level"}),
+        (Color, {"enum": ["r", "g"], "x-enum-names": ["RED", "GREEN"], "title": "Color"}),
+        (Level, {"enum": [1, 2], "x-enum-names": ["LOW", "HIGH"], "title": "Level"}),
         (Optional[float], {"anyOf": [{"type": "number"}, {"type": "null"}]}),  # noqa: UP045
         (str | None, {"anyOf": [{"type": "string"}, {"type": "null"}]}),
         (list[float], {"type": "array", "items": {"type": "number"}}),
-        (list[Color], {"type": "array", "items": {"enum": ["r", "g"], "title": "Color"}}),
+        (
+            list[Color],
+            {
+                "type": "array",
+                "items": {"enum": ["r", "g"], "x-enum-names": ["RED", "GREEN"], "title": "Color"},
+            },
+        ),
         (tuple[int, ...], {"type": "array", "items": {"type": "integer"}}),
         (
             list[list[int]],

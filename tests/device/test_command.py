@@ -662,7 +662,7 @@ def test_schema_of_choices_enums_and_returns() -> None:
     }
     assert temperature["returns"] == {"type": "number"}
     mode = spec("set_mode").schema()["params"]["properties"]["mode"]
-    assert mode == {"enum": ["auto", "manual"], "title": "Mode"}
+    assert mode == {"enum": ["auto", "manual"], "x-enum-names": ["AUTO", "MANUAL"], "title": "Mode"}
     assert spec("ramp").schema()["returns"] == {"type": "array", "items": {"type": "number"}}
 
 

@@ -118,7 +118,7 @@ def test_submit_passes_typed_arguments_the_server_accepts(page: Page) -> None:
     _render(page, spec.schema(), {"ok": True, "value": {"applied": True, "gains": 3}})
     page.fill("#form [name=gains]", "1, 2.5, -3")
     page.fill("#form [name=count]", "4")
-    page.select_option("#form [name=mode]", label="fast")
+    page.select_option("#form [name=mode]", label="FAST (fast)")  # names shown, values sent
     page.uncheck("#form [name=enabled]")
     page.click("#form .cr-submit")
     page.wait_for_selector("#form .cr-outcome.cr-ok")
@@ -139,7 +139,7 @@ def test_a_nullable_enum_offers_none_and_keeps_its_default(page: Page) -> None:
     select = "#form [name=input]"
     assert page.eval_on_selector(select, "s => s.selectedOptions[0].textContent") == "A"
     page.select_option("#form [name=output]", label="2")
-    page.select_option("#form [name=mode]", label="1")
+    page.select_option("#form [name=mode]", label="CLOSED_LOOP (1)")
     page.select_option(select, label="(none)")
     page.click("#form .cr-submit")
     sent = page.evaluate("window.submitted")

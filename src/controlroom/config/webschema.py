@@ -27,6 +27,9 @@ class WebUser(_Section):
     role: Role
 
 
+_PACKAGE = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$"
+
+
 class Web(_Section):
     """The web panel: where it serves, who may log in, how it follows the servers."""
 
@@ -43,3 +46,5 @@ class Web(_Section):
     ping_timeout_s: Period = 1.0
     client_queue: int = Field(default=1000, ge=1)
     events_kept: int = Field(default=200, ge=1)
+    # Packages the Setup's `tasks` modules may come from, besides security.allowed_packages.
+    task_packages: list[Annotated[str, Field(pattern=_PACKAGE)]] = Field(default_factory=list)

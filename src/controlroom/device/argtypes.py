@@ -133,7 +133,11 @@ def json_schema(annotation: Any) -> dict[str, Any]:
         return {"anyOf": [json_schema(inner), {"type": "null"}]}
     if isinstance(annotation, type):
         if issubclass(annotation, enum.Enum):
-            return {"enum": [m.value for m in annotation], "title": annotation.__name__}
+            return {
+                "enum": [m.value for m in annotation],
+                "x-enum-names": [m.name for m in annotation],  # what forms show
+                "title": annotation.__name__,
+            }
         if annotation in _SCALARS:
             return {"type": _SCALARS[annotation]}
         if annotation.__module__ == "numpy" and annotation.__name__ == "ndarray":
