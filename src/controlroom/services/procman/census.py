@@ -4,7 +4,7 @@ The process manager knows what should run (from the Settings and the current
 Setup) and what it started; each server is then asked for its own process
 status, all at once, so one that hangs costs one timeout, not one each. The
 configuration manager adds the current Setup id and obsid. Used by
-``controlroom status`` and by the web panel's overview.
+``controlroom status`` (the web panel pings the servers itself).
 """
 
 from __future__ import annotations
