@@ -10,14 +10,12 @@ its obsid (services do not import ``controlroom.obs``). The arguments of a
 ``start`` detaches it like ``scheduler start`` does the scheduler (state file
 ``cs-scenarios.json``, output in ``cs-scenarios.log``); ``rules`` and
 ``firings`` find it there, else at the Settings' ``services.scenarios``
-endpoints. ``python -m controlroom.cli.scenarios`` runs the service without
+endpoints. ``python -m controlroom.cli.jobserver scenarios`` runs the service without
 the rest of the CLI.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,50 +26,15 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.jobserver import run_scenario
-from controlroom.cli.services import add_start_stop
+from controlroom.cli.services import add_job_run, add_start_stop
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
-from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "scenarios"
 
 scenarios_app = typer.Typer(help="Run, start and stop the scenarios service; rules and firings.")
 add_start_stop(scenarios_app, NAME)
-
-
-@scenarios_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
-    pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
-    confman: Annotated[
-        str | None, typer.Option(help="Configuration manager endpoint (default: Settings).")
-    ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-) -> None:
-    """Run the scenarios service in the foreground until Ctrl-C, SIGTERM or quit.
-
-    Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.
-    """
-    from controlroom.services.scenarios.server import serve
-
-    state = cli_state(ctx)
-    logging.basicConfig(
-        level=logging.DEBUG if state.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    serve(
-        state.settings,
-        runner=run_scenario,
-        ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
-        endpoint=endpoint,
-        pub_endpoint=pub_endpoint,
-        confman=confman,
-    )
+add_job_run(scenarios_app, NAME)
 
 
 @scenarios_app.command("rules")
@@ -171,14 +134,3 @@ def firings_table(entries: list[dict[str, Any]]) -> Table:
             f"{float(entry.get('duration_s') or 0):.3f}",
         )
     return table
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The service as a process (``python -m controlroom.cli.scenarios``), with observations."""
-    from controlroom.services.scenarios.server import main as serve
-
-    serve(argv, runner=run_scenario)
-
-
-if __name__ == "__main__":
-    main()

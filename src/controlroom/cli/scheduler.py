@@ -15,8 +15,6 @@ scheduler`` runs the service without the rest of the CLI.
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -26,52 +24,15 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.jobserver import run_in_observation
-from controlroom.cli.services import (
-    add_start_stop,
-)
+from controlroom.cli.services import add_job_run, add_start_stop
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
-from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "scheduler"
 
 scheduler_app = typer.Typer(help="Run, start and stop the scheduler; list its jobs.")
 add_start_stop(scheduler_app, "scheduler")
-
-
-@scheduler_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
-    pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
-    confman: Annotated[
-        str | None, typer.Option(help="Configuration manager endpoint (default: Settings).")
-    ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-) -> None:
-    """Run the scheduler in the foreground until Ctrl-C, SIGTERM or quit.
-
-    Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.
-    """
-    from controlroom.services.scheduler.server import serve
-
-    state = cli_state(ctx)
-    logging.basicConfig(
-        level=logging.DEBUG if state.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    serve(
-        state.settings,
-        runner=run_in_observation,
-        ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
-        endpoint=endpoint,
-        pub_endpoint=pub_endpoint,
-        confman=confman,
-    )
+add_job_run(scheduler_app, "scheduler")
 
 
 @scheduler_app.command("jobs")

@@ -9,7 +9,9 @@ same functions for the whole set.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -28,7 +30,7 @@ from controlroom.cli.spawn import (
 )
 from controlroom.cli.state import ProcessRecord
 from controlroom.rpc import ControlServer, Proxy, RpcError
-from controlroom.rpc.process import parse_ready_line
+from controlroom.rpc.process import ReadyThenLog, parse_ready_line
 
 KIND = "cs"  # core services are control servers: same state files as devices
 QUIT_TIMEOUT_S = 2.0
@@ -173,3 +175,42 @@ def add_start_stop(app: typer.Typer, name: str, *, start: bool = True) -> None:
     @reported
     def stop_command(ctx: typer.Context) -> None:
         say_stopped(service, stop_service(cli_state(ctx), service))
+
+
+def add_job_run(app: typer.Typer, name: str) -> None:
+    """Give a job service's CLI group (scheduler, scenarios) its ``run`` command."""
+    service = CORE_SERVICES[name]
+
+    @app.command(
+        "run",
+        help=f"Run the {service.title} in the foreground until Ctrl-C, SIGTERM or quit.\n\n"
+        'Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.',
+    )
+    @reported
+    def run_command(
+        ctx: typer.Context,
+        *,
+        endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
+        pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
+        confman: Annotated[
+            str | None, typer.Option(help="Configuration manager endpoint (default: Settings).")
+        ] = None,
+        handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
+    ) -> None:
+        from controlroom.cli.jobserver import JOB_SERVICES
+
+        module_name, runner = JOB_SERVICES[name]
+        state = cli_state(ctx)
+        logging.basicConfig(
+            level=logging.DEBUG if state.debug else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        importlib.import_module(module_name).serve(
+            state.settings,
+            runner=runner,
+            ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
+            endpoint=endpoint,
+            pub_endpoint=pub_endpoint,
+            confman=confman,
+        )

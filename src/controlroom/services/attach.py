@@ -10,12 +10,16 @@ registry does not register with itself.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TextIO
 
+from controlroom.config.settings import load_settings
 from controlroom.rpc import ControlServer
+from controlroom.rpc.process import serve_until_signalled
 from controlroom.rpc.registration import attach_from_settings
 from controlroom.services.logs.follow import install_from_settings
 from controlroom.services.metrics import attach_metrics
@@ -48,3 +52,41 @@ def service_attachments(
                 stop()
             except Exception:  # one failing stop must not skip the rest
                 log.exception("%s: detaching a core service link failed", name)
+
+
+def serve_job_service(
+    settings: Mapping[str, Any],
+    name: str,
+    build: Callable[..., ControlServer],
+    *,
+    runner: Callable[..., Any],
+    ready_stream: TextIO = sys.stdout,
+    **options: Any,
+) -> None:
+    """Build a service that runs functions (scheduler, scenarios) with ``runner``; serve it
+    attached, until SIGINT, SIGTERM or ``quit``, ready line first."""
+    server = build(settings, runner=runner, **options)
+    with service_attachments(server, settings, name):
+        serve_until_signalled(server, ready_stream)
+
+
+def job_service_main(
+    argv: list[str] | None,
+    name: str,
+    build: Callable[..., ControlServer],
+    *,
+    runner: Callable[..., Any],
+) -> None:
+    """The process entry of such a service: endpoints and confman from the command line."""
+    parser = argparse.ArgumentParser(description=f"The controlroom {name} service.")
+    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
+    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
+    parser.add_argument("--confman", help="configuration manager endpoint (default: Settings)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    options = {"endpoint": args.endpoint, "pub_endpoint": args.pub_endpoint}
+    serve_job_service(load_settings(), name, build, runner=runner, confman=args.confman, **options)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from scenarios_helpers import LOOPBACK, StandInConfman, scenarios_settings
 
-from controlroom.cli.scenarios import run_scenario
+from controlroom.cli.jobserver import run_scenario
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.services.scenarios.server import build_server

@@ -14,8 +14,8 @@ import yaml
 from scenarios_helpers import StandInConfman
 from typer.testing import CliRunner
 
+from controlroom.cli.jobserver import run_scenario
 from controlroom.cli.main import app
-from controlroom.cli.scenarios import run_scenario
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer

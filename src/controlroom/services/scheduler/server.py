@@ -19,21 +19,18 @@ opens observations around building blocks.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from controlroom.config.settings import load_settings
 from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer, Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.events import Event
-from controlroom.rpc.process import serve_until_signalled
-from controlroom.services.attach import service_attachments
+from controlroom.services.attach import job_service_main, serve_job_service
 from controlroom.services.scheduler.jobs import JobBook, Runner, build_jobs, describe_refused
 from controlroom.services.scheduler.schedules import parse_schedules
 
@@ -208,22 +205,11 @@ def serve(
     **options: Any,
 ) -> None:
     """Serve until SIGINT, SIGTERM or ``quit``: logging to the log manager, registered."""
-    server = build_server(settings, runner=runner, **options)
-    with service_attachments(server, settings, NAME):
-        serve_until_signalled(server, ready_stream)
+    serve_job_service(
+        settings, NAME, build_server, runner=runner, ready_stream=ready_stream, **options
+    )
 
 
 def main(argv: list[str] | None = None, *, runner: Runner) -> None:
     """Serve the scheduler with ``runner`` until SIGINT, SIGTERM or ``quit``; ready line first."""
-    parser = argparse.ArgumentParser(description="The controlroom scheduler service.")
-    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
-    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
-    parser.add_argument("--confman", help="configuration manager endpoint (default: Settings)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    options = {"endpoint": args.endpoint, "pub_endpoint": args.pub_endpoint}
-    serve(load_settings(), runner=runner, confman=args.confman, **options)
+    job_service_main(argv, NAME, build_server, runner=runner)
