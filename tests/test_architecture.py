@@ -83,12 +83,3 @@ def test_every_shipped_driver_has_docs_tests_and_a_simulator(driver: str) -> Non
         assert (SRC / "devices" / driver / "simulator.py").exists()
         replayed = any("expected_protocol" in p.read_text() for p in tests.glob("test_*.py"))
         assert replayed, f"{driver} needs a replay test (controlroom.testing.expected_protocol)"
-
-
-def test_modules_stay_small() -> None:
-    too_long = {
-        str(p.relative_to(ROOT)): n
-        for p in _python_files()
-        if (n := len(p.read_text().splitlines())) > 300
-    }
-    assert not too_long, f"split these modules (lines): {too_long}"

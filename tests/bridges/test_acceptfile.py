@@ -76,3 +76,20 @@ def test_a_malformed_accept_file_names_what_is_missing(accept: AcceptFile) -> No
     accept.path.write_text("coffee\nwho: a\nwhen: yesterday\nsequence: 1\nsha256: 00\n")
     with pytest.raises(AcceptError, match="yesterday"):
         accept.read()
+
+
+def test_with_a_root_the_accept_file_is_written_and_read_only_under_it(tmp_path: Path) -> None:
+    root, outside = tmp_path / "data", tmp_path / "private"
+    (root / "lab").mkdir(parents=True)
+    outside.mkdir()
+    status = parse_status(b"coffee\n", sequence=1)
+    inside = AcceptFile(root / "lab" / "accept.eot", root=root)
+    assert inside.acknowledge(status, "alice", when=WHEN) == inside.read()
+    (root / "out").symlink_to(outside)
+    for path in (outside / "accept.eot", root / "out" / "accept.eot", root / ".." / "x"):
+        with pytest.raises(AcceptError, match="outside the data directory"):
+            AcceptFile(path, root=root).acknowledge(status, "mallory")
+    assert list(outside.iterdir()) == []
+    (outside / "accept.eot").write_text("coffee\nwho: eve\n")
+    with pytest.raises(AcceptError, match="outside the data directory"):
+        AcceptFile(root / "out" / "accept.eot", root=root).read()

@@ -186,6 +186,38 @@ def test_a_command_not_allowed_or_malformed_gets_an_error_result(
     assert bridge.connected
 
 
+def test_every_request_over_the_rate_limit_gets_its_own_error_result(
+    names: Names, make_bridge: MakeBridge, dummy: ControlServer
+) -> None:
+    # A rate so low that no token comes back during the test: exactly the burst is run.
+    burst, requests = 3, 189
+    bridge = make_bridge(
+        username="controlroom-test",
+        allow={"dummy": ["set_offset"]},
+        commands_per_s=0.001,
+        command_burst=burst,
+    )
+    assert bridge.subscribed.wait(10.0)
+    result = f"{names.base}/dummy/set_offset/result"
+    with Listener([f"{names.base}/dummy/+/result"]) as listener:
+        for n in range(requests):
+            listener.publish(f"{names.base}/dummy/set_offset/set", f"{n % 5}")
+        assert wait_until(lambda: len(listener.on(result)) >= requests, 20.0), len(
+            listener.on(result)
+        )
+        # A last request on another topic: its answer comes after any stray extra one.
+        listener.publish(f"{names.base}/dummy/get_offset/set", "")
+        listener.wait_for(f"{names.base}/dummy/get_offset/result")
+        answers = [json.loads(m.text) for m in listener.on(result)]
+    assert len(answers) == requests
+    ran = [a for a in answers if a["ok"]]
+    limited = [a for a in answers if not a["ok"]]
+    assert len(ran) == burst
+    assert len(limited) == requests - burst
+    assert all(a["error"] == "rate limit: at most 0.001 commands per second" for a in limited)
+    assert bridge.desk is not None and bridge.desk.rate_limited == requests - burst + 1
+
+
 def test_without_credentials_no_command_topic_is_subscribed(
     names: Names, make_bridge: MakeBridge, dummy: ControlServer
 ) -> None:

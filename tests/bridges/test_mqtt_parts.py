@@ -217,18 +217,29 @@ def test_refusals_are_answered_with_the_reason(desk_and_outbox: tuple[CommandDes
     assert "dummy not found" in _result(outbox)["error"]
 
 
-def test_a_flood_gets_one_rate_limit_answer() -> None:
-    outbox = Outbox()
+def test_every_request_of_a_flood_gets_one_answer(caplog: pytest.LogCaptureFixture) -> None:
+    outbox, clock = Outbox(), Clock()
     desk = CommandDesk(
-        config(username="ops", commands_per_s=0.01, command_burst=2), outbox, lambda s: ""
+        config(username="ops", commands_per_s=0.01, command_burst=2),
+        outbox,
+        lambda s: "",
+        clock=clock,
     )
     try:
-        for _ in range(50):
+        with caplog.at_level("INFO", logger="controlroom.bridges.mqtt.commands"):
+            for _ in range(50):
+                desk.handle("controlroom/LAB/dummy/quit/set", b"")
+            clock.now += 100.0  # a token again: the run of refusals ends
             desk.handle("controlroom/LAB/dummy/quit/set", b"")
-        answers = [json.loads(p)["error"] for p in outbox.on("controlroom/LAB/dummy/quit/result")]
-        assert len(answers) == 3
-        assert answers[-1] == "rate limit: at most 0.01 commands per second"
-        assert desk.dropped == 47
+        topic = "controlroom/LAB/dummy/quit/result"
+        answers = [json.loads(p)["error"] for p in outbox.on(topic)]
+        assert len(answers) == 51
+        assert answers[2:50] == ["rate limit: at most 0.01 commands per second"] * 48
+        assert "not allowed" in answers[50]
+        assert desk.rate_limited == 48
+        rate_lines = [r.getMessage() for r in caplog.records if "rate" in r.getMessage()]
+        assert len(rate_lines) == 2  # the first refusal, then the sum: not one line each
+        assert rate_lines[-1] == "MQTT commands: 48 requests refused for their rate"
     finally:
         desk.close()
 

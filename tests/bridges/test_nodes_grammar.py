@@ -46,6 +46,31 @@ def test_scalars_are_int_float_or_text() -> None:
     assert scalar("1.5e3") == 1500.0
     assert scalar("nan") == "nan"  # not a finite number: kept as written
     assert scalar("on") == "on"
+    assert scalar(str(2**63 - 1)) == 2**63 - 1
+    assert scalar(str(2**63)) == str(2**63)  # wider than storage takes: kept as written
+    assert scalar(str(-(2**63) - 1)) == str(-(2**63) - 1)
+
+
+def test_a_time_beyond_64_bits_is_malformed() -> None:
+    with pytest.raises(LineError, match="is beyond 64-bit nanoseconds"):
+        parse_line(f"DATA PULSE {2**63} 1 12")
+    assert parse_line(f"DATA PULSE {2**63 - 1} 1 12") == Data("PULSE", 2**63 - 1, ["1", "12"])
+
+
+@pytest.mark.parametrize(
+    ("node_type", "text", "reason"),
+    [
+        ("ctu", f"DATA TICK 1 {2**63} 0", "seq '9223372036854775808' is beyond a 64-bit integer"),
+        ("fedm", "DATA PULSE 1 1 12 inf", "amplitude_mv 'inf' is not a finite number"),
+        ("fedm", "DATA PULSE 1 1 12 nan", "amplitude_mv 'nan' is not a finite number"),
+    ],
+)
+def test_fields_storage_cannot_take_are_malformed(node_type: str, text: str, reason: str) -> None:
+    data = parse_line(text)
+    parser = default_parsers().get(node_type)
+    assert isinstance(data, Data) and parser is not None
+    with pytest.raises(LineError, match=reason):
+        parser.parse(data)
 
 
 @pytest.mark.parametrize(

@@ -256,3 +256,82 @@ def test_stop_closes_open_connections(make_pipe: MakePipe) -> None:
         assert client.closed_by_server()
         stopper.join()
     assert pipe.clients == 0
+
+
+def test_idle_unauthenticated_connections_do_not_lock_out_a_client_with_the_token(
+    make_pipe: MakePipe,
+) -> None:
+    pipe = make_pipe(token=TOKEN, max_clients=3, max_unauthenticated=2, auth_timeout_s=60.0)
+    squatters = [LineClient(pipe.address) for _ in range(3)]  # as many as max_clients
+    try:
+        with LineClient(pipe.address) as client:
+            assert client.ask(f"TOKEN {TOKEN}") == "OK authorised"
+            assert client.ask("dummy|get_offset") == "OK 0.0"
+        # Room was made by closing the oldest: never more than two wait for their TOKEN.
+        for evicted in squatters[:2]:
+            assert evicted.reply() == (
+                "ERR unauthorised: too many connections without a TOKEN (2); closing the oldest"
+            )
+            assert evicted.closed_by_server()
+        assert squatters[2].ask(f"TOKEN {TOKEN}") == "OK authorised"
+    finally:
+        for squatter in squatters:
+            squatter.close()
+
+
+def test_connections_waiting_for_their_token_have_their_own_quota(make_pipe: MakePipe) -> None:
+    pipe = make_pipe(token=TOKEN, max_clients=8, max_unauthenticated=2, auth_timeout_s=60.0)
+    with LineClient(pipe.address) as member:
+        assert member.ask(f"TOKEN {TOKEN}") == "OK authorised"
+        waiting = [LineClient(pipe.address) for _ in range(5)]
+        try:
+            for evicted in waiting[:3]:
+                assert evicted.reply().startswith("ERR unauthorised: too many connections")
+                assert evicted.closed_by_server()
+            for still in waiting[3:]:  # the two youngest are still waiting, and may go on
+                assert still.ask("PING") == "ERR unauthorised: send TOKEN <token> first"
+            assert pipe.clients == 3
+            assert member.ask("dummy|get_offset") == "OK 0.0"
+        finally:
+            for client in waiting:
+                client.close()
+
+
+def test_a_connection_without_its_token_in_time_is_closed(make_pipe: MakePipe) -> None:
+    pipe = make_pipe(token=TOKEN, auth_timeout_s=0.5)
+    with (
+        LineClient(pipe.address) as member,
+        LineClient(pipe.address) as silent,
+        LineClient(pipe.address) as chatty,
+    ):
+        assert member.ask(f"TOKEN {TOKEN}") == "OK authorised"
+        assert chatty.ask("PING") == "ERR unauthorised: send TOKEN <token> first"
+        for late in (silent, chatty):  # talking does not buy time: the deadline is the TOKEN's
+            assert late.reply() == "ERR unauthorised: no TOKEN within 0.5 s; closing"
+            assert late.closed_by_server()
+        assert member.ask("dummy|get_offset") == "OK 0.0"  # the deadline is not for members
+
+
+def test_clients_with_the_token_beyond_the_limit_are_turned_away(make_pipe: MakePipe) -> None:
+    pipe = make_pipe(token=TOKEN, max_clients=1)
+    with LineClient(pipe.address) as first, LineClient(pipe.address) as second:
+        assert second.ask("PING") == "ERR unauthorised: send TOKEN <token> first"
+        assert first.ask(f"TOKEN {TOKEN}") == "OK authorised"
+        assert second.ask(f"TOKEN {TOKEN}") == "ERR too many clients (1)"
+        assert second.closed_by_server()
+        assert first.ask("dummy|get_offset") == "OK 0.0"
+        with LineClient(pipe.address) as third:  # full: turned away at once
+            assert third.reply() == "ERR too many clients (1)"
+            assert third.closed_by_server()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"auth_timeout_s": 0.0}, "auth_timeout_s"),
+        ({"max_unauthenticated": 0}, "max_unauthenticated"),
+    ],
+)
+def test_bad_authentication_limits_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(PipeError, match=message):
+        PipeServer(PipeConfig(host="127.0.0.1", port=0, **options))

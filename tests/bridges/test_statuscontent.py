@@ -71,3 +71,18 @@ def test_to_json_is_plain_data() -> None:
         "sha256",
         "read_at",
     }
+
+
+def test_with_a_root_only_a_file_under_it_is_read(tmp_path: Path) -> None:
+    root, outside = tmp_path / "data", tmp_path / "shadow"
+    root.mkdir()
+    outside.write_text("root:$6$secret\n")
+    (root / "ok.eot").write_text("coffee\n")
+    (root / "link.eot").symlink_to(outside)
+    assert read_status(root / "ok.eot", root=root).value == "coffee"
+    for path in (outside, root / "link.eot", root / ".." / "shadow"):
+        content = read_status(path, root=root)
+        assert (content.state, content.text) == ("error", "")
+        assert "is outside the data directory" in (content.error or "")
+        assert "secret" not in (content.error or "")
+    assert read_status(root / "link.eot").text == "root:$6$secret"  # no root: no confinement

@@ -44,6 +44,8 @@ class Broken:
 def kit(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     module = types.ModuleType(KIT)
     Counted.made = 0
+    for cls in (Counted, Factory, Broken):  # as if the kit's module defined them
+        monkeypatch.setattr(cls, "__module__", KIT)
     module.__dict__.update(Counted=Counted, Factory=Factory, Broken=Broken, not_a_class=len)
     monkeypatch.setitem(sys.modules, KIT, module)
     return module

@@ -306,6 +306,27 @@ def test_discovery_groups_tasks_and_imports_only_allowed_packages(
     assert "RuntimeError: no lab today" in problems[1]
 
 
+def test_a_task_a_task_module_imported_from_elsewhere_is_not_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lab_tasks_elsewhere.py").write_text(
+        "from controlroom.obs.task import task\n@task\ndef wipe() -> None: ...\n"
+    )
+    (tmp_path / "lab_tasks_borrowing.py").write_text(
+        "from controlroom.obs.task import task\n"
+        "from lab_tasks_elsewhere import wipe\n"
+        "@task\ndef own() -> None: ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    allowed = ["lab_tasks_borrowing"]
+    with pytest.raises(TaskDiscoveryError, match=r"'lab_tasks_elsewhere\.wipe'.*not defined in an"):
+        discover_tasks(["lab_tasks_borrowing"], allowed)
+    problems: list[str] = []
+    groups = discover_tasks(["lab_tasks_borrowing"], allowed, problems=problems)
+    assert [s.name for s in groups["lab_tasks_borrowing"]] == ["lab_tasks_borrowing.own"]
+    assert len(problems) == 1 and "lab_tasks_elsewhere.wipe" in problems[0]
+
+
 def test_the_demo_tasks_come_in_two_groups() -> None:
     groups = discover_tasks(["controlroom.obs.demo_tasks"], ["controlroom.obs.demo_tasks"])
     assert list(groups) == ["Thermal", "Checks"]

@@ -11,7 +11,7 @@ import pytest
 
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy, RemoteError
-from controlroom.rpc.events import RETRY_DELAYS_S
+from controlroom.rpc.events import MAX_LISTENERS, RETRY_DELAYS_S, Notifier
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until
 
@@ -84,3 +84,78 @@ def test_unregister_and_bad_registrations(serve: Callable[..., ControlServer]) -
         with pytest.raises(RemoteError, match="event"):
             proxy.call("handle_event", {"no": "name"})
         assert proxy.ping() == "pong"  # the server refused and kept serving
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "ipc:///etc/passwd",
+        "inproc://controlroom-standby-0",
+        "file:///etc/passwd",
+        "tcp://*:5555",
+        "tcp://0.0.0.0:5555",
+        "tcp://127.0.0.1:0",
+        "tcp://127.0.0.1",
+        "tcp://eth0;10.0.0.1:5555",
+        "tcp://127.0.0.1:99999",
+        "not an endpoint",
+        "tcp://" + "a" * 400 + ":1",
+    ],
+)
+def test_a_listener_endpoint_must_be_tcp_host_and_port(
+    serve: Callable[..., ControlServer], endpoint: str
+) -> None:
+    producer = serve(DummySensor(), "producer")
+    with Proxy(producer.endpoint) as proxy:
+        with pytest.raises(ValueError, match="endpoint") as refused:
+            proxy.call("register_listener", "intruder", endpoint)
+        assert "root:" not in str(refused.value)
+        assert proxy.info()["listeners"] == []
+        assert proxy.ping() == "pong"
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["tcp://127.0.0.1:5555", "tcp://node-2.lab.example:6000", "tcp://[::1]:7000"]
+)
+def test_listener_endpoints_a_client_can_connect_to_are_accepted(endpoint: str) -> None:
+    notifier = Notifier("producer")
+    notifier.register("listener", endpoint)
+    assert [entry["endpoint"] for entry in notifier.describe()] == [endpoint]
+
+
+def test_a_producer_keeps_a_bounded_number_of_listeners(
+    serve: Callable[..., ControlServer],
+) -> None:
+    producer = serve(DummySensor(), "producer")
+    with Proxy(producer.endpoint) as proxy:
+        for index in range(MAX_LISTENERS):
+            proxy.call("register_listener", f"l{index}", f"tcp://127.0.0.1:{10000 + index}")
+        with pytest.raises(RemoteError, match=f"{MAX_LISTENERS} listeners already registered"):
+            proxy.call("register_listener", "one-more", "tcp://127.0.0.1:20000")
+        # A listener already known may still renew its registration.
+        proxy.call("register_listener", "l0", "tcp://127.0.0.1:10000", ["new_setup"])
+        assert len(proxy.info()["listeners"]) == MAX_LISTENERS
+        assert proxy.ping() == "pong"
+
+
+def test_registering_again_replaces_the_listener(serve: Callable[..., ControlServer]) -> None:
+    producer = serve(DummySensor(), "producer")
+    with Proxy(producer.endpoint) as proxy:
+        proxy.call("register_listener", "storage", "tcp://127.0.0.1:6001")
+        proxy.call("register_listener", "storage", "tcp://127.0.0.1:6001", ["new_setup"])
+        # The same server under a new name would otherwise get every event twice.
+        proxy.call("register_listener", "storage-2", "tcp://127.0.0.1:6001")
+        listeners = proxy.info()["listeners"]
+    assert [(entry["name"], entry["endpoint"]) for entry in listeners] == [
+        ("storage-2", "tcp://127.0.0.1:6001")
+    ]
+
+
+@pytest.mark.parametrize("events", ["new_setup", {"new_setup": 1}, [1], ["x" * 200], ["e"] * 65])
+def test_a_listener_names_its_events_in_a_list_of_short_strings(
+    events: object,
+) -> None:
+    notifier = Notifier("producer")
+    with pytest.raises(ValueError, match="event"):
+        notifier.register("listener", "tcp://127.0.0.1:6001", events)  # type: ignore[arg-type]
+    assert notifier.describe() == []

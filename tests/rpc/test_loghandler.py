@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -12,6 +13,8 @@ import msgpack
 import pytest
 import zmq
 
+from controlroom.devices.dummy import DummySensor
+from controlroom.rpc import ControlServer, Proxy
 from controlroom.rpc.loghandler import LogHandler, install_log_handler
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until
@@ -249,3 +252,35 @@ def test_install_replaces_an_earlier_handler_and_lowers_the_logger_level(
 def test_a_buffer_must_hold_a_record(endpoint: str) -> None:
     with pytest.raises(ValueError, match="at least one record"):
         LogHandler(endpoint, server="x", buffer=0)
+
+
+def test_a_crashed_sender_is_restarted_and_listed_by_every_server_of_the_process(
+    make_handler: MakeHandler,
+    logger: logging.Logger,
+    log_manager: Callable[[], zmq.Socket[bytes]],
+    serve: Callable[..., ControlServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler = make_handler()
+    send_batch = handler._send_batch
+    crashed = threading.Event()
+
+    def crash_once(push: zmq.Socket[bytes]) -> None:
+        if not crashed.is_set():
+            crashed.set()
+            raise RuntimeError("injected sender fault")
+        send_batch(push)
+
+    monkeypatch.setattr(handler, "_send_batch", crash_once)
+    pull = log_manager()
+    logger.info("sent across a crash of the sender")
+    [record] = receive(pull, 1)
+    assert crashed.is_set()
+    assert record["message"] == "sent across a crash of the sender"
+    server = serve(DummySensor(), "dummy")
+    with Proxy(server.endpoint) as proxy:
+        sender = proxy.process_status()["background_threads"][handler._thread.role]
+        assert sender["restarts"] == 1 and sender["alive"] is True
+        assert "injected sender fault" in sender["last_error"]
+    handler.close()
+    assert handler._thread.role not in server.thread_states()  # closed: no longer listed

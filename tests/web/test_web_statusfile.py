@@ -158,3 +158,86 @@ def test_a_bad_web_section_is_reported_not_fatal(
     shown = client.get("/api/statusfile").json()
     assert shown["configured"] is False
     assert "web.status_file must be a path, not 42" in shown["problem"]
+
+
+SECRET = "root:$6$not-for-the-panel"
+
+
+@pytest.fixture
+def secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mode-600 file outside the data directory, next to where a Setup would write."""
+    path = tmp_path_factory.mktemp("private") / "shadow"
+    path.write_text(f"{SECRET}\n")
+    path.chmod(0o600)
+    return path
+
+
+def acknowledge(client: TestClient, csrf: str) -> Any:
+    return client.post("/api/statusfile/acknowledge", json={}, headers={"X-CSRF-Token": csrf})
+
+
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
+def test_a_setup_naming_files_outside_the_data_directory_is_neither_read_nor_written(
+    client: TestClient, app: FastAPI, holder: SetupHolder, tmp_path: Path, secret: Path, how: str
+) -> None:
+    (tmp_path / "lab" / "link").symlink_to(secret)
+    status_file = {
+        "absolute": str(secret),
+        "dot-dot": f"{os.path.relpath(secret, tmp_path)}",
+        "symlink": "lab/link",
+    }[how]
+    accept_file = secret.with_name("accept.txt")
+    setup = {"web": {"status_file": status_file, "accept_file": str(accept_file)}}
+    new_setup(app, holder, setup, 7)
+    csrf = login(client, "otto")
+    answer = client.get("/api/statusfile")
+    assert SECRET not in answer.text
+    shown = answer.json()
+    assert shown["configured"] is False and shown["status"] is None
+    assert shown["problem"].startswith("the Setup's web.status_file: ")
+    assert "is outside the data directory" in shown["problem"]
+    refused = acknowledge(client, csrf)
+    assert refused.status_code == 409
+    assert not accept_file.exists()
+    assert secret.read_text() == f"{SECRET}\n"
+
+
+def test_a_status_file_swapped_for_a_symlink_leading_out_is_not_read(
+    client: TestClient, tmp_path: Path, secret: Path
+) -> None:
+    login(client, "vera")
+    status_file = tmp_path / "lab" / "status.txt"
+    with client.websocket_connect("/ws?topics=statusfile/") as ws:
+        snapshot_status(ws)
+        write(status_file, "valve open\n")
+        assert next_status(ws)["status"]["value"] == "valve open"
+        swapped = status_file.with_name(".swap")
+        swapped.symlink_to(secret)
+        os.replace(swapped, status_file)  # after the Setup was accepted
+        shown = next_status(ws)
+    assert shown["status"]["state"] == "error"
+    assert "status file: " in shown["status"]["error"]
+    assert "is outside the data directory" in shown["status"]["error"]
+    answer = client.get("/api/statusfile")
+    assert SECRET not in answer.text
+
+
+def test_an_accept_folder_swapped_for_a_symlink_leading_out_is_not_written(
+    client: TestClient, app: FastAPI, holder: SetupHolder, tmp_path: Path, secret: Path
+) -> None:
+    setup = {"web": {"status_file": "lab/status.txt", "accept_file": "acks/accept.txt"}}
+    new_setup(app, holder, setup, 7)
+    write(tmp_path / "lab" / "status.txt", "valve open\n")
+    csrf = login(client, "otto")
+    with client.websocket_connect("/ws?topics=statusfile/") as ws:
+        shown = snapshot_status(ws)
+        while shown["status"]["value"] != "valve open":
+            shown = next_status(ws)
+    # After the Setup was accepted, its accept folder becomes a link to a folder outside.
+    (tmp_path / "acks").rmdir()
+    (tmp_path / "acks").symlink_to(secret.parent)
+    answer = acknowledge(client, csrf)
+    assert answer.status_code == 409
+    assert "cannot write the accept file: accept file: " in answer.json()["detail"]
+    assert "outside the data directory" in answer.json()["detail"]
+    assert sorted(p.name for p in secret.parent.iterdir()) == ["shadow"]

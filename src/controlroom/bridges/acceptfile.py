@@ -14,6 +14,9 @@ after it say who, when and which reading (same format as the status file)::
 
 The history of acknowledgements belongs in the command journal and the
 logs, not in this file.
+
+Given a ``root`` (the panel gives the data directory), the accept file is
+only written and read while it lies under it, symlinks followed.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 from controlroom.bridges.errors import AcceptError
 from controlroom.bridges.statuscontent import StatusContent, read_status
+from controlroom.config.confine import PathOutsideRoot, confined
 
 MAX_NAME = 128
 _FIELDS = ("who", "when", "sequence", "sha256")
@@ -58,10 +62,17 @@ class Acknowledgement:
 
 
 class AcceptFile:
-    """The accept file at ``path``; its directory must exist when writing."""
+    """The accept file at ``path``; its directory must exist when writing.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    With ``root``, a path that does not lie under ``root`` (symlinks followed,
+    at each write and read) is refused.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+    ) -> None:
         self._path = Path(os.path.abspath(path))
+        self._root = None if root is None else Path(root)
 
     @property
     def path(self) -> Path:
@@ -86,7 +97,8 @@ class AcceptFile:
 
     def write(self, ack: Acknowledgement) -> None:
         """Replace the accept file with ``ack`` in one rename."""
-        directory = self._path.parent
+        target = self._target()
+        directory = target.parent
         if not directory.is_dir():
             raise AcceptError(f"cannot write {self._path}: {directory} is not a directory")
         try:
@@ -99,7 +111,7 @@ class AcceptFile:
                 stream.flush()
                 os.fsync(stream.fileno())
                 os.fchmod(stream.fileno(), 0o644)  # mkstemp's 0600 would hide it from readers
-            os.replace(temporary, self._path)
+            os.replace(temporary, target)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
@@ -107,7 +119,7 @@ class AcceptFile:
 
     def read(self) -> Acknowledgement | None:
         """The recorded acknowledgement; None if there is none yet."""
-        content = read_status(self._path)
+        content = read_status(self._path, root=self._root, what="accept file")
         if content.state == "missing":
             return None
         if content.state == "error":
@@ -122,6 +134,15 @@ class AcceptFile:
         except ValueError as exc:
             raise AcceptError(f"accept file {self._path}: {exc}") from exc
         return Acknowledgement(content.value, fields["who"], when, sequence, fields["sha256"])
+
+    def _target(self) -> Path:
+        """Where to write: the path, resolved and checked when confined to a root."""
+        if self._root is None:
+            return self._path
+        try:
+            return confined(self._path, self._root, "accept file")
+        except PathOutsideRoot as exc:
+            raise AcceptError(f"cannot write the accept file: {exc}") from None
 
 
 def _checked_name(who: str) -> str:

@@ -17,16 +17,21 @@ optional fields so a writer can say more without a new format)::
   breaks either rule, or cannot be read, is delivered with ``state ==
   "error"`` and ``error`` saying why; a file that does not exist has
   ``state == "missing"``. Neither stops the watcher.
+* Given a ``root``, a file that does not lie under it once every symlink is
+  followed is not read: the reading is an ``error`` saying so.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
+
+from controlroom.config.confine import PathOutsideRoot, confined
 
 MAX_BYTES = 64 * 1024
 State = Literal["ok", "missing", "error"]
@@ -90,10 +95,20 @@ def _split_lines(text: str) -> tuple[str, dict[str, str]]:
     return value or "", fields
 
 
-def read_status(path: Path, sequence: int = 0) -> StatusContent:
-    """Read and parse ``path``; a missing or unreadable file is a reading too."""
+def read_status(
+    path: Path, sequence: int = 0, *, root: Path | None = None, what: str = "status file"
+) -> StatusContent:
+    """Read and parse ``path``; a missing or unreadable file is a reading too.
+
+    With ``root``, only a file under ``root`` (symlinks followed, at this very
+    read) is read; any other is an ``error`` reading naming the file as ``what``.
+    """
     try:
-        with path.open("rb") as stream:
+        target = path if root is None else confined(path, root, what)
+    except PathOutsideRoot as exc:
+        return StatusContent(sequence, "error", error=str(exc))
+    try:
+        with path.open("rb") if root is None else open_resolved(target) as stream:
             # One byte more than allowed tells "too large" without reading a huge file.
             raw = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -101,3 +116,12 @@ def read_status(path: Path, sequence: int = 0) -> StatusContent:
     except OSError as exc:
         return StatusContent(sequence, "error", error=f"cannot read {path}: {exc.strerror}")
     return parse_status(raw, sequence)
+
+
+def open_resolved(path: Path) -> IO[bytes]:
+    """The file at ``path``, resolved just before, opened for reading.
+
+    A symlink at ``path`` now was swapped in since it was resolved (and
+    checked): it is not followed, the open fails.
+    """
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")

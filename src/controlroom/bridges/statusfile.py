@@ -20,6 +20,10 @@ content (same bytes again are not a change), with ``sequence`` counting up
 by one each time. An exception in ``on_change`` is logged and the watcher
 keeps going; bad content is delivered with ``state == "error"``. The format
 is described in :mod:`controlroom.bridges.statuscontent`.
+
+Given a ``root`` (the panel gives the data directory), every reading first
+checks that the file still lies under it, symlinks followed: a file swapped
+for a symlink pointing out is delivered as an ``error``, never read.
 """
 
 from __future__ import annotations
@@ -129,8 +133,10 @@ class StatusFileWatcher:
         settle_s: float = 0.002,
         max_delay_s: float = 0.05,
         empty_hold_s: float = 0.5,
+        root: str | os.PathLike[str] | None = None,
     ) -> None:
         self._path = Path(os.path.abspath(path))
+        self._root = None if root is None else Path(root)
         self._on_change = on_change
         self._timing = _Timing(settle_s, max_delay_s, empty_hold_s)
         self._cond = threading.Condition()
@@ -167,7 +173,7 @@ class StatusFileWatcher:
         self._observer = observer
         self._pending, self._stopping = _Pending(), False  # a stopped watcher may start again
         # Read after the watch is in place, so no change falls between the two.
-        self._current = read_status(self._path, sequence=1)
+        self._current = self._read(sequence=1)
         self._thread = threading.Thread(
             target=self._run, name=f"statusfile:{self._path.name}", daemon=True
         )
@@ -226,9 +232,12 @@ class StatusFileWatcher:
                 since = self._pending.since
                 # Cleared before reading: an event during the read makes a new pending change.
                 self._pending.since = None
-            reading = read_status(self._path)
+            reading = self._read()
             if not self._looks_mid_rewrite(reading, since):
                 return reading
+
+    def _read(self, sequence: int = 0) -> StatusContent:
+        return read_status(self._path, sequence, root=self._root)
 
     def _looks_mid_rewrite(self, reading: StatusContent, since: float | None) -> bool:
         """A blank file right after a change is likely truncated and not yet written.

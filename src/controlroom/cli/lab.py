@@ -5,6 +5,12 @@ log manager, configuration manager, storage manager, scheduler) and then every c
 server and simulator of the current Setup, each waited for by its ready line.
 In the foreground, Ctrl-C or SIGTERM stops everything again; ``-d`` returns
 once all are ready and leaves them running until ``down``.
+
+Either way the process manager itself is supervised (:mod:`.labwatch`): by
+the foreground ``up``, or by the watcher ``up -d`` leaves behind. A crashed
+process manager is started again and adopts the processes still running;
+one stopped on purpose is not, so ``down`` stays down and a foreground
+``up`` exits when it sees it.
 """
 
 from __future__ import annotations
@@ -21,19 +27,22 @@ from controlroom.cli import render
 from controlroom.cli.confman import confman_proxy
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.labwatch import start_watcher, stop_watcher, supervise, watching
 from controlroom.cli.ps import processes_table
-from controlroom.cli.services import CORE_SERVICES, start_service, stop_service
+from controlroom.cli.services import CORE_SERVICES, KIND, start_service, stop_service
 from controlroom.cli.spawn import signals_ignored, sigterm_interrupts
 from controlroom.config import ConfigError
 from controlroom.config.setup import Setup
 from controlroom.device.proxy import make_proxy
 from controlroom.rpc import RpcError
+from controlroom.services.procman.adopt import LEDGER, Ledger, stop_recorded
+from controlroom.services.procman.policy import Policy
+from controlroom.services.procman.stopmark import StopMark, procman_directory
 
 START_ALL_TIMEOUT_S = 300.0
 SETTLE_S = 60.0  # how long a process in backoff after a failed start is waited for
 SETTLE_POLL_S = 0.2
 UNSETTLED = ("starting", "backoff")
-WATCH_EVERY_S = 1.0
 
 
 @reported
@@ -56,6 +65,7 @@ def up(
     record = start_service(state, procman, timeout)
     try:
         processes = _bring_up(state, record.endpoints["commands"], setup)
+        watcher = start_watcher(state) if detach else None
     except BaseException:
         stop_service(state, procman)
         raise
@@ -64,18 +74,31 @@ def up(
     panel = next((p for p in processes if p.get("kind") == "web"), None)
     if panel is not None and (panel.get("endpoints") or {}).get("url"):
         render.say(f"web panel: {panel['endpoints']['url']}")
-    if detach:
+    if watcher is not None:
+        render.say(
+            f"the process manager is watched by pid {watcher.pid} (restarted if it crashes); "
+            "`controlroom down` stops everything"
+        )
         return
     render.say("Ctrl-C stops everything")
-    with sigterm_interrupts():
+    reason = _supervise_here(state)
+    if reason is None:
+        render.say("everything stopped")
+    else:
+        render.say(f"the lab was stopped on purpose ({reason}), so up exits")
+
+
+def _supervise_here(state: CliState) -> str | None:
+    """Supervise the process manager until Ctrl-C or SIGTERM (None, and everything is
+    stopped) or until it is stopped on purpose elsewhere (why it was)."""
+    with sigterm_interrupts(), watching(state):
         try:
-            _watch(state)
+            return supervise(state, render.say)
         except KeyboardInterrupt:
-            pass  # the normal end of a foreground `up`
+            return None  # the normal end of a foreground `up`
         finally:
             with signals_ignored():
-                stop_service(state, procman)
-    render.say("everything stopped")
+                stop_service(state, CORE_SERVICES["procman"])
 
 
 def _bring_up(state: CliState, endpoint: str, setup: str | None) -> list[dict[str, Any]]:
@@ -126,26 +149,33 @@ def _setup_path(setup: str) -> Path:
     return path
 
 
-def _watch(state: CliState) -> None:
-    """Wait for Ctrl-C, restarting the process manager if it dies (it adopts its children)."""
-    procman = CORE_SERVICES["procman"]
-    while True:
-        time.sleep(WATCH_EVERY_S)  # supervision period, not a wait for readiness
-        record = state.files.live("cs", procman.name)
-        if record is None or record.process() is None:
-            render.say("the process manager is gone; restarting it")
-            try:
-                start_service(state, procman, 60.0, ("--start-all",))
-            except (CliError, RpcError) as exc:
-                render.say(f"could not restart the process manager: {exc}")
-
-
 @reported
 def down(ctx: typer.Context) -> None:
-    """Stop everything `up` started, in reverse order."""
+    """Stop everything `up` started, in reverse order, and whoever watches the process manager."""
     state = cli_state(ctx)
-    record = stop_service(state, CORE_SERVICES["procman"])
-    if record is None:
-        render.say("nothing to stop: the process manager is not running")
+    procman = CORE_SERVICES["procman"]
+    with state.files.locked(KIND, procman.name):
+        # Under the lock a watcher restarts under: it either sees this or is stopped below.
+        StopMark.of(state.settings).set("controlroom down")
+    record = stop_service(state, procman)
+    left = _stop_left_behind(state) if record is None else []
+    watcher = stop_watcher(state)
+    watched = f"; its watcher (pid {watcher.pid}) ended" if watcher is not None else ""
+    if record is not None:
+        render.say(f"everything stopped (process manager pid {record.pid}{watched})")
+    elif left:
+        render.say(
+            "everything stopped: the process manager was not running; "
+            f"stopped what it had left running: {', '.join(left)}{watched}"
+        )
     else:
-        render.say(f"everything stopped (process manager pid {record.pid})")
+        render.say(f"nothing to stop: the process manager is not running{watched}")
+
+
+def _stop_left_behind(state: CliState) -> list[str]:
+    """Stop the processes a killed process manager left running (nobody restarted it)."""
+    with state.files.locked(KIND, CORE_SERVICES["procman"].name):
+        if state.files.live(KIND, CORE_SERVICES["procman"].name) is not None:
+            return []  # one was started meanwhile: it stops its own
+        ledger = Ledger(procman_directory(state.settings) / LEDGER)
+        return stop_recorded(ledger, Policy.from_settings(state.settings).stop_timeout_s)

@@ -87,6 +87,8 @@ def attach_bridge_services(
     bridge.add_sink(
         lambda record: rows.put(record.values, record.time, f"{origin}_{record.kind}"),
         backlog=lambda: int(rows.counters()["queued"]),
+        drained=lambda: rows.sent + rows.refused,
+        reachable=lambda: bool(rows.counters()["connected"]),
     )
     server.hooks.hk_sinks.append(
         lambda _: server.extra_info.update({DATA_INFO_KEY: rows.counters()})

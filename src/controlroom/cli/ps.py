@@ -4,7 +4,9 @@
 manager: PID and actual endpoints in the state file ``cs-procman.json``, its
 output in ``cs-procman.log`` (the logs of its children are in
 ``<state>/procman/``). ``ps`` and ``cs start|stop`` find it there, else at the
-Settings' ``services.procman`` endpoints.
+Settings' ``services.procman`` endpoints. Started this way nothing restarts it
+if it is killed (``down`` then stops what it left running); ``up`` and ``up -d``
+supervise it (see :mod:`controlroom.cli.labwatch`).
 """
 
 from __future__ import annotations

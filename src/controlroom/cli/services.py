@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -92,17 +93,47 @@ def start_service(
                 f"the {service.title} is already running (pid {running.pid}, commands at "
                 f"{running.endpoints.get('commands')}); `controlroom {service.group} stop` first"
             )
-        if service.module:  # it reads the Settings file named in child_env()
-            argv = module_argv(service.module, "--handoff-stdout", *run_args)
-        else:
-            args = [*state.global_args(), service.group, "run", "--handoff-stdout", *run_args]
-            argv = module_argv("controlroom.cli.main", *args)
-        log = state.files.log_path(KIND, service.name)
-        child = spawn(service.title, argv, log_path=log, detached=True, env=state.child_env())
-        ready = wait_ready(child, ready_endpoints, timeout)
-        child.release()
-        record = ProcessRecord.of_process(KIND, service.name, child.pid, ready, log)
-        state.files.write(record)
+        return _start(state, service, timeout, run_args)
+
+
+def restart_service(
+    state: CliState,
+    service: CoreService,
+    timeout: float,
+    run_args: tuple[str, ...],
+    *,
+    stopped_on_purpose: Callable[[], bool],
+) -> ProcessRecord | None:
+    """Start ``service`` again after a crash; None if it was stopped on purpose meanwhile.
+
+    Asked under the lock that `stop` takes too, so a `stop` (or `down`) either
+    comes first and is seen here, or comes after and stops the new process.
+    One already started again by someone else is taken as it is.
+    """
+    with state.files.locked(KIND, service.name):
+        if stopped_on_purpose():
+            return None
+        running = state.files.live(KIND, service.name)
+        if running is not None:
+            return running
+        return _start(state, service, timeout, run_args)
+
+
+def _start(
+    state: CliState, service: CoreService, timeout: float, run_args: tuple[str, ...]
+) -> ProcessRecord:
+    """Start ``service`` and write its state file (the caller holds its lock)."""
+    if service.module:  # it reads the Settings file named in child_env()
+        argv = module_argv(service.module, "--handoff-stdout", *run_args)
+    else:
+        args = [*state.global_args(), service.group, "run", "--handoff-stdout", *run_args]
+        argv = module_argv("controlroom.cli.main", *args)
+    log = state.files.log_path(KIND, service.name)
+    child = spawn(service.title, argv, log_path=log, detached=True, env=state.child_env())
+    ready = wait_ready(child, ready_endpoints, timeout)
+    child.release()
+    record = ProcessRecord.of_process(KIND, service.name, child.pid, ready, log)
+    state.files.write(record)
     return record
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -184,6 +185,25 @@ def wait_gone(process: psutil.Process, timeout: float) -> bool:
             return False
         time.sleep(_POLL_S)  # no portable exit notification for a process we did not start
     return True
+
+
+def wait_exit(process: psutil.Process, timeout: float) -> bool:
+    """Like :func:`wait_gone`, but asleep in the kernel until ``process`` exits.
+
+    For a watcher that waits for hours: on Linux a pidfd wakes it at the exit
+    itself, so it neither polls nor notices late; elsewhere it polls.
+    """
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):  # not Linux, or it is gone already
+        return wait_gone(process, timeout)
+    try:
+        if _gone(process):  # checked after the open: the pidfd is of this very process
+            return True
+        readable, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(readable) or _gone(process)
+    finally:
+        os.close(pidfd)
 
 
 def stop_pid(process: psutil.Process, grace: float = STOP_GRACE_S) -> None:

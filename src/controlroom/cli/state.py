@@ -1,7 +1,8 @@
 """State files: what ``cs start`` and ``sim start --detach`` leave for later commands.
 
 One JSON file per detached process in the state directory, named
-``<kind>-<name>.json`` (kind ``cs`` or ``sim``), with its PID, the PID's
+``<kind>-<name>.json`` (kind ``cs`` or ``sim``, and ``lab-watcher`` for
+whoever supervises the process manager), with its PID, the PID's
 start time (so a recycled PID is never mistaken for ours), the endpoints it
 announced (actual ports, also when the Settings say port 0) and its log file.
 Files are replaced atomically, so a reader never sees half a file.
@@ -25,7 +26,7 @@ import psutil
 from controlroom.cli.errors import CliError
 from controlroom.cli.spawn import find_process
 
-KINDS = ("cs", "sim")
+KINDS = ("cs", "sim", "lab")
 
 
 @dataclass(frozen=True)

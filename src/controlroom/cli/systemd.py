@@ -6,6 +6,12 @@ failure after ``backoff_s``, at most ``max_restarts`` restarts within
 ``stable_s``, ``After=`` the processes each one needs. ``controlroom.target``
 pulls them all in: copy the files to ``/etc/systemd/system``, then
 ``systemctl daemon-reload && systemctl enable --now controlroom.target``.
+
+There is no process manager among them: systemd supervises every process
+itself, and PID 1 is supervised by nobody. ``Restart=on-failure`` restarts a
+crash (a non-zero exit, SIGKILL, a core dump), never a clean stop (exit 0, or
+SIGTERM), so ``systemctl stop controlroom.target`` stays stopped, as
+``controlroom down`` does.
 """
 
 from __future__ import annotations

@@ -51,6 +51,11 @@ class PipeBridge(_Section):
     request_timeout_s: Period = 5.0
     # A connection that sends nothing for this long is closed.
     idle_timeout_s: Period = 600.0
+    # With a token: a connection that has not sent it within this is closed.
+    auth_timeout_s: Period = 5.0
+    # With a token: connections waiting for theirs, apart from max_clients (beyond: the
+    # oldest is closed), so connections that never authenticate cannot lock clients out.
+    max_unauthenticated: int = Field(default=4, ge=1, le=4096)
 
 
 class Bridges(_Section):

@@ -16,10 +16,17 @@
 ``env//``      ``env//VAR``: the environment variable (a string); unset is an error.
 =============  ==============================================================
 
-Relative file names are relative to the directory of the Setup's own file
-(``source_dir``), or the working directory for a Setup built from a dict.
-``class//`` and ``factory//`` import only from allowed packages (see
-:mod:`controlroom.config.importing`). A directive is only recognised as a
+Relative file names are relative to the directory of the file holding the
+directive (``source_dir``), or the working directory for a Setup built from a
+dict. A Setup travels through the configuration manager and is read by every
+process, so a file it names must be inside its *file roots*: the folder of the
+Setup's own file (or that working directory) and the configured data
+directories. The path is resolved, symbolic links included, before it is
+checked, so neither ``..``, an absolute path nor a link leads out of them; and
+a file is at most :data:`MAX_FILE_BYTES` long. A refusal never quotes the file.
+
+``class//`` and ``factory//`` take only classes defined in allowed packages
+(see :mod:`controlroom.config.importing`). A directive is only recognised as a
 mapping value; every failure is a :class:`DirectiveError` whose message starts
 with the full key path.
 """
@@ -35,8 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.config.errors import ConfigError, DirectiveError
-from controlroom.config.importing import import_class
+from controlroom.config.importing import NamedImportError, import_class
 from controlroom.config.tables import load_numeric_csv
+
+# Calibration tables and sub-Setups are small; anything larger is a mistake or an attack.
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 # A lower-case word right before `//`: `tcp://host` and `C://x` are not directives.
 _DIRECTIVE = re.compile(r"([a-z][a-z0-9_]*)//(.*)", re.DOTALL)
@@ -67,6 +77,7 @@ class Request:
     siblings: Mapping[str, Any]  # the mapping that holds it (directive-resolving access)
     source_dir: Path | None
     allowed_packages: tuple[str, ...]
+    file_roots: tuple[Path, ...]  # the folders yaml// and csv// files may be in
     load_yaml: Callable[[Path, tuple[str, ...]], Any]
 
     @property
@@ -109,14 +120,21 @@ def _mapping_sibling(req: Request, key: str) -> dict[str, Any]:
     return {k: value[k] for k in value}  # item access resolves directives inside
 
 
+def _named_class(req: Request) -> type:
+    try:
+        return import_class(req.directive.arg, req.allowed_packages)
+    except NamedImportError as exc:
+        raise req.fail(str(exc)) from None
+
+
 def _resolve_class(req: Request) -> Any:
-    cls = import_class(req.directive.arg, req.allowed_packages, req.key_path)
+    cls = _named_class(req)
     args, kwargs = _list_sibling(req, "device_args"), _mapping_sibling(req, "device_kwargs")
     return _construct(req, cls, args, kwargs)
 
 
 def _resolve_factory(req: Request) -> Any:
-    cls = import_class(req.directive.arg, req.allowed_packages, req.key_path)
+    cls = _named_class(req)
     kwargs = _mapping_sibling(req, "device_args")
     create = getattr(_construct(req, cls, (), {}), "create", None)
     if not callable(create):
@@ -125,14 +143,41 @@ def _resolve_factory(req: Request) -> Any:
 
 
 def _file(req: Request) -> Path:
+    """The file the directive names, resolved, inside the file roots and not too large."""
     if not req.directive.arg:
         raise req.fail(f"{req.directive.kind}// needs a file name")
-    path = Path(req.directive.arg)
-    if not path.is_absolute():
-        path = (req.source_dir or Path.cwd()) / path
+    named = (req.source_dir or Path.cwd()) / req.directive.arg  # an absolute name stays one
+    path = _confined(req, named)
     if not path.is_file():
-        raise req.fail(f"no file {path}")
+        raise req.fail(f"no file {named}")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise req.fail(f"{_text(req)}: {size} bytes, more than the limit of {MAX_FILE_BYTES} bytes")
     return path
+
+
+def _confined(req: Request, named: Path) -> Path:
+    """``named`` with every link and ``..`` resolved, refused unless inside a file root.
+
+    Checked before the file's existence, so a refusal tells nothing about what
+    is outside; the resolved path is what is then opened, so no link is
+    followed after the check.
+    """
+    try:
+        path = named.resolve()
+        roots = [root.resolve() for root in req.file_roots]
+    except (OSError, RuntimeError, ValueError) as exc:  # a link loop, a NUL in the name
+        raise req.fail(f"{_text(req)}: not a usable file name ({type(exc).__name__})") from None
+    if not any(path.is_relative_to(root) for root in roots):
+        folders = ", ".join(str(root) for root in roots) or "none"
+        raise req.fail(
+            f"{_text(req)}: outside the folders directive files may come from ({folders})"
+        )
+    return path
+
+
+def _text(req: Request) -> str:
+    return f"{req.directive.kind}//{req.directive.arg}"
 
 
 def _resolve_yaml(req: Request) -> Any:
@@ -147,7 +192,7 @@ def _resolve_yaml(req: Request) -> Any:
 def _resolve_csv(req: Request) -> Any:
     path = _file(req)
     try:
-        return load_numeric_csv(path)
+        return load_numeric_csv(path, MAX_FILE_BYTES)
     except ConfigError as exc:
         raise req.fail(str(exc)) from exc
 

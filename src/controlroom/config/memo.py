@@ -11,25 +11,32 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a NavigableDict knows about its place: file directory, allow-list, key path."""
+    """What a NavigableDict knows about its place: file directory, allow-list, key path.
+
+    ``file_roots`` are the folders its ``yaml//`` and ``csv//`` files may be in:
+    the folder of the Setup's own file and the configured data directories. A
+    file loaded by ``yaml//`` has its own ``source_dir`` but keeps these roots,
+    so a chain of files never leads further than the first one could.
+    """
 
     source_dir: Path | None
     allowed_packages: tuple[str, ...]
     path: tuple[str, ...]
+    file_roots: tuple[Path, ...] = ()
 
     def where(self) -> str:
         """The dotted key path, for error messages."""
         return ".".join(self.path) or "top level"
 
     def child(self, key: str) -> Context:
-        return Context(self.source_dir, self.allowed_packages, (*self.path, key))
+        return replace(self, path=(*self.path, key))
 
 
 @dataclass(frozen=True)

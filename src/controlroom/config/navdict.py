@@ -2,8 +2,10 @@
 
 ``setup.gse.tempctl.device`` and ``setup["gse"]["tempctl"]["device"]`` are the
 same value. Nested mappings (also inside lists) become NavigableDicts that
-remember their key path, the directory of the file they came from and the
-packages ``class//``/``factory//`` may import from.
+remember their key path, the directory of the file they came from, the
+packages ``class//``/``factory//`` may import from and the folders ``yaml//``/
+``csv//`` may read from: the folder of the file (the working directory for a
+dict) and the ``file_roots`` given (the configured data directories).
 
 What resolves: ``nd[key]``, ``nd.key`` and ``nd.get(key)`` turn a directive
 string (see :mod:`controlroom.config.directives`) into its value, once: the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +50,12 @@ class NavigableDict(dict[str, Any]):
         *,
         source_dir: str | Path | None = None,
         allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
+        file_roots: Iterable[str | Path] = (),
     ) -> None:
         super().__init__()
         directory = Path(source_dir) if source_dir is not None else None
-        self._setup(data, Context(directory, allowed_tuple(allowed_packages), ()))
+        roots = (directory or Path.cwd(), *roots_tuple(file_roots))
+        self._setup(data, Context(directory, allowed_tuple(allowed_packages), (), roots))
 
     def _setup(self, data: Mapping[str, Any] | None, ctx: Context) -> None:
         self._ctx, self._memo = ctx, MemoTable()
@@ -72,19 +77,31 @@ class NavigableDict(dict[str, Any]):
         *,
         source_dir: str | Path | None = None,
         allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
+        file_roots: Iterable[str | Path] = (),
     ) -> NavigableDict:
         """A NavigableDict of ``data``; relative directive files are in ``source_dir``."""
-        return cls(data, source_dir=source_dir, allowed_packages=allowed_packages)
+        return cls(
+            data, source_dir=source_dir, allowed_packages=allowed_packages, file_roots=file_roots
+        )
 
     @classmethod
     def from_yaml_file(
-        cls, path: str | Path, *, allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES
+        cls,
+        path: str | Path,
+        *,
+        allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
+        file_roots: Iterable[str | Path] = (),
     ) -> NavigableDict:
         """The YAML file ``path`` (safe_load); its directory is the ``source_dir``."""
         path = Path(path)
         data = read_mapping(path)
         try:
-            return cls(data, source_dir=path.parent, allowed_packages=allowed_packages)
+            return cls(
+                data,
+                source_dir=path.parent,
+                allowed_packages=allowed_packages,
+                file_roots=file_roots,
+            )
         except KeyTypeError as exc:
             raise KeyTypeError(f"{path}: {exc}") from None
 
@@ -167,8 +184,10 @@ class NavigableDict(dict[str, Any]):
         """``value`` as stored under ``key``: plain mappings become NavigableDicts."""
         if isinstance(value, NavigableDict):
             # Copied so that this Setup's allow-list and key path govern it too; it
-            # keeps its own source_dir, as its relative files are next to its file.
-            ctx = Context(value._ctx.source_dir, self._ctx.allowed_packages, (*self._ctx.path, key))
+            # keeps its own source_dir and file roots, as its files are next to its file.
+            ctx = replace(
+                value._ctx, allowed_packages=self._ctx.allowed_packages, path=(*self._ctx.path, key)
+            )
             return type(self)._child(value, ctx)
         if isinstance(value, Mapping):
             return type(self)._child(value, self._ctx.child(key))
@@ -184,13 +203,14 @@ class NavigableDict(dict[str, Any]):
             siblings=self,
             source_dir=self._ctx.source_dir,
             allowed_packages=self._ctx.allowed_packages,
+            file_roots=self._ctx.file_roots,
             load_yaml=self._load_yaml,
         )
         return self._memo.value(key, raw, inputs, lambda: resolve(request))
 
     def _load_yaml(self, path: Path, key_path: tuple[str, ...]) -> NavigableDict:
         """The ``yaml//`` file ``path``, placed at ``key_path``, its files relative to it."""
-        ctx = Context(path.parent, self._ctx.allowed_packages, key_path)
+        ctx = replace(self._ctx, source_dir=path.parent, path=key_path)
         try:
             return type(self)._child(read_mapping(path), ctx)
         except KeyTypeError as exc:
@@ -238,6 +258,18 @@ class NavigableDict(dict[str, Any]):
         from controlroom.config.tree import render
 
         return render(self.tree(), width)
+
+
+def roots_tuple(folders: Iterable[str | Path]) -> tuple[Path, ...]:
+    """``folders`` as paths, refusing a bare string (which would be taken letter by letter)."""
+    if isinstance(folders, str | Path):
+        raise TypeError("file_roots must be a sequence of folders, not one folder")
+    roots: list[Path] = []
+    for folder in folders:
+        if not str(folder):  # Path("") is the working directory: never by accident
+            raise TypeError("file_roots: an empty folder name is not a folder")
+        roots.append(Path(folder).expanduser())
+    return tuple(roots)
 
 
 def _plain(value: Any, resolve: bool = False) -> Any:

@@ -65,3 +65,7 @@ class NodeBridgeSettings(BaseModel):
     queue_rows: int = Field(default=200_000, ge=1)
     high_water_rows: int = Field(default=100_000, ge=1)
     batch_rows: int = Field(default=5_000, ge=1)
+    # A backlog above high_water_rows that has not drained for this long while
+    # storage is reachable is stalled: reported (event storage_stalled), and the
+    # bridge reads nodes again rather than wedging the whole fleet.
+    stall_timeout_s: Period = 30.0

@@ -73,6 +73,13 @@ class ServiceEntry(Section):
     publish: Endpoint
 
 
+class ConfmanEntry(ServiceEntry):
+    """The configuration manager's endpoints and the largest Setup it accepts."""
+
+    # Bytes of a Setup's YAML; a larger Setup is refused at submit.
+    max_setup_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+
 class RegistryEntry(ServiceEntry):
     """The registry's endpoints, and how every server registers with it."""
 
@@ -123,7 +130,7 @@ class SchedulerEntry(ServiceEntry):
 class Services(Section):
     """The core services; only the configuration manager is implemented so far."""
 
-    confman: ServiceEntry
+    confman: ConfmanEntry
     storage: ServiceEntry
     logman: LogmanEntry
     registry: RegistryEntry

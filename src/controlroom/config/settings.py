@@ -44,7 +44,8 @@ class Settings(NavigableDict):
 
     :func:`settings_sources` tells which files it came from. Directive files
     (``yaml//``, ``csv//``) are relative to the working directory, since a merged
-    tree has no single directory of its own: give them as absolute paths.
+    tree has no single directory of its own, and must be inside it or inside the
+    ``conf_repo`` and ``data`` locations (see :func:`directive_roots`).
     """
 
     __slots__ = ("_sources",)
@@ -55,7 +56,7 @@ class Settings(NavigableDict):
         """The validated ``tree``, remembering the ``sources`` it was merged from."""
         allowed = tree["security"]["allowed_packages"]
         try:
-            settings = cls(tree, allowed_packages=allowed)
+            settings = cls(tree, allowed_packages=allowed, file_roots=directive_roots(tree))
         except ConfigError as exc:  # a key that is not a string, in an `x_` section
             raise SettingsError(f"{sources[-1]}: {exc}") from None
         object.__setattr__(settings, "_sources", tuple(sources))  # not a key: bypass dot access
@@ -192,6 +193,15 @@ def location(settings: Mapping[str, Any], name: str) -> Path:
     if name == "state":
         return _xdg("XDG_STATE_HOME", ".local/state") / "controlroom"
     return _xdg("XDG_DATA_HOME", ".local/share") / "controlroom" / _DATA_SUBDIRS[name]
+
+
+def directive_roots(settings: Mapping[str, Any]) -> tuple[Path, Path]:
+    """The configured folders a Setup's ``yaml//``/``csv//`` files may also be in.
+
+    Pass them as ``file_roots`` when loading a Setup, besides its own folder:
+    the Setup repository and the data directory.
+    """
+    return location(settings, "conf_repo"), location(settings, "data")
 
 
 def locations(settings: Mapping[str, Any]) -> dict[str, Path]:

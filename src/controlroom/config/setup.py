@@ -21,10 +21,16 @@ with ``_`` are only reachable with ``[]``, so ``_meta`` never collides with a
 user's key; ``setup.meta`` gives the metadata as a :class:`SetupMeta`.
 
 Files of submitted Setups are named ``SETUP_<SITE>_<NNNNN>.yaml``.
+
+A Setup is bounded in size (:data:`DEFAULT_MAX_SETUP_BYTES`, the Settings'
+``services.confman.max_setup_bytes`` for the configuration manager): a larger
+one is refused before it is parsed or converted, so it cannot tie up the
+process that receives it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
@@ -37,11 +43,27 @@ from controlroom.config.navdict import NavigableDict
 from controlroom.config.yamlfile import write_mapping
 
 META_KEY = "_meta"
+DEFAULT_MAX_SETUP_BYTES = 1024 * 1024
+"""The largest Setup accepted, in bytes of its YAML text: a thousand times the shipped
+demo Setup, and still converted and committed in about a second."""
 _FILE_NAME = re.compile(r"^SETUP_(?P<site>[A-Za-z0-9-]+)_(?P<number>\d{5,})\.yaml$")
 
 
 class SetupError(ConfigError):
     """A Setup's metadata (``_meta``) is malformed."""
+
+
+class SetupTooLarge(SetupError):
+    """A Setup is larger than the configured maximum."""
+
+    @classmethod
+    def of(cls, size: int | str, max_bytes: int, where: str = "") -> SetupTooLarge:
+        """The refusal of a Setup of ``size`` bytes (``where``: the file, if any)."""
+        return cls(
+            f"{where}{': ' if where else ''}the Setup has {size} bytes, the maximum is "
+            f"{max_bytes} (services.confman.max_setup_bytes); keep large tables in files "
+            "it names"
+        )
 
 
 @dataclass(frozen=True)
@@ -103,18 +125,35 @@ class Setup(NavigableDict):
         *,
         source_dir: str | Path | None = None,
         allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
+        file_roots: Iterable[str | Path] = (),
     ) -> Setup:
-        """A Setup of ``data`` (e.g. what ``get_setup`` returned); its ``_meta`` is checked."""
-        setup = cls(data, source_dir=source_dir, allowed_packages=allowed_packages)
+        """A Setup of ``data`` (e.g. what ``get_setup`` returned); its ``_meta`` is checked.
+
+        Its ``yaml//``/``csv//`` files may be in ``source_dir`` and ``file_roots``.
+        """
+        setup = cls(
+            data, source_dir=source_dir, allowed_packages=allowed_packages, file_roots=file_roots
+        )
         SetupMeta.from_raw(setup.to_dict().get(META_KEY))
         return setup
 
     @classmethod
     def from_yaml_file(
-        cls, path: str | Path, *, allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES
+        cls,
+        path: str | Path,
+        *,
+        allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
+        file_roots: Iterable[str | Path] = (),
+        max_bytes: int = DEFAULT_MAX_SETUP_BYTES,
     ) -> Setup:
-        """The Setup in the YAML file ``path``; relative directive files are next to it."""
-        setup = super().from_yaml_file(path, allowed_packages=allowed_packages)
+        """The Setup in the YAML file ``path``; relative directive files are next to it.
+
+        A file larger than ``max_bytes`` is refused before it is read.
+        """
+        _check_file_size(Path(path), max_bytes)
+        setup = super().from_yaml_file(
+            path, allowed_packages=allowed_packages, file_roots=file_roots
+        )
         assert isinstance(setup, Setup)
         try:
             setup.meta  # noqa: B018 - read to check it
@@ -150,6 +189,48 @@ class Setup(NavigableDict):
         copy = type(self)._child({META_KEY: meta.to_dict(), **self.content()}, self._ctx)
         assert isinstance(copy, Setup)
         return copy
+
+
+def check_setup_size(data: Any, max_bytes: int) -> None:
+    """Refuse ``data`` when its YAML text would be larger than ``max_bytes``.
+
+    Counted without writing the YAML, from the keys and values (a lower bound:
+    indentation and quotes are left out), and given up as soon as the count
+    passes the limit: a huge Setup costs no more than ``max_bytes`` of it.
+    """
+    total, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            total += sum(_scalar_bytes(key) + 2 for key in item)  # "key: "
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            total += 2 * len(item)  # "- "
+            stack.extend(item)
+        else:
+            total += _scalar_bytes(item)
+        if total > max_bytes:
+            raise SetupTooLarge.of(f"more than {max_bytes}", max_bytes)
+
+
+def _scalar_bytes(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, bool) or value is None:
+        return 4
+    if isinstance(value, int):
+        return value.bit_length() // 4 + 1  # fewer than its decimal digits
+    nbytes = getattr(value, "nbytes", None)  # an array: its repr would be abridged
+    return nbytes if isinstance(nbytes, int) else len(str(value))
+
+
+def _check_file_size(path: Path, max_bytes: int) -> None:
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # reading it says why, with the path
+    if size > max_bytes:
+        raise SetupTooLarge.of(size, max_bytes, str(path))
 
 
 def setup_file_name(site: str, setup_id: int) -> str:

@@ -3,7 +3,8 @@
 Calibration tables and lookup curves are small numeric CSV files, often with a
 header line naming the columns. The parser is written out (rather than handed
 to ``numpy.loadtxt``) so that an error names the file *and* the line of the
-file, not the line of some filtered copy of it.
+file, not the line of some filtered copy of it. An error names the line by its
+number only: the file may not be meant for the eyes of whoever reads the error.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 
-def load_numeric_csv(path: Path) -> npt.NDArray[np.float64]:
-    """The CSV file ``path`` as a 2-D float array (rows x columns).
+def load_numeric_csv(path: Path, max_bytes: int) -> npt.NDArray[np.float64]:
+    """The CSV file ``path`` (at most ``max_bytes`` long) as a 2-D float array (rows x columns).
 
     Blank lines and ``#`` comments are ignored; the first remaining line is
     skipped when it is not numeric (a header). Every row must have the same
@@ -27,13 +28,9 @@ def load_numeric_csv(path: Path) -> npt.NDArray[np.float64]:
     """
     import numpy as np  # lazy: keep importing the config package cheap
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     rows: list[list[float]] = []
     header_seen = False
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(_read_text(path, max_bytes).splitlines(), start=1):
         fields = [f.strip() for f in line.split("#", 1)[0].split(",")]
         if fields == [""]:
             continue
@@ -42,13 +39,29 @@ def load_numeric_csv(path: Path) -> npt.NDArray[np.float64]:
             header_seen = True
             continue
         if row is None:
-            raise ConfigError(f"{path}:{lineno}: not a row of numbers: {line.strip()!r}")
+            raise ConfigError(f"{path}:{lineno}: not a row of numbers")
         if rows and len(row) != len(rows[0]):
             raise ConfigError(f"{path}:{lineno}: {len(row)} columns, expected {len(rows[0])}")
         rows.append(row)
     if not rows:
         raise ConfigError(f"{path}: no numeric rows")
     return np.array(rows, dtype=np.float64)
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    # Read at most one byte past the limit: a file that grew since it was checked
+    # is refused without being read whole.
+    try:
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise ConfigError(f"{path}: more than the limit of {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _numbers(fields: list[str]) -> list[float] | None:

@@ -39,6 +39,14 @@ class Web(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     users: dict[str, WebUser] = Field(default_factory=dict)
     session_ttl_s: Period = 28800.0
+    # Logged-in sessions kept at once; beyond that the oldest one ends.
+    max_sessions: int = Field(default=10000, ge=1)
+    # Failed logins for one user name, and from one address, before each further
+    # attempt must wait: login_lockout_s, doubling per failure up to login_lockout_max_s.
+    login_failures_per_user: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_lockout_s: Period = 1.0
+    login_lockout_max_s: Period = 900.0
     # Only with a loopback `host`; the panel refuses to start otherwise.
     allow_anonymous: bool = False
     anonymous_role: Role = "viewer"

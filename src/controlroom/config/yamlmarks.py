@@ -8,6 +8,7 @@ files are merged, :func:`locate` names the file whose value won.
 
 Duplicate keys are refused: PyYAML would silently keep the last one, and in a
 long settings file that hides an override the author believes is in force.
+Aliases are bounded as in :func:`~controlroom.config.yamlfile.load_yaml`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 from controlroom.config.errors import ConfigError
+from controlroom.config.yamlfile import YamlBombError, check_aliases, may_alias
 
 KeyPath = tuple[str | int, ...]
 """Keys and list indices from the document root down to one value."""
@@ -46,6 +48,8 @@ def load_marked(text: str, source: str) -> MarkedDocument:
         node = loader.get_single_node()
         if node is None:  # an empty file, or only comments
             return MarkedDocument(source, None)
+        if may_alias(text):
+            check_aliases(node, source)  # before anything below expands them
         _refuse_duplicate_keys(node, source)
         data = loader.construct_document(node)
         lines: dict[KeyPath, int] = {(): node.start_mark.line + 1}
@@ -56,6 +60,10 @@ def load_marked(text: str, source: str) -> MarkedDocument:
         raise YamlError(describe_yaml_error(exc, source, last_line)) from None
     except yaml.YAMLError as exc:  # e.g. bytes that are not text
         raise YamlError(f"{source}: {' '.join(str(exc).split())}") from None
+    except YamlBombError as exc:
+        raise YamlError(str(exc)) from None
+    except RecursionError:
+        raise YamlError(f"{source}: the YAML is nested too deeply") from None
     finally:
         loader.dispose()
 

@@ -2,41 +2,34 @@
 
 An entry names the controller class (``package.module:Class``) and, for
 instruments, the transport URL of the real device; with ``simulate`` the
-simulator's address is used instead. Only packages listed in
-``ALLOWED_PACKAGES`` (plus any the Settings add) may be imported, so a
+simulator's address is used instead. Only classes defined in
+``ALLOWED_PACKAGES`` (or the packages the Settings allow instead) may be
+named, under the one policy of :mod:`controlroom.config.importing`, so a
 settings file cannot be used to import arbitrary code.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES, NamedImportError, import_class
 from controlroom.device import DeviceError, Interface
 from controlroom.device.transports import open_transport
 
-ALLOWED_PACKAGES = ("controlroom.devices",)
+ALLOWED_PACKAGES = DEFAULT_ALLOWED_PACKAGES
 
 
 class DeviceConfigError(DeviceError):
     """A device entry in the Settings cannot be turned into a controller."""
 
 
-def import_object(path: str, allowed: Iterable[str] = ALLOWED_PACKAGES) -> Any:
-    """Import ``package.module:attribute`` from an allowed package."""
-    module_name, _, attribute = path.partition(":")
-    if not module_name or not attribute:
-        raise DeviceConfigError(f"{path!r} is not of the form package.module:Class")
-    if not any(module_name == p or module_name.startswith(p + ".") for p in allowed):
-        raise DeviceConfigError(
-            f"{module_name!r} is not in an allowed package ({', '.join(allowed)})"
-        )
+def import_object(path: str, allowed: Iterable[str] = ALLOWED_PACKAGES) -> type:
+    """The class ``package.module:Class`` names, defined in an allowed package."""
     try:
-        module = importlib.import_module(module_name)
-        return getattr(module, attribute)
-    except (ImportError, AttributeError) as exc:
-        raise DeviceConfigError(f"cannot import {path!r}: {exc}") from exc
+        return import_class(path, allowed)
+    except NamedImportError as exc:
+        raise DeviceConfigError(str(exc)) from None
 
 
 def simulator_url(entry: Mapping[str, Any]) -> str:

@@ -21,19 +21,20 @@ defaults (see :mod:`controlroom.obs.taskargs` for the types a form can ask
 for); ``immediate`` tasks run on a click, without a form, so every argument
 needs a default. ``devices`` names the servers a task commands: two runs that
 use the same device never overlap. :func:`discover_tasks` imports task
-modules, from allowed packages only, and groups their tasks.
+modules, from allowed packages only, and groups their tasks: only the tasks
+defined in an allowed package, not those a module imported from elsewhere
+(see :mod:`controlroom.config.importing`).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
-from controlroom.config.importing import is_allowed
+from controlroom.config.importing import NamedImportError, import_module, is_defined_in
 from controlroom.obs.building_block import BuildingBlock
 from controlroom.obs.taskargs import (
     REQUIRED,
@@ -238,8 +239,9 @@ def discover_tasks(
 ) -> dict[str, list[TaskSpec]]:
     """The tasks of the named modules by group, in order; imports only from allowed packages.
 
-    A module that is refused or fails to import raises TaskDiscoveryError, or,
-    when ``problems`` is given, is reported there and skipped.
+    A module that is refused or fails to import, or a task a module imported
+    from outside the allowed packages, raises TaskDiscoveryError, or, when
+    ``problems`` is given, is reported there and skipped.
     """
     allowed = tuple(allowed_packages)
     groups: dict[str, list[TaskSpec]] = {}
@@ -258,9 +260,27 @@ def discover_tasks(
             if spec is None or spec.name in seen:
                 continue
             seen.add(spec.name)
+            try:
+                _check_defined(spec, module_name, allowed)
+            except TaskDiscoveryError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
+                continue
             spec = replace(spec, group=spec.group or default_group)
             groups.setdefault(str(spec.group), []).append(spec)
     return groups
+
+
+def _check_defined(spec: TaskSpec, module_name: str, allowed: tuple[str, ...]) -> None:
+    # A task module may import a task from anywhere; offering it as a button would
+    # run code the allow-list never admitted.
+    if not is_defined_in(spec.function, allowed):
+        names = ", ".join(allowed) or "none"
+        raise TaskDiscoveryError(
+            f"task {spec.name!r} (found in {module_name!r}) is not defined in an allowed "
+            f"package (allowed: {names})"
+        )
 
 
 def task_modules(setup: Mapping[str, Any] | None) -> list[str]:
@@ -279,15 +299,7 @@ def task_packages(settings: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _import_allowed(module_name: str, allowed: tuple[str, ...]) -> Any:
-    # Checked before the import: importing a module runs its code.
-    if not module_name or not is_allowed(module_name, allowed):
-        names = ", ".join(allowed) or "none"
-        raise TaskDiscoveryError(
-            f"task module {module_name!r} is not in an allowed package (allowed: {names})"
-        )
     try:
-        return importlib.import_module(module_name)
-    except Exception as exc:  # an import runs module code: any failure is possible
-        raise TaskDiscoveryError(
-            f"cannot import task module {module_name!r}: {type(exc).__name__}: {exc}"
-        ) from None
+        return import_module(module_name, allowed)
+    except NamedImportError as exc:
+        raise TaskDiscoveryError(f"task module: {exc}") from None

@@ -6,6 +6,11 @@ listener's ``handle_event`` service command from its own thread, so the
 producer's command loop never waits on a listener. A listener that does not
 answer is retried with backoff a few times, logged, then dropped.
 
+Listeners arrive over the network, so they are checked: a listener's
+endpoint is ``tcp://host:port`` (never ``ipc://`` nor ``inproc://``), a producer
+keeps at most ``MAX_LISTENERS`` of them, and registering a name or an
+endpoint again replaces the earlier entry instead of adding one.
+
 On the listening side, :class:`EventHandlers` queues incoming events and runs
 the callbacks on a thread of their own: a handler may call back into the
 producer (fetch the new Setup after ``new_setup``) without a deadlock.
@@ -22,8 +27,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from controlroom.rpc.endpoints import tcp_peer
 from controlroom.rpc.errors import RpcError
 from controlroom.rpc.proxy import Proxy
+from controlroom.rpc.threads import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,13 @@ Handler = Callable[[Event], None]
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0)  # then the listener is dropped
 QUEUE_LIMIT = 1000
+MAX_LISTENERS = 64  # per producer
+MAX_NAME_CHARS = 128  # of a listener's name and of each event name
+MAX_EVENT_NAMES = 64  # per listener
+
+
+class TooManyListeners(RpcError):
+    """A producer already has ``MAX_LISTENERS`` listeners; the registration was refused."""
 
 
 @dataclass
@@ -59,15 +73,24 @@ class Listener:
 class Notifier:
     """The producer side: who listens, and a thread that delivers."""
 
-    def __init__(self, source: str, *, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        source: str,
+        *,
+        timeout_s: float = 2.0,
+        max_listeners: int = MAX_LISTENERS,
+        supervisor: Supervisor | None = None,
+    ) -> None:
         self.source = source
         self.timeout_s = timeout_s
+        self.max_listeners = max_listeners
         self.dropped_events = 0
         self._listeners: dict[str, Listener] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(QUEUE_LIMIT)
-        self._thread = threading.Thread(target=self._run, name=f"{source}-notifier", daemon=True)
         self._stopping = threading.Event()
+        supervisor = supervisor or Supervisor(source)
+        self._thread = supervisor.thread("notifier", self._run, stop=self._stopping)
 
     def start(self) -> None:
         self._thread.start()
@@ -77,22 +100,32 @@ class Notifier:
         # When the queue is full the thread sees the stop flag after its delivery.
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._thread.join(timeout)
         with self._lock:
             for listener in self._listeners.values():
                 if listener.proxy is not None:
                     listener.proxy.close()
 
     def register(self, name: str, endpoint: str, events: Iterable[str] | None = None) -> None:
-        if not isinstance(name, str) or not name or not isinstance(endpoint, str):
-            raise ValueError("a listener needs a name and an endpoint (strings)")
-        wanted = frozenset(events) if events is not None else None
+        """Send ``events`` (None: all) to ``endpoint``, replacing one of that name or endpoint."""
+        listener = Listener(_listener_name(name), tcp_peer(endpoint), _event_names(events))
         with self._lock:
-            old = self._listeners.pop(name, None)
-            if old is not None and old.proxy is not None:
+            replaced = [
+                old
+                for old in self._listeners.values()
+                if old.name == listener.name or old.endpoint == listener.endpoint
+            ]
+            if not replaced and len(self._listeners) >= self.max_listeners:
+                raise TooManyListeners(
+                    f"{self.source}: {self.max_listeners} listeners already registered; "
+                    f"unregister one before adding {listener.name!r}"
+                )
+            for old in replaced:
+                del self._listeners[old.name]
+            self._listeners[listener.name] = listener
+        for old in replaced:
+            if old.proxy is not None:
                 old.proxy.close()
-            self._listeners[name] = Listener(name, endpoint, wanted)
 
     def unregister(self, name: str) -> bool:
         with self._lock:
@@ -150,13 +183,15 @@ class Notifier:
 class EventHandlers:
     """The listener side: callbacks per event, run on a thread of their own."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, supervisor: Supervisor | None = None) -> None:
         self.name = name
         self.received = 0
         self.failures = 0
         self._handlers: dict[str, list[Handler]] = {}
         self._queue: queue.Queue[Event | None] = queue.Queue(QUEUE_LIMIT)
-        self._thread = threading.Thread(target=self._run, name=f"{name}-events", daemon=True)
+        self._stopping = threading.Event()
+        supervisor = supervisor or Supervisor(name)
+        self._thread = supervisor.thread("events", self._run, stop=self._stopping)
 
     def on(self, event: str, handler: Handler) -> None:
         """Call ``handler(payload)`` for each ``event`` ("*" for all)."""
@@ -166,10 +201,10 @@ class EventHandlers:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._thread.join(timeout)
 
     def accept(self, payload: Any) -> bool:
         """The ``handle_event`` service command: queue the event, answer at once."""
@@ -183,7 +218,7 @@ class EventHandlers:
         return True
 
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             payload = self._queue.get()
             if payload is None:
                 return
@@ -196,3 +231,23 @@ class EventHandlers:
                 except Exception:
                     self.failures += 1
                     log.exception("%s: handler for %s failed", self.name, payload["event"])
+
+
+def _listener_name(name: object) -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_CHARS:
+        raise ValueError(f"a listener needs a name (a string of 1 to {MAX_NAME_CHARS} characters)")
+    return name
+
+
+def _event_names(events: object) -> frozenset[str] | None:
+    """The event names a listener wants (None: all), checked: a list of short strings."""
+    if events is None:
+        return None
+    if not isinstance(events, list | tuple | set | frozenset):
+        raise ValueError("a listener's events are a list of event names (or null for all)")
+    names = list(events)
+    if len(names) > MAX_EVENT_NAMES:
+        raise ValueError(f"a listener may name at most {MAX_EVENT_NAMES} events, not {len(names)}")
+    if not all(isinstance(n, str) and 0 < len(n) <= MAX_NAME_CHARS for n in names):
+        raise ValueError(f"an event name is a string of 1 to {MAX_NAME_CHARS} characters")
+    return frozenset(names)

@@ -27,6 +27,7 @@ from typing import Any
 import zmq
 
 from controlroom import wire
+from controlroom.rpc.threads import PROCESS
 from controlroom.wire.codec import Frame
 
 ObsidProvider = Callable[[], str | None]
@@ -69,7 +70,8 @@ class LogHandler(logging.Handler):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._context = context or zmq.Context.instance()
-        self._thread = threading.Thread(target=self._run, name="log-sender", daemon=True)
+        # A process-wide thread: every control server of the process lists it.
+        self._thread = PROCESS.thread("log-sender", self._run, stop=self._stopping)
         self._thread.start()
 
     @property
@@ -129,8 +131,8 @@ class LogHandler(logging.Handler):
         """Stop the sender after a last short attempt to deliver; idempotent."""
         self._stopping.set()
         self._wake.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(_CLOSE_S + 1.0)
+        self._thread.join(_CLOSE_S + 1.0)
+        PROCESS.forget(self._thread)
         super().close()
 
     # -- sender thread (the only user of the socket) ------------------------------

@@ -122,9 +122,10 @@ class Proxy:
         return str(self.request("ping", timeout=timeout))
 
     def is_alive(self, timeout: float = 0.5) -> bool:
+        """True if the server answers pong (a server with a dead thread refuses ping)."""
         try:
             return self.ping(timeout) == "pong"
-        except CallTimeout:
+        except (CallTimeout, RemoteError):
             return False
 
     def info(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ subscriber in any language can follow a server with a ZeroMQ SUB socket.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -26,6 +27,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HK, STATUS, EVENT = "hk", "status", "event"
+
+# The polling periods a client may ask for: slower than a day is a mistake, and
+# a huge period would overflow the publisher's wait and end its thread.
+MIN_PERIOD_S = 0.001
+MAX_PERIOD_S = 86_400.0
+
+
+def checked_period(argument: str, value: object) -> float:
+    """``value`` as a period in seconds; TypeError or ValueError naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{argument} must be a number of seconds, not {type(value).__name__}")
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not (math.isfinite(seconds) and MIN_PERIOD_S <= seconds <= MAX_PERIOD_S):
+        raise ValueError(
+            f"{argument} must be a finite, positive number of seconds from "
+            f"{MIN_PERIOD_S:g} to {MAX_PERIOD_S:g}, not {seconds!r}"
+        )
+    return seconds
 
 
 @dataclass
@@ -62,15 +84,17 @@ class Publisher:
         self.server = server
         served = server.served
         self.rates = {
-            HK: Rate(hk_period_s, served.hk_min_period_s),
-            STATUS: Rate(status_period_s, served.status_min_period_s),
+            HK: Rate(checked_period("hk_period_s", hk_period_s), served.hk_min_period_s),
+            STATUS: Rate(
+                checked_period("status_period_s", status_period_s), served.status_min_period_s
+            ),
         }
         self.last: dict[str, Sample | None] = {HK: None, STATUS: None}
         self.failures = 0
         self._events: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._socket: zmq.Socket[bytes] | None = None
-        self._thread: threading.Thread | None = None
+        self.thread = server.supervisor.thread("publisher", self._run, stop=server.stopping)
 
     def bind(self, context: zmq.Context[Any], endpoint: str) -> str:
         self._socket = context.socket(zmq.PUB)
@@ -79,21 +103,16 @@ class Publisher:
         return bind(self._socket, endpoint)
 
     def start(self) -> None:
-        name = f"{self.server.name}-publisher"
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self.thread.start()
 
     def stop(self, timeout: float) -> None:
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self.thread.join(timeout)
         if self._socket is not None:
             self._socket.close(linger=0)
 
     def set_period(self, kind: str, period_s: float) -> dict[str, Any]:
-        if not period_s > 0:
-            raise ValueError(f"a {kind} period must be positive, not {period_s!r}")
-        self.rates[kind].requested_s = float(period_s)
+        self.rates[kind].requested_s = checked_period(f"{kind}_period_s", period_s)
         self._wake.set()  # re-plan the next poll with the new period
         return self.rates[kind].describe()
 
@@ -110,7 +129,8 @@ class Publisher:
                     self._sample(kind)
                     due[kind] = time.monotonic() + self.rates[kind].period_s
             self._flush_events()
-            self._wake.wait(max(0.0, min(due.values()) - time.monotonic()))
+            # A device may declare any floor: never ask for a wait the OS cannot represent.
+            self._wake.wait(min(MAX_PERIOD_S, max(0.0, min(due.values()) - time.monotonic())))
             self._wake.clear()
 
     def _sample(self, kind: str) -> None:

@@ -11,7 +11,14 @@ Threads and who owns what:
   ping, info and the other service commands, queuing device commands in order
   until the long one ends;
 * the *publisher* polls housekeeping and status at their rates and publishes
-  them, with events, on a PUB socket it owns.
+  them, with events, on a PUB socket it owns;
+* the *notifier*, *events* and *tasks* threads deliver events to listeners,
+  run event handlers and run scheduled tasks.
+
+Each of those threads is supervised (:mod:`controlroom.rpc.threads`): a crash
+is logged, published as a ``thread_died`` event, listed under
+``background_threads`` in ``info`` and ``process_status``, and the loop is
+restarted; a thread that keeps crashing is left dead and ``ping`` fails.
 
 The device itself is guarded by one lock, so commands and housekeeping polls
 never interleave on the wire to the instrument.
@@ -20,6 +27,7 @@ never interleave on the wire to the instrument.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -39,6 +47,7 @@ from controlroom.rpc.served import Served
 from controlroom.rpc.service import ServiceCommands
 from controlroom.rpc.standby import Standby
 from controlroom.rpc.tasks import TaskScheduler
+from controlroom.rpc.threads import PROCESS, THREAD_DIED, Crash, RestartPolicy, Supervisor
 from controlroom.wire import Envelope
 from controlroom.wire.envelope import MAX_MESSAGE_BYTES
 
@@ -69,6 +78,7 @@ class ControlServer:
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         spin_us: float = 100.0,
         context: zmq.Context[Any] | None = None,
+        restart_policy: RestartPolicy | None = None,
     ) -> None:
         self.name = name
         self.served = served
@@ -87,10 +97,13 @@ class ControlServer:
         self.device_commands = 0
         self.hooks = Hooks()
         self.extra_info: dict[str, Any] = {}  # added to info by other layers (metrics URL)
+        self.supervisor = Supervisor(name, policy=restart_policy)
+        self.supervisor.observers.append(self._thread_crashed)
         self.publisher = Publisher(self, hk_period_s, status_period_s)
-        self.notifier = Notifier(name)
-        self.events = EventHandlers(name)
-        self.tasks = TaskScheduler(name, self.extra_info)  # callbacks off the command loop
+        self.notifier = Notifier(name, supervisor=self.supervisor)
+        self.events = EventHandlers(name, supervisor=self.supervisor)
+        # Callbacks off the command loop.
+        self.tasks = TaskScheduler(name, self.extra_info, supervisor=self.supervisor)
         self.services = ServiceCommands(self)
         self.dispatcher = Dispatcher(
             name, served, self.services.table(), max_bytes=max_message_bytes, features=["pub"]
@@ -99,7 +112,7 @@ class ControlServer:
         self.spin_s = spin_us * 1e-6
         self.standby = Standby(self, takeover_after_s)
         self._router: zmq.Socket[bytes] | None = None
-        self._threads: list[threading.Thread] = []
+        self._commands = self.supervisor.thread("commands", self._loop, stop=self.stopping)
 
     @property
     def endpoint(self) -> str:
@@ -121,11 +134,9 @@ class ControlServer:
         self._router = router
         self._endpoints["publish"] = self.publisher.bind(self._context, self._endpoints["publish"])
         self.started_at = time.time()
-        self.socket_lock.acquire()  # the command loop owns the socket from here on
-        for target, label in ((self._loop, "commands"), (self.standby.run, "standby")):
-            thread = threading.Thread(target=target, name=f"{self.name}-{label}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        PROCESS.observers.append(self._thread_crashed)
+        self._commands.start()
+        self.standby.start()
         self.publisher.start()
         self.notifier.start()
         self.events.start()
@@ -143,9 +154,10 @@ class ControlServer:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout)
+        with contextlib.suppress(ValueError):  # never started
+            PROCESS.observers.remove(self._thread_crashed)
+        self._commands.join(timeout)
+        self.standby.stop(timeout)
         self.tasks.stop(timeout)
         self.publisher.stop(timeout)
         self.notifier.stop(timeout)
@@ -161,6 +173,14 @@ class ControlServer:
         values = dict(data or {})
         self.notifier.notify(event, values)
         self.publisher.publish(EVENT, {"event": event, **values})
+
+    def thread_states(self) -> dict[str, dict[str, Any]]:
+        """Each background thread of the server (and of the process): alive, restarts, error."""
+        return {**self.supervisor.describe(), **PROCESS.describe()}
+
+    def _thread_crashed(self, crash: Crash) -> None:
+        # Queued, never blocking: the crashed thread may be the notifier or the publisher.
+        self.notify(THREAD_DIED, crash.as_event())
 
     def on_event(self, event: str, handler: Handler) -> None:
         """Run ``handler(payload)`` when another server sends us ``event`` ("*": any)."""
@@ -181,6 +201,9 @@ class ControlServer:
         # A blocking receive with a timeout is cheaper per message than a poll
         # followed by a non-blocking receive; the timeout lets the loop see stop().
         router.setsockopt(zmq.RCVTIMEO, _POLL_MS)
+        # The socket is ours from here on, also after a restart of this loop; the
+        # standby thread takes it only while this loop runs a device command.
+        self.socket_lock.acquire()
         try:
             while not self.stopping.is_set():
                 try:

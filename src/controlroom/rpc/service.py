@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 import controlroom
-from controlroom.rpc.publisher import HK, STATUS
+from controlroom.rpc.publisher import HK, MAX_PERIOD_S, MIN_PERIOD_S, STATUS, checked_period
+from controlroom.rpc.threads import PROCESS
 from controlroom.wire import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
@@ -25,11 +26,16 @@ if TYPE_CHECKING:
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 SERVICE_DOCS: dict[str, str] = {
-    "ping": "Answer 'pong': the server is alive.",
+    "ping": "Answer 'pong': the server is alive and none of its threads is dead.",
     "info": "Name, version, endpoints, rates and every command as JSON Schema.",
-    "process_status": "PID, uptime, CPU, memory and request counters of the server process.",
+    "process_status": (
+        "PID, uptime, CPU, memory, request counters and background threads of the server."
+    ),
     "get_rates": "Housekeeping and status polling periods (requested and granted).",
-    "set_rates": "Change hk_period_s and/or status_period_s; clamped to what the device answers.",
+    "set_rates": (
+        "Change hk_period_s and/or status_period_s "
+        f"({MIN_PERIOD_S:g} to {MAX_PERIOD_S:g} s); clamped to what the device answers."
+    ),
     "get_status": "The last status sample {time, values}.",
     "get_housekeeping": "The last housekeeping sample {time, values}.",
     "set_log_level": "Set the log level of the server (or of one of its loggers).",
@@ -50,6 +56,9 @@ class ServiceCommands:
         return {name: getattr(self, name) for name in SERVICE_DOCS}
 
     def ping(self) -> str:
+        # A server whose publisher (or another loop) is dead for good is not healthy.
+        self.server.supervisor.check()
+        PROCESS.check()
         return "pong"
 
     def info(self) -> dict[str, Any]:
@@ -66,6 +75,7 @@ class ServiceCommands:
             "services": [{"name": n, "doc": d} for n, d in SERVICE_DOCS.items()],
             "rates": self.get_rates(),
             "listeners": self.server.notifier.describe(),
+            "background_threads": self.server.thread_states(),
             "events": {
                 "received": self.server.events.received,
                 "handler_failures": self.server.events.failures,
@@ -90,6 +100,7 @@ class ServiceCommands:
                 "backlog": len(self.server.backlog),
                 "standby_takeovers": self.server.standby.takeovers,
                 "hk_failures": self.server.publisher.failures,
+                "background_threads": self.server.thread_states(),
             }
 
     def get_rates(self) -> dict[str, Any]:
@@ -99,11 +110,15 @@ class ServiceCommands:
     def set_rates(
         self, hk_period_s: float | None = None, status_period_s: float | None = None
     ) -> dict[str, Any]:
-        for kind, value in ((HK, hk_period_s), (STATUS, status_period_s)):
-            if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise TypeError(f"{kind} period must be a number of seconds, not {value!r}")
-                self.server.publisher.set_period(kind, value)
+        asked = {HK: hk_period_s, STATUS: status_period_s}
+        # Check both before changing either: a refused call changes nothing.
+        periods = {
+            kind: checked_period(f"{kind}_period_s", value)
+            for kind, value in asked.items()
+            if value is not None
+        }
+        for kind, period_s in periods.items():
+            self.server.publisher.set_period(kind, period_s)
         return self.get_rates()
 
     def get_status(self) -> dict[str, Any] | None:

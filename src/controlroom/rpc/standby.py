@@ -39,6 +39,19 @@ class Standby:
         self._wake_pull.bind(address)
         self._wake_push = context.socket(zmq.PAIR)
         self._wake_push.connect(address)
+        self.thread = server.supervisor.thread("standby", self._watch, stop=server.stopping)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float) -> None:
+        """Wait for the thread, then close the wake-up pair (the command loop has ended)."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():  # a socket is never closed under the thread using it
+            log.warning("%s: standby thread still running after %g s", self.server.name, timeout)
+            return
+        self._wake_pull.close(linger=0)
+        self._wake_push.close(linger=0)
 
     def wake(self) -> None:
         """Called by the command loop when its device command ends."""
@@ -47,18 +60,14 @@ class Standby:
             with contextlib.suppress(zmq.Again):
                 self._wake_push.send(b"", zmq.NOBLOCK)
 
-    def run(self) -> None:
+    def _watch(self) -> None:
         server = self.server
-        try:
-            while not server.stopping.wait(self.takeover_after_s):
-                if self._long_command_running() and server.socket_lock.acquire(blocking=False):
-                    try:
-                        self._serve_meanwhile()
-                    finally:
-                        server.socket_lock.release()
-        finally:
-            self._wake_pull.close(linger=0)
-            self._wake_push.close(linger=0)
+        while not server.stopping.wait(self.takeover_after_s):
+            if self._long_command_running() and server.socket_lock.acquire(blocking=False):
+                try:
+                    self._serve_meanwhile()
+                finally:
+                    server.socket_lock.release()
 
     def _long_command_running(self) -> bool:
         since = self.server.busy_since

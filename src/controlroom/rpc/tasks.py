@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from controlroom.rpc.errors import RpcError
+from controlroom.rpc.threads import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,12 @@ class TaskScheduler:
     """Runs the scheduled tasks of server ``owner`` on one thread; lists them in ``info``."""
 
     def __init__(
-        self, owner: str, info: dict[str, Any] | None = None, *, poll_s: float = POLL_S
+        self,
+        owner: str,
+        info: dict[str, Any] | None = None,
+        *,
+        poll_s: float = POLL_S,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.owner = owner
         self.poll_s = poll_s
@@ -107,7 +113,8 @@ class TaskScheduler:
         self._finished: collections.deque[TaskHandle] = collections.deque(maxlen=KEEP_FINISHED)
         self._wake = threading.Condition()
         self._halt = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{owner}-tasks", daemon=True)
+        supervisor = supervisor or Supervisor(owner)
+        self._thread = supervisor.thread("tasks", self._run, stop=self._halt)
         self._publish()
 
     def schedule(
@@ -160,9 +167,9 @@ class TaskScheduler:
             for handle in [h for h in self._tasks if h.is_waiting()]:
                 self._finish(handle, "cancelled")
             self._wake.notify()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
+        if self._thread.is_alive():
             self._thread.join(timeout)
-            if self._thread.is_alive():
+            if self._thread.is_alive() and not self._thread.is_current():
                 log.warning("%s: a task is still running after %g s", self.owner, timeout)
         self._publish()
 

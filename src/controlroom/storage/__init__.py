@@ -12,6 +12,7 @@ from controlroom.storage.csvfiles import CsvBackend
 from controlroom.storage.errors import (
     BackendUnavailableError,
     InvalidNameError,
+    InvalidRowsError,
     StorageError,
     UnknownColumnError,
     UnknownOriginError,
@@ -28,6 +29,7 @@ __all__ = [
     "BackendUnavailableError",
     "CsvBackend",
     "InvalidNameError",
+    "InvalidRowsError",
     "Row",
     "Scalar",
     "SqliteBackend",

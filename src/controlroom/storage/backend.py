@@ -17,6 +17,12 @@ suite):
   batch is checked first; a bad row rejects the whole batch and stores nothing
   of it. A column missing from ``values`` is stored as ``None``; a column the
   origin did not register raises `UnknownColumnError`.
+- Failures come in two kinds (`controlroom.storage.errors`): `InvalidRowsError`
+  for rows that can never be stored, `BackendUnavailableError` for a medium
+  that cannot take them now (disk full, I/O error, locked, server down). Either
+  way ``append`` and ``register`` leave nothing of the failed call behind (no
+  partial batch, no torn line, no registration known only in memory), so the
+  same call can be made again once the medium is back.
 - ``latest(origin)`` is the row with the greatest timestamp (the last appended
   among equal timestamps); ``latest(origin, name)`` is the latest row in which
   ``name`` has a value (not ``None``), with only that column in ``values``.

@@ -7,25 +7,32 @@ Layout under ``root``::
     obs/<obsid>/<obsid>_<SITE>_<ORIGIN>.csv        rows that carry that obsid, again
 
 Every file has the format of `controlroom.storage.csvformat`. ``append``
-writes each file of the batch once and fsyncs it before returning. A writer
-killed mid-batch may leave some complete lines of that (unacknowledged) batch,
-which a resend stores again, and a torn last line, which is ignored and cut
-before the next append. Queries read the daily files back (one per UTC day in
-the range): correct, not fast; SQLite is the backend for queries.
+writes each file of the batch once and fsyncs it before returning. When a
+write fails (disk full, I/O error) every file of the batch is cut back to its
+size before the batch, so a failed append leaves neither a torn line nor part
+of the batch, and raises `BackendUnavailableError`: the batch can be appended
+again once there is space. A writer killed mid-batch may leave some complete
+lines of that (unacknowledged) batch, which a resend stores again, and a torn
+last line, which is ignored and cut before the next append. Queries read the
+daily files back (one per UTC day in the range): correct, not fast; SQLite is
+the backend for queries.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from controlroom.storage import csvformat
 from controlroom.storage.backend import Row
-from controlroom.storage.errors import StorageError
+from controlroom.storage.errors import StorageError, unavailable
 from controlroom.storage.registry import Registry, check_origin, scalars
 from controlroom.storage.timefmt import format_day, format_timestamps
+
+log = logging.getLogger(__name__)
 
 REGISTRATIONS = "registrations.json"
 
@@ -36,7 +43,10 @@ class CsvBackend:
     def __init__(self, root: str | Path, site: str = "LAB") -> None:
         self.root = Path(root)
         self.site = check_origin(site)  # it ends up in file names, like an origin
-        csvformat.make_dirs(self.root)
+        try:
+            csvformat.make_dirs(self.root)
+        except OSError as exc:
+            raise unavailable(f"cannot create the CSV folder {self.root}", exc) from exc
         self._registry = Registry(self._load_registrations())
         self._headers: dict[Path, list[str]] = {}  # files checked in this process
 
@@ -44,8 +54,11 @@ class CsvBackend:
         """Declare ``origin`` and its columns; persisted in ``registrations.json``."""
         new_origin, new = self._registry.plan(origin, columns)
         if new_origin or new:
+            saved = {o: self._registry.columns(o) for o in self._registry.origins()}
+            saved[origin] = [*saved.get(origin, []), *new]
+            # Saved first: a registration that did not reach the disk must be tried again.
+            self._save_registrations(saved)
             self._registry.add(origin, new)
-            self._save_registrations()
 
     def append(self, origin: str, rows: Sequence[Row]) -> None:
         """Write ``rows`` to their daily (and observation) files; fsync each file once."""
@@ -66,11 +79,18 @@ class CsvBackend:
         files += [(self.obs_path(origin, o), i) for o, i in by_obsid.items()]
         header = csvformat.header_of(columns)
         rendered: dict[tuple[int, ...], str] = {}  # a day's rows are often an obs's rows too
-        for path, indices in files:
-            key = tuple(indices)
-            if key not in rendered:
-                rendered[key] = csvformat.render([lines[i] for i in indices])
-            self._write(path, header, rendered[key])
+        written: list[tuple[Path, int | None]] = []
+        try:
+            for path, indices in files:
+                key = tuple(indices)
+                if key not in rendered:
+                    rendered[key] = csvformat.render([lines[i] for i in indices])
+                self._write(path, header, rendered[key], written)
+        except BaseException as exc:
+            self._undo(written)
+            if isinstance(exc, OSError):
+                raise unavailable(f"CSV write under {self.root} failed", exc) from exc
+            raise
 
     def latest(self, origin: str, name: str | None = None) -> Row | None:
         """The last row (with a value for ``name``): the newest daily file that has one."""
@@ -127,16 +147,29 @@ class CsvBackend:
         """The file of ``origin`` for the observation ``obsid``."""
         return self.root / "obs" / obsid / f"{obsid}_{self.site}_{origin}.csv"
 
-    def _write(self, path: Path, header: list[str], text: str) -> None:
-        """Append rendered ``text`` to ``path`` under ``header``, then flush and fsync."""
+    def _write(
+        self, path: Path, header: list[str], text: str, written: list[tuple[Path, int | None]]
+    ) -> None:
+        """Append rendered ``text`` to ``path`` under ``header`` and fsync it.
+
+        ``written`` gets ``(path, its size before)`` (None: created) first, so that
+        a failure anywhere in the batch can cut every file back.
+        """
         created = self._prepare(path, header)
-        with path.open("a", encoding="utf-8", newline="") as stream:
-            stream.write(csvformat.render([header]) + text if created else text)
-            stream.flush()
-            os.fsync(stream.fileno())
+        written.append((path, None if created else path.stat().st_size))
+        csvformat.append_text(path, csvformat.render([header]) + text if created else text)
         if created:
             csvformat.fsync_dir(path.parent)
         self._headers[path] = header
+
+    def _undo(self, written: list[tuple[Path, int | None]]) -> None:
+        """Cut the files of a failed batch back to their sizes before it (new ones removed)."""
+        for path, size in written:
+            self._headers.pop(path, None)  # checked again (torn line cut) by the next append
+            try:
+                csvformat.cut_back(path, size)
+            except OSError as exc:
+                log.error("cannot cut %s back after a failed write: %s", path, exc)
 
     def _prepare(self, path: Path, header: list[str]) -> bool:
         """Make ``path`` ready for lines under ``header``; True when it must be created."""
@@ -182,17 +215,19 @@ class CsvBackend:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StorageError(f"cannot read registrations from {path}: {exc}") from exc
 
-    def _save_registrations(self) -> None:
+    def _save_registrations(self, saved: dict[str, list[str]]) -> None:
         """Write ``registrations.json`` atomically and durably."""
-        saved = {o: self._registry.columns(o) for o in self._registry.origins()}
         path = self.root / REGISTRATIONS
         temporary = path.with_name(path.name + ".new")
-        with temporary.open("w", encoding="utf-8") as stream:
-            json.dump({"origins": saved}, stream, ensure_ascii=False, indent=1)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-        csvformat.fsync_dir(self.root)
+        text = json.dumps({"origins": saved}, ensure_ascii=False, indent=1)
+        try:
+            temporary.unlink(missing_ok=True)
+            csvformat.append_text(temporary, text)
+            os.replace(temporary, path)
+            csvformat.fsync_dir(self.root)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise unavailable(f"cannot save {path}", exc) from exc
 
 
 def _day_of(bound: float | None) -> str | None:

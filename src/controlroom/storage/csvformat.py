@@ -96,6 +96,33 @@ def read_header(path: Path) -> list[str]:
         raise StorageError(f"cannot read {path}: {exc}") from exc
 
 
+def append_text(path: Path, text: str) -> None:
+    """Append ``text`` to ``path`` (created if missing) and fsync it before returning.
+
+    Unbuffered writes: when the disk is full the error comes from here, at once,
+    not from a later flush.
+    """
+    data = text.encode("utf-8")
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def cut_back(path: Path, size: int | None) -> None:
+    """Cut ``path`` back to ``size`` bytes (remove it when ``size`` is None), durably."""
+    if size is None:
+        path.unlink(missing_ok=True)
+        return
+    with path.open("rb+") as stream:
+        stream.truncate(size)
+        os.fsync(stream.fileno())
+
+
 def drop_partial_line(path: Path) -> None:
     """Cut an unfinished last line (a write killed mid-way) so appends start clean.
 
@@ -124,17 +151,21 @@ def rewrite_header(path: Path, header: list[str]) -> None:
         raise StorageError(f"{path}: header {old} does not fit the registered columns")
     position = [header.index(name) for name in old]
     temporary = path.with_name(path.name + ".rewrite")
-    with temporary.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        for line in lines:
-            moved = [""] * len(header)
-            for field, to in zip(line, position, strict=False):
-                moved[to] = field
-            writer.writerow(moved)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(header)
+            for line in lines:
+                moved = [""] * len(header)
+                for field, to in zip(line, position, strict=False):
+                    moved[to] = field
+                writer.writerow(moved)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a full disk must not keep a half copy
+        raise
     fsync_dir(path.parent)
 
 

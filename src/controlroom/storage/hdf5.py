@@ -19,6 +19,7 @@ process killed in the middle of an HDF5 write can leave metadata to repair.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,9 +30,11 @@ import numpy as np
 
 from controlroom.storage import hdf5columns
 from controlroom.storage.backend import OBSID, SETUP_ID, TIMESTAMP, Row
-from controlroom.storage.errors import BackendUnavailableError, InvalidNameError
+from controlroom.storage.errors import InvalidNameError, unavailable
 from controlroom.storage.hdf5read import latest_index, range_indices, rows_at
 from controlroom.storage.registry import Registry
+
+log = logging.getLogger(__name__)
 
 
 class Hdf5Backend:
@@ -43,30 +46,43 @@ class Hdf5Backend:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = h5py.File(self.path, "a", libver="latest")
         except OSError as exc:
-            raise BackendUnavailableError(f"cannot open HDF5 file {path}: {exc}") from exc
+            raise unavailable(f"cannot open HDF5 file {path}", exc) from exc
         # h5py flushes to the operating system only; this descriptor lets us fsync.
         self._fd = os.open(self.path, os.O_RDONLY) if fsync else None
         order = json.loads(self._file.attrs.get("_origins", "[]"))
         self._registry = Registry({o: json.loads(self._file[o].attrs["_columns"]) for o in order})
 
     def register(self, origin: str, columns: Sequence[str]) -> None:
-        """Create or extend the group of ``origin``."""
+        """Create or extend the group of ``origin``.
+
+        Known in memory only once on disk; a registration a full disk cut short
+        is completed by the next one (every step finds what is already there).
+        """
         new_origin, new = self._registry.plan(origin, columns)
         if not (new_origin or new):
             return
-        group = self._new_group(origin) if new_origin else self._file[origin]
-        rows = group[TIMESTAMP].shape[0]
-        for name in new:
-            column = group["columns"].create_group(name)
-            column.create_dataset("present", shape=(rows,), maxshape=(None,), dtype=bool)
+        known = [] if new_origin else self._registry.columns(origin)
+        try:
+            group = self._file[origin] if origin in self._file else self._new_group(origin)
+            rows = group[TIMESTAMP].shape[0]
+            for name in new:
+                column = group["columns"].require_group(name)
+                if "present" not in column:
+                    column.create_dataset("present", shape=(rows,), maxshape=(None,), dtype=bool)
+            group.attrs["_columns"] = json.dumps([*known, *new])
+            if new_origin:
+                self._file.attrs["_origins"] = json.dumps([*self._registry.origins(), origin])
+            self._sync()
+        except OSError as exc:
+            raise unavailable(f"HDF5 registration in {self.path} failed", exc) from exc
         self._registry.add(origin, new)
-        group.attrs["_columns"] = json.dumps(self._registry.columns(origin))
-        if new_origin:
-            self._file.attrs["_origins"] = json.dumps(self._registry.origins())
-        self._sync()
 
     def append(self, origin: str, rows: Sequence[Row]) -> None:
-        """Extend every dataset of ``origin`` by ``rows``; flush and fsync."""
+        """Extend every dataset of ``origin`` by ``rows``; flush and fsync.
+
+        A write that fails (disk full) cuts every dataset back to its length
+        before the batch and raises `BackendUnavailableError`.
+        """
         self._registry.check_batch(origin, rows)
         if not rows:
             return
@@ -79,14 +95,20 @@ class Hdf5Backend:
             SETUP_ID: np.array([-1 if r.setup_id is None else r.setup_id for r in rows]),
             OBSID: np.array([r.obsid or "" for r in rows], dtype=object),
         }
-        for name, data in fixed.items():
-            _extend(group[name], start, data)
-        for name, batch in batches.items():
-            column = group["columns"][name]
-            _extend(column["present"], start, np.array([v is not None for v in batch]))
-            if "values" in column:
-                _extend(column["values"], start, encoded.get(name))
-        self._sync()
+        try:
+            for name, data in fixed.items():
+                _extend(group[name], start, data)
+            for name, batch in batches.items():
+                column = group["columns"][name]
+                _extend(column["present"], start, np.array([v is not None for v in batch]))
+                if "values" in column:
+                    _extend(column["values"], start, encoded.get(name))
+            self._sync()
+        except BaseException as exc:
+            self._cut_back(group, start)
+            if isinstance(exc, OSError):
+                raise unavailable(f"HDF5 write to {self.path} failed", exc) from exc
+            raise
 
     def latest(self, origin: str, name: str | None = None) -> Row | None:
         """The row with the greatest timestamp (with a value for ``name``)."""
@@ -177,6 +199,19 @@ class Hdf5Backend:
         self._registry.select(origin, None if column is None else [column])
         group = self._file[origin]
         return group if column is None else group["columns"][column]
+
+    def _cut_back(self, group: h5py.Group, length: int) -> None:
+        """Every dataset of ``group`` back to ``length`` rows: rows stay aligned."""
+        datasets = [group[name] for name in (TIMESTAMP, SETUP_ID, OBSID)]
+        for column in group["columns"].values():
+            datasets.extend(column[name] for name in ("present", "values") if name in column)
+        try:
+            for dataset in datasets:
+                if dataset.shape[0] > length:
+                    dataset.resize(length, axis=0)
+            self._file.flush()
+        except (OSError, RuntimeError) as exc:
+            log.error("cannot cut %s back after a failed write: %s", self.path, exc)
 
     def _sync(self) -> None:
         """Flush HDF5's buffers and make the file durable."""

@@ -32,7 +32,18 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from controlroom.storage.backend import Row
-from controlroom.storage.errors import BackendUnavailableError, StorageError
+from controlroom.storage.errors import (
+    DENIED,
+    DISK_FULL,
+    IO_ERROR,
+    LOCKED,
+    OTHER,
+    READ_ONLY,
+    UNREACHABLE,
+    BackendUnavailableError,
+    StorageError,
+    ValueTypeError,
+)
 from controlroom.storage.pgsql import SCHEMA_DDL, decode_values, encode_values
 from controlroom.storage.registry import Registry
 
@@ -46,10 +57,8 @@ class PostgresBackend:
         if not schema:
             raise StorageError("the PostgreSQL schema needs a name")
         self.schema = schema
-        try:
-            self._db = psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout)
-        except psycopg.Error as exc:
-            raise BackendUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
+        self._conninfo, self._connect_timeout = conninfo, connect_timeout
+        self._db = self._connect()
         with self._transaction():
             for statement in SCHEMA_DDL:
                 self._db.execute(self._sql(statement))
@@ -149,16 +158,50 @@ class PostgresBackend:
         """``template`` with ``{s}`` replaced by the quoted schema name."""
         return sql.SQL(template).format(s=sql.Identifier(self.schema))
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=self._connect_timeout
+            )
+        except psycopg.Error as exc:
+            raise BackendUnavailableError(
+                f"cannot connect to PostgreSQL: {exc}", UNREACHABLE
+            ) from exc
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One transaction; psycopg's errors come out as `StorageError`."""
+        """One transaction; psycopg's errors come out as `StorageError` (see `storage_error`)."""
+        if self._db.closed:  # lost with the server: connect again once it is back
+            self._db = self._connect()
         try:
             with self._db.transaction():
                 yield
-        except psycopg.OperationalError as exc:
-            raise BackendUnavailableError(f"PostgreSQL: {exc}") from exc
         except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL: {exc}") from exc
+            raise storage_error(exc) from exc
+
+
+_SQLSTATE_REASONS = {"53100": DISK_FULL, "58030": IO_ERROR, "25006": READ_ONLY, "42501": DENIED}
+
+
+def storage_error(exc: psycopg.Error) -> StorageError:
+    """What a psycopg error means for the rows: never storable, or not stored yet.
+
+    A value the server cannot hold (``DataError``: out of range, a NUL in a
+    text) is a `ValueTypeError`; anything else (disk full, server gone, a
+    dropped table, a lock) leaves the rows fine but not stored yet.
+    """
+    if isinstance(exc, psycopg.DataError):
+        return ValueTypeError(f"PostgreSQL cannot hold a value: {exc}")
+    state = exc.sqlstate or ""
+    if state in _SQLSTATE_REASONS:
+        reason = _SQLSTATE_REASONS[state]
+    elif state.startswith(("55P03", "40")):  # lock not available, deadlock, serialization
+        reason = LOCKED
+    elif isinstance(exc, psycopg.OperationalError):
+        reason = UNREACHABLE
+    else:
+        reason = OTHER
+    return BackendUnavailableError(f"PostgreSQL: {exc}", reason)
 
 
 def _when(stamp: float) -> datetime:

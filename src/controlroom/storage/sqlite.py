@@ -22,6 +22,7 @@ a power cut. Other processes may read the file while it is written (WAL).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.storage.backend import OBSID, SETUP_ID, TIMESTAMP, Row
-from controlroom.storage.errors import BackendUnavailableError, StorageError, ValueTypeError
+from controlroom.storage.errors import StorageError, ValueTypeError, unavailable
 from controlroom.storage.registry import Registry, scalars
+
+log = logging.getLogger(__name__)
 
 _FIXED = f"{TIMESTAMP}, {SETUP_ID}, {OBSID}"
 _SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
@@ -59,7 +62,7 @@ class SqliteBackend:
             self._db.execute("CREATE TABLE IF NOT EXISTS _origins (origin TEXT PRIMARY KEY)")
             self._registry = Registry(self._load())
         except (OSError, sqlite3.Error) as exc:
-            raise BackendUnavailableError(f"cannot open SQLite database {path}: {exc}") from exc
+            raise unavailable(f"cannot open SQLite database {path}", exc) from exc
         self._closed = False
 
     def register(self, origin: str, columns: Sequence[str]) -> None:
@@ -160,19 +163,38 @@ class SqliteBackend:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One transaction: committed (durably) on success, rolled back on any error."""
+        """One transaction: committed (durably) on success, rolled back on any error.
+
+        A value SQLite can never hold is a `ValueTypeError`; any other SQLite
+        error (disk full, I/O error, locked) is `BackendUnavailableError`: the
+        rows were checked before, so they are fine and only not stored yet.
+        """
         try:
+            self._roll_back()  # one an earlier failure could not end
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._roll_back()
                 raise
-            self._db.execute("COMMIT")
         except OverflowError as exc:
             raise ValueTypeError(f"integer too large for SQLite: {exc}") from exc
+        except sqlite3.DataError as exc:
+            raise ValueTypeError(f"a value SQLite cannot hold: {exc}") from exc
         except sqlite3.Error as exc:
-            raise StorageError(f"SQLite write to {self.path} failed: {exc}") from exc
+            raise unavailable(f"SQLite write to {self.path} failed", exc) from exc
+
+    def _roll_back(self) -> None:
+        # A failed COMMIT (disk full) may leave the transaction open, or SQLite may
+        # have rolled it back itself: either way the next BEGIN must find none open.
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning(
+                    "SQLite rollback on %s failed (again before the next write): %s", self.path, exc
+                )
 
     def _load(self) -> dict[str, list[str]]:
         """Registrations stored by an earlier run, in registration order."""

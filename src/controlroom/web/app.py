@@ -2,7 +2,7 @@
 
 Everything the app talks to can be injected, so tests run it in process:
 ``live`` (the hub and its threads), ``discovery`` (which servers to follow),
-``dictionary`` (units and limits), ``clock`` (session expiry).
+``dictionary`` (units and limits), ``clock`` (session expiry, login lockouts).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from controlroom.web.pages import (
     tasks,
 )
 from controlroom.web.security import Viewer, guard
-from controlroom.web.sessions import Session, SessionStore
+from controlroom.web.sessions import Passwords, Session, SessionStore
+from controlroom.web.throttle import LoginThrottle
 from controlroom.web.ws import live_socket
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,20 @@ def create_app(
     context = WebContext(
         settings=settings,
         config=config,
-        sessions=SessionStore(config.session_ttl_s, clock=clock),
+        sessions=SessionStore(
+            config.session_ttl_s,
+            clock=clock,
+            max_sessions=config.max_sessions,
+            anonymous_role=config.anonymous_role if config.allow_anonymous else None,
+        ),
+        passwords=Passwords(config.users),
+        throttle=LoginThrottle(
+            failures_per_user=config.login_failures_per_user,
+            failures_per_address=config.login_failures_per_address,
+            first_lockout_s=config.login_lockout_s,
+            max_lockout_s=config.login_lockout_max_s,
+            clock=clock,
+        ),
         live=live or Live.build(settings, config, discovery=discovery),
         dictionary=dictionary or _dictionary(settings),
         pages=chosen,

@@ -36,6 +36,11 @@ class WebConfig:
     port: int = 8080
     users: Mapping[str, User] = field(default_factory=dict)
     session_ttl_s: float = 28800.0
+    max_sessions: int = 10000
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+    login_lockout_s: float = 1.0
+    login_lockout_max_s: float = 900.0
     allow_anonymous: bool = False
     anonymous_role: str = "viewer"
     discover_every_s: float = 2.0

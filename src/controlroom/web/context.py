@@ -1,5 +1,7 @@
 """What every route of the panel can reach: Settings, sessions, the live hub, the dictionary.
 
+Also what logging in needs: the password checker and the failed-login throttle.
+
 The app keeps one :class:`WebContext` in ``app.state.web``; a route gets it
 by a parameter ``context: Context`` (or calls ``web_context(request)``).
 """
@@ -15,7 +17,8 @@ from starlette.requests import HTTPConnection
 
 from controlroom.services.telemetry import TelemetryDictionary
 from controlroom.web.config import WebConfig
-from controlroom.web.sessions import Session, SessionStore
+from controlroom.web.sessions import Passwords, Session, SessionStore
+from controlroom.web.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from controlroom.web.clients import ClientQueue
@@ -44,6 +47,8 @@ class WebContext:
     settings: Mapping[str, Any]
     config: WebConfig
     sessions: SessionStore
+    passwords: Passwords
+    throttle: LoginThrottle
     live: Live
     dictionary: TelemetryDictionary
     pages: list[Page] = field(default_factory=list)

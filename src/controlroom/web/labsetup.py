@@ -71,7 +71,7 @@ class SetupFollower:
         self.hub = hub
         self.fetch = fetch
         self.setup: Mapping[str, Any] | None = None
-        self.fetches = 0  # successful ones
+        self.fetches = 0  # successful ones, counted once the listeners have had the Setup
         self._listeners: list[SetupListener] = []
         self._loaded: object = _UNSEEN  # the setup_id the current Setup was fetched for
         self._wanted: object = None  # the setup_id confman published last
@@ -136,7 +136,7 @@ class SetupFollower:
             with self._cond:
                 self._failed_at = self._news
             return
-        self.setup, self.fetches = setup, self.fetches + 1
+        self.setup = setup
         with self._cond:
             self._loaded, self._failed_at = wanted, None
         for listener in list(self._listeners):
@@ -144,3 +144,4 @@ class SetupFollower:
                 listener(setup)
             except Exception:
                 log.exception("a listener of the current Setup failed")
+        self.fetches += 1

@@ -1,9 +1,10 @@
 """Who is asking, and may they: sessions on requests, CSRF, roles, security headers.
 
 * :func:`guard` is the HTTP middleware every request passes: it finds the
-  session from the cookie (or opens an anonymous one when the Settings allow
-  it), refuses every state-changing request (POST, PUT, PATCH, DELETE) whose
-  ``X-CSRF-Token`` header is not the session's token, and adds the security
+  session from the cookie (or makes an anonymous one, stored nowhere, when
+  the Settings allow it), refuses every state-changing request (POST, PUT,
+  PATCH, DELETE) whose ``X-CSRF-Token`` header is not the session's token
+  (compared in constant time, :func:`csrf_matches`), and adds the security
   headers (a strict Content-Security-Policy: only this origin's scripts,
   styles and connections). Pages cannot forget CSRF: it is checked here,
   before any route runs.
@@ -18,6 +19,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -27,7 +29,7 @@ from starlette.requests import HTTPConnection
 
 from controlroom.web.config import role_at_least
 from controlroom.web.context import web_context
-from controlroom.web.sessions import ANONYMOUS, Session
+from controlroom.web.sessions import Session
 
 COOKIE = "controlroom_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -53,16 +55,16 @@ async def guard(request: Request, call_next: CallNext) -> Response:
     """The middleware: session, CSRF, headers (see the module doc)."""
     context = web_context(request)
     session = context.sessions.get(request.cookies.get(COOKIE))
-    opened = None
-    if session is None and context.config.allow_anonymous:
-        opened = session = context.sessions.open(
-            ANONYMOUS, context.config.anonymous_role, anonymous=True
-        )
+    visitor = None
+    if session is None:
+        visitor = session = context.sessions.anonymous()
     request.state.session = session
     refusal = _csrf_refusal(request, session)
     response = refusal or await call_next(request)
-    if opened is not None:
-        set_session_cookie(request, response, opened)
+    if visitor is not None and not _sets_session_cookie(response):
+        # The browser keeps the visitor's signed token (nothing is stored here), so its
+        # page's CSRF token and WebSocket belong to it from the first response on.
+        set_session_cookie(request, response, visitor)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -73,12 +75,25 @@ def _csrf_refusal(request: Request, session: Session | None) -> Response | None:
         return None
     if session is None:
         return JSONResponse({"detail": "log in first"}, status_code=401)
-    if request.headers.get(CSRF_HEADER) != session.csrf:
+    if not csrf_matches(request.headers.get(CSRF_HEADER), session):
         return JSONResponse(
             {"detail": f"missing or wrong {CSRF_HEADER} header: reload the page"},
             status_code=403,
         )
     return None
+
+
+def csrf_matches(presented: object, session: Session) -> bool:
+    """Whether ``presented`` is ``session``'s CSRF token, in time that does not tell how close."""
+    if not isinstance(presented, str):
+        return False
+    return hmac.compare_digest(presented.encode(), session.csrf.encode())
+
+
+def _sets_session_cookie(response: Response) -> bool:
+    """Whether the route already set the session cookie (a login): that one stands."""
+    prefix = f"{COOKIE}="
+    return any(value.startswith(prefix) for value in response.headers.getlist("set-cookie"))
 
 
 def set_session_cookie(request: Request, response: Response, session: Session) -> None:
@@ -131,7 +146,7 @@ def check_role(session: Session | None, role: str) -> Session:
 
 
 def websocket_session(connection: HTTPConnection) -> Session | None:
-    """The session of a WebSocket handshake (cookie), or an anonymous one when allowed.
+    """The session of a WebSocket handshake (cookie), or an anonymous one (not stored) when allowed.
 
     A handshake whose ``Origin`` is another site is refused, since browsers send
     cookies with cross-site WebSocket handshakes.
@@ -142,6 +157,4 @@ def websocket_session(connection: HTTPConnection) -> Session | None:
         return None
     context = web_context(connection)
     session = context.sessions.get(connection.cookies.get(COOKIE))
-    if session is None and context.config.allow_anonymous:
-        session = context.sessions.open(ANONYMOUS, context.config.anonymous_role, anonymous=True)
-    return session
+    return session or context.sessions.anonymous()

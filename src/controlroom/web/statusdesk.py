@@ -6,6 +6,11 @@ The Setup names the files::
       status_file: demo/status.txt     # relative paths: under the Settings' locations.data
       accept_file: demo/accept.txt
 
+Both must lie under ``locations.data``, symlinks followed
+(:mod:`controlroom.config.confine`): the configuration manager refuses a Setup
+naming a file elsewhere, and the panel checks again here and at every read and
+write, so a file outside is never shown nor written, whatever Setup got in.
+
 :class:`StatusDesk` runs a :class:`~controlroom.bridges.StatusFileWatcher` on
 the status file (a new one when a new Setup names other files) and publishes
 every reading to the hub as ``statusfile/main``::
@@ -29,6 +34,7 @@ from typing import Any
 
 from controlroom.bridges import AcceptFile, Acknowledgement, BridgeError, StatusFileWatcher
 from controlroom.bridges.statuscontent import StatusContent
+from controlroom.config.confine import PathOutsideRoot, data_files
 from controlroom.config.settings import location
 from controlroom.web.errors import WebError
 from controlroom.web.hub import Hub, Message
@@ -46,21 +52,13 @@ class StatusFileRefused(WebError):
 def configured_paths(
     setup: Mapping[str, Any] | None, settings: Mapping[str, Any]
 ) -> tuple[Path | None, Path | None]:
-    """The Setup's ``web.status_file`` and ``web.accept_file`` (relative: under locations.data)."""
-    section = (setup or {}).get("web") or {}
-    if not isinstance(section, Mapping):
-        raise StatusFileRefused(f"the Setup's web section must be a mapping, not {section!r}")
-
-    def resolved(key: str) -> Path | None:
-        value = section.get(key)
-        if value in (None, ""):
-            return None
-        if not isinstance(value, str):
-            raise StatusFileRefused(f"the Setup's web.{key} must be a path, not {value!r}")
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else location(settings, "data") / path
-
-    return resolved("status_file"), resolved("accept_file")
+    """The Setup's ``web.status_file`` and ``web.accept_file`` (relative: under locations.data);
+    refused unless both lie under locations.data."""
+    try:
+        files = data_files(setup or {}, location(settings, "data"))
+    except PathOutsideRoot as exc:
+        raise StatusFileRefused(f"the Setup's {exc}") from None
+    return files["web.status_file"], files["web.accept_file"]
 
 
 class StatusDesk:
@@ -69,6 +67,7 @@ class StatusDesk:
     def __init__(self, settings: Mapping[str, Any], hub: Hub) -> None:
         self.settings = settings
         self.hub = hub
+        self.data_root = location(settings, "data")
         self.status_file: Path | None = None
         self.accept_file: Path | None = None
         self.problem: str | None = None
@@ -123,7 +122,7 @@ class StatusDesk:
                     f"{status.sequence}): look again, then acknowledge"
                 )
             try:
-                ack = AcceptFile(self.accept_file).acknowledge(status, who)
+                ack = self._accept_file(self.accept_file).acknowledge(status, who)
             except BridgeError as exc:
                 raise StatusFileRefused(str(exc)) from None
         log.info("%s acknowledged status %r (reading %d)", who, ack.value, ack.sequence)
@@ -168,16 +167,21 @@ class StatusDesk:
         if self.accept_file is None:
             return None, None
         try:
-            return AcceptFile(self.accept_file).read(), None
+            return self._accept_file(self.accept_file).read(), None
         except BridgeError as exc:  # someone else's bad file: show why, keep serving
             return None, str(exc)
+
+    def _accept_file(self, path: Path) -> AcceptFile:
+        return AcceptFile(path, root=self.data_root)
 
     def _start_watcher(self, path: Path, generation: int) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if self.accept_file is not None:
                 self.accept_file.parent.mkdir(parents=True, exist_ok=True)
-            watcher = StatusFileWatcher(path, lambda content: self.publish(generation))
+            watcher = StatusFileWatcher(
+                path, lambda content: self.publish(generation), root=self.data_root
+            )
             watcher.start()
         except (OSError, BridgeError) as exc:
             self.problem = f"cannot watch {path}: {exc}"

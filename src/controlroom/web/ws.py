@@ -30,7 +30,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from controlroom.web.clients import ClientQueue, dumps
 from controlroom.web.config import role_at_least
 from controlroom.web.context import WebContext, web_context
-from controlroom.web.security import websocket_session
+from controlroom.web.security import csrf_matches, websocket_session
 from controlroom.web.sessions import Session
 
 UNAUTHORISED = 4401  # the WebSocket spelling of HTTP 401 (4000-4999 are the application's)
@@ -129,7 +129,7 @@ async def _command(
 ) -> dict[str, Any]:
     ident = message.get("id")
     live = context.sessions.get(session.token)
-    if live is None or message.get("csrf") != live.csrf:
+    if live is None or not csrf_matches(message.get("csrf"), live):
         return {
             "type": "error",
             "id": ident,

@@ -161,6 +161,14 @@ def test_what_cannot_run_is_refused(run: str, fault: str) -> None:
     assert fault in refusal({"r": {"when": HOT, "run": run}})
 
 
+@pytest.mark.parametrize("name", ["current_observation", "task", "threading.Event"])
+def test_a_function_the_actions_module_only_imported_is_refused(name: str) -> None:
+    # scenario_actions imports these; it does not define them.
+    message = refusal({"r": {"when": HOT, "run": f"scenario_actions:{name}"}})
+    assert "scenarios.r.run:" in message
+    assert "is not defined in an allowed package" in message
+
+
 def test_allowed_packages_come_from_the_settings_and_include_the_demo_tasks() -> None:
     settings = {
         "security": {"allowed_packages": ["controlroom.devices"]},

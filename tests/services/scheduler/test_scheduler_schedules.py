@@ -113,6 +113,13 @@ def test_a_job_is_imported_only_from_an_allowed_package() -> None:
         import_target("scheduler_jobs:DONE", ["scheduler_jobs"])
 
 
+@pytest.mark.parametrize("name", ["current_observation", "building_block", "queue.SimpleQueue"])
+def test_a_name_the_jobs_module_only_imported_is_refused(name: str) -> None:
+    # scheduler_jobs imports these; it does not define them.
+    with pytest.raises(TargetError, match="not defined in an allowed package"):
+        import_target(f"scheduler_jobs:{name}", ["scheduler_jobs"])
+
+
 def test_a_refused_import_never_runs_the_module() -> None:
     spec = JobSpec("evil", "0 2 * * *", "controlroom_untrusted_module:run")
     [job] = build_jobs([spec], ["controlroom.devices"])

@@ -11,9 +11,10 @@ so a slow command never holds up the MQTT network thread.
 Refused without calling anything: a server or command not allowed, a retained
 request (it would run again at every reconnection), a payload too large or
 malformed, more than ``commands_per_s`` (with a burst of ``command_burst``),
-more than :data:`MAX_PENDING` waiting. While requests are refused for their
-rate only the first one of a run gets an error result, so a flood of
-requests does not become a flood of answers.
+more than :data:`MAX_PENDING` waiting. Every request gets exactly one result,
+refused ones included: a client waiting on its ``/result`` must learn that
+its request was not run. A flood costs one small result per request, never
+more; only the log is spared, with one line per run of rate refusals.
 """
 
 from __future__ import annotations
@@ -68,12 +69,12 @@ class CommandDesk:
     ) -> None:
         self.config = config
         self.topics = config.topics
-        self.accepted = self.refused = self.dropped = 0
+        self.accepted = self.refused = self.rate_limited = 0
         self._publish = publish
         self._endpoint_of = endpoint_of
         mqtt = config.mqtt
         self._bucket = TokenBucket(mqtt.commands_per_s, mqtt.command_burst, clock)
-        self._told_rate = False
+        self._refused_in_run = 0  # rate refusals since the last request let through
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="mqtt-command")
         self._proxies: dict[str, Proxy] = {}
@@ -88,7 +89,7 @@ class CommandDesk:
         if not self._bucket.take():
             self._refuse_for_rate(server, command)
             return
-        self._told_rate = False
+        self._end_rate_run()
         try:
             arguments = self._check(server, command, payload, retained)
         except PayloadError as exc:
@@ -154,17 +155,26 @@ class CommandDesk:
                 proxy = self._proxies[endpoint] = Proxy(endpoint, name=server, client=CLIENT_NAME)
         return proxy
 
-    def _answer(self, server: str, command: str, *, value: Any = None, error: str = "") -> None:
+    def _answer(
+        self, server: str, command: str, *, value: Any = None, error: str = "", logged: bool = True
+    ) -> None:
         if error:
             self.refused += 1
-            log.info("MQTT command %s.%s refused: %s", server, command, error)
+            if logged:
+                log.info("MQTT command %s.%s refused: %s", server, command, error)
         payload = result_payload(server, command, value=value, error=error)
         self._publish(self.topics.result(server, command), payload, 1, False)
 
     def _refuse_for_rate(self, server: str, command: str) -> None:
-        if self._told_rate:
-            self.dropped += 1
-            return
-        self._told_rate = True
+        self.rate_limited += 1
+        self._refused_in_run += 1
         rate = self.config.mqtt.commands_per_s
-        self._answer(server, command, error=f"rate limit: at most {rate:g} commands per second")
+        error = f"rate limit: at most {rate:g} commands per second"
+        # A flood must not become a flood of log lines: the first refusal of a run is logged,
+        # the rest are counted and summed up when the run ends.
+        self._answer(server, command, error=error, logged=self._refused_in_run == 1)
+
+    def _end_rate_run(self) -> None:
+        if self._refused_in_run > 1:
+            log.info("MQTT commands: %d requests refused for their rate", self._refused_in_run)
+        self._refused_in_run = 0

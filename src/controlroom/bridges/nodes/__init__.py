@@ -5,6 +5,7 @@
 * :mod:`.network`: the model of the node network (:class:`NodeNetwork`);
 * :mod:`.server`: the asyncio TCP server; :mod:`.bridge`: :class:`NodeBridge`,
   the interface a control server serves; :mod:`.serve`: built from the Settings;
+* :mod:`.backlog`: telling a storage backlog that stopped draining;
 * :mod:`.fleet`: a simulated fleet of nodes (``python -m controlroom.bridges.nodes.fleet``).
 """
 

@@ -12,16 +12,21 @@ reach it the usual way. What goes out:
 * each node's live stream, at most ``stream_lines`` lines per node and period,
   published as ``node/<node-id>`` (the publisher adds ``/<server>``), body
   ``{node, lines: [[time, "<" or ">", text], ...], skipped}``;
-* events ``node_connected``, ``node_disconnected`` and ``node_silent``.
+* events ``node_connected``, ``node_disconnected`` and ``node_silent``;
+  ``storage_stalled`` and ``storage_recovered`` (:mod:`.backlog`): a backlog
+  above ``high_water_rows`` that did not drain for ``stall_timeout_s`` while
+  storage was reachable no longer stops the bridge from reading nodes.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from controlroom.bridges.nodes.backlog import BacklogSample, BacklogWatch, Change
 from controlroom.bridges.nodes.errors import NodeBridgeError
 from controlroom.bridges.nodes.intake import Intake, RecordSink
 from controlroom.bridges.nodes.network import NodeNetwork, NodeState
@@ -32,6 +37,8 @@ from controlroom.device import Interface, command
 
 if TYPE_CHECKING:
     from controlroom.rpc import ControlServer
+
+log = logging.getLogger(__name__)
 
 STREAM_TOPIC = "node"  # node/<node-id>, then /<server> from the publisher
 
@@ -48,6 +55,7 @@ class NodeBridgeOptions:
     stream_period_s: float = 0.2
     log_lines_per_s: float = 5.0
     high_water_rows: int = 100_000
+    stall_timeout_s: float = 30.0
 
 
 class NodeBridge(Interface):
@@ -79,18 +87,37 @@ class NodeBridge(Interface):
             tick_s=options.stream_period_s,
         )
         self._backlogs: list[Callable[[], int]] = []
+        self._drained: list[Callable[[], int]] = []
+        self._reachable: list[Callable[[], bool]] = []
+        self.watch = BacklogWatch(options.stall_timeout_s)
         self._publish: Callable[[str, dict[str, Any]], None] = lambda topic, values: None
         self._notify: Callable[[str, dict[str, Any]], None] = lambda event, values: None
         self._last_hk: tuple[float, dict[str, int]] = (time.monotonic(), {})
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def add_sink(self, sink: RecordSink, backlog: Callable[[], int] | None = None) -> None:
+    def add_sink(
+        self,
+        sink: RecordSink,
+        backlog: Callable[[], int] | None = None,
+        *,
+        drained: Callable[[], int] | None = None,
+        reachable: Callable[[], bool] | None = None,
+    ) -> None:
         """Hand every stored row to ``sink`` (it must not block); ``backlog`` tells its
-        queue length: above ``high_water_rows`` in all, the bridge stops reading nodes."""
+        queue length: above ``high_water_rows`` in all, the bridge stops reading nodes.
+
+        ``drained`` (rows the sink is done with, stored or refused) and
+        ``reachable`` (False while it knows storage is away) tell a stalled
+        sink from a slow one or one waiting for storage (:mod:`.backlog`).
+        """
         self.intake.sinks.append(sink)
         if backlog is not None:
             self._backlogs.append(backlog)
+        if drained is not None:
+            self._drained.append(drained)
+        if reachable is not None:
+            self._reachable.append(reachable)
 
     def attach(self, server: ControlServer) -> None:
         """Publish streams and events through ``server`` (the one serving this bridge)."""
@@ -170,7 +197,15 @@ class NodeBridge(Interface):
 
     def status(self) -> dict[str, Any]:
         totals = self._totals()
-        keys = ("nodes_connected", "nodes_known", "lines", "malformed", "records", "backlog_rows")
+        keys = (
+            "nodes_connected",
+            "nodes_known",
+            "lines",
+            "malformed",
+            "records",
+            "backlog_rows",
+            "backlog_stalled",
+        )
         return {key: totals[key] for key in keys}
 
     # -- internals ------------------------------------------------------------------------
@@ -186,6 +221,8 @@ class NodeBridge(Interface):
             "records": self.intake.records,
             "sink_failures": self.intake.sink_failures,
             "backlog_rows": self._backlog(),
+            "backlog_stalled": self.watch.stalled,
+            "backlog_stalls": self.watch.stalls,
             "paused_s": round(self.server.paused_s, 3),
             "paused_connections": self.server.paused_now,
             "stream_skipped": self.stream.skipped,
@@ -194,8 +231,11 @@ class NodeBridge(Interface):
     def _backlog(self) -> int:
         return sum(backlog() for backlog in self._backlogs)
 
-    def _pressure(self) -> bool:
+    def _over_high_water(self) -> bool:
         return bool(self._backlogs) and self._backlog() > self.options.high_water_rows
+
+    def _pressure(self) -> bool:
+        return not self.watch.bypass and self._over_high_water()
 
     def _check_outgoing(self, text: str) -> None:
         if not text.strip():
@@ -211,9 +251,43 @@ class NodeBridge(Interface):
         )
 
     def _tick(self) -> None:
-        """On the node server's loop: publish the streams, report silent nodes."""
+        """On the node server's loop: watch the storage backlog, publish the streams,
+        report silent nodes."""
+        if self._backlogs:
+            self._watch_backlog()  # first: a failing publish must not blind the watch
         for node, values in self.stream.drain().items():
             self._publish(f"{STREAM_TOPIC}/{node}", values)
         timeout = self.options.heartbeat_timeout_s
         for node in self.network.newly_silent(time.time(), timeout):
             self._notify("node_silent", {"node": node, "silent_s": timeout})
+
+    def _watch_backlog(self) -> None:
+        backlog = self._backlog()
+        sample = BacklogSample(
+            backlog=backlog,
+            over=backlog > self.options.high_water_rows,
+            drained=sum(d() for d in self._drained) if self._drained else None,
+            reachable=all(r() for r in self._reachable),
+            now=time.monotonic(),
+        )
+        change = self.watch.observe(sample)
+        if change is not None:
+            self._report_backlog(change, backlog, self.watch.stall_length_s)
+
+    def _report_backlog(self, change: Change, backlog: int, stalled_s: float) -> None:
+        values = {"backlog_rows": backlog, "stalled_s": round(stalled_s, 1)}
+        if change == "stalled":
+            log.error(
+                "storage backlog of %d rows has not drained for %.1f s while storage is "
+                "reachable: reading nodes again (the sink's queue bound drops and counts "
+                "what does not fit)",
+                backlog,
+                stalled_s,
+            )
+        else:
+            log.warning(
+                "storage backlog drains again after %.1f s stalled (%d rows waiting)",
+                stalled_s,
+                backlog,
+            )
+        self._notify(f"storage_{change}", values)

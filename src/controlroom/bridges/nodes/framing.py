@@ -2,7 +2,8 @@
 
 A node that never sends a newline must not make the bridge hold an ever
 longer line: once the unfinished line passes ``max_bytes`` it is reported as
-overlong (once) and the rest of it, up to its newline, is skipped.
+overlong (once) and the rest of it, up to its newline, is skipped. When the
+node closes, a last line it did not end with a newline is still a line.
 """
 
 from __future__ import annotations
@@ -28,3 +29,8 @@ class LineSplitter:
                 found.append((self._pending, True))
             self._pending, self._skipping = b"", True
         return found
+
+    def finish(self) -> list[tuple[bytes, bool]]:
+        """The stream ended: its unfinished last line, if any (never an overlong one)."""
+        last, self._pending, self._skipping = self._pending, b"", False
+        return [(last.rstrip(b"\r"), False)] if last else []

@@ -14,10 +14,11 @@ words are separated by blanks; the first word says what the line is (any case)::
 * ``node-type``: 1-32 of ``a-z 0-9 _ -`` starting with a letter (folded too): it
   picks the parser of the node's DATA lines (:mod:`.parsers`);
 * ``key``: a letter, then up to 47 of ``a-z 0-9 _`` (folded); values are one
-  word each, read as an integer, a finite float, or else kept as text;
+  word each, read as a 64-bit integer, a finite float, or else kept as text
+  (so every stored value fits the wire and the storage backends);
 * ``kind``: a letter, then up to 31 of ``A-Z 0-9 _`` (folded to upper case);
-* ``t_ns``: the node's timestamp of the measurement, integer nanoseconds
-  (since the Unix epoch for a GPS-disciplined node; the bridge keeps it as sent).
+* ``t_ns``: the node's timestamp of the measurement, integer nanoseconds, 0 to
+  2**63 - 1 (since the Unix epoch for a GPS-disciplined node; kept as sent).
 
 Empty lines are ignored. Anything else is a :class:`LineError` naming what was
 wrong; the bridge counts it and goes on reading.
@@ -38,6 +39,8 @@ _NODE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}\Z")
 _NODE_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,47}\Z")
 _KIND = re.compile(r"[A-Z][A-Z0-9_]{0,31}\Z")
+# A wider integer cannot be sent to storage: one such row would wedge its queue.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 LEVELS = {
     name: getattr(logging, name) for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 }
@@ -77,12 +80,18 @@ Line = Hello | Heartbeat | Status | LogLine | Data
 KINDS = ("HELLO", "HB", "STATUS", "LOG", "DATA")
 
 
+def fits_int64(value: int) -> bool:
+    return INT64_MIN <= value <= INT64_MAX
+
+
 def scalar(word: str) -> Scalar:
-    """``word`` as an int, else a finite float, else the text itself."""
+    """``word`` as a 64-bit int, else a finite float, else the text itself."""
     try:
-        return int(word)
+        integer = int(word)
     except ValueError:
         pass
+    else:
+        return integer if fits_int64(integer) else word
     try:
         number = float(word)
     except ValueError:
@@ -155,6 +164,8 @@ def _data(words: list[str]) -> Data:
         raise LineError(f"DATA time {words[1]!r} is not integer nanoseconds") from None
     if t_ns < 0:
         raise LineError(f"DATA time {t_ns} is negative")
+    if not fits_int64(t_ns):
+        raise LineError(f"DATA time {words[1][:24]!r} is beyond 64-bit nanoseconds")
     return Data(kind, t_ns, words[2:])
 
 

@@ -21,11 +21,12 @@ Register another with ``registry.register(FieldParser("mytype", {...}))``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from controlroom.bridges.nodes.errors import LineError, NodeBridgeError
-from controlroom.bridges.nodes.grammar import Data, Scalar, pairs
+from controlroom.bridges.nodes.grammar import Data, Scalar, fits_int64, pairs
 
 PROVENANCE = ("node", "node_type", "t_ns")
 """Columns every data row carries besides its fields; no field may take these names."""
@@ -47,6 +48,10 @@ class Field:
         except ValueError:
             kind = getattr(self.convert, "__name__", "value")
             raise LineError(f"{self.name} {word!r} is not a valid {kind}") from None
+        if isinstance(value, int) and not fits_int64(value):
+            raise LineError(f"{self.name} {word[:24]!r} is beyond a 64-bit integer")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise LineError(f"{self.name} {word!r} is not a finite number")
         if isinstance(value, int | float) and not _within(value, self.low, self.high):
             raise LineError(f"{self.name} {value} is outside [{self.low}, {self.high}]")
         return value

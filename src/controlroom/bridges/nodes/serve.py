@@ -35,6 +35,7 @@ _OPTION_KEYS = (
     "stream_period_s",
     "log_lines_per_s",
     "high_water_rows",
+    "stall_timeout_s",
 )
 
 

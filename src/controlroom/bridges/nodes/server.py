@@ -11,6 +11,12 @@ Backpressure: before each read the connection asks ``pressure()``; while it
 says the rows waiting for storage are too many, no connection reads, so TCP
 flow control slows the nodes down instead of rows being dropped later. A line
 longer than ``max_line_bytes`` is malformed (:mod:`.framing`).
+
+Every byte taken from a socket is read to its lines: when a node closes, even
+abruptly (a reset, which its kernel sends when it closes with our answer
+unread), the lines already received are handled, the last one too when it has
+no newline. A line the bridge fails to handle is counted as malformed and the
+connection goes on.
 """
 
 from __future__ import annotations
@@ -37,12 +43,42 @@ MAX_UNREAD_BYTES = 65536  # queued for a node that does not read: sending more i
 HELLO_FIRST = b"ERR say HELLO <node-id> <node-type> first\n"
 
 
+class _NodeReader(asyncio.StreamReader):
+    """A node's incoming bytes; ``reset`` tells the node ended with a reset, not a close."""
+
+    reset: ConnectionError | None = None
+
+
+class _NodeProtocol(asyncio.StreamReaderProtocol):
+    """Ends a reset stream like a closed one, so what it had received is still read.
+
+    The stock protocol fails the reader on a reset: its next read raises and
+    the bytes it had buffered (up to two chunks of lines) are lost uncounted.
+    """
+
+    def __init__(
+        self,
+        reader: _NodeReader,
+        connected: Callable[..., Any],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(reader, connected, loop=loop)
+        self._node_reader = reader
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if isinstance(exc, ConnectionError):
+            self._node_reader.reset = exc
+            exc = None
+        super().connection_lost(exc)
+
+
 class _Connection:
     def __init__(self, writer: asyncio.StreamWriter, address: str) -> None:
         self.writer = writer
         self.address = address
         self.state: NodeState | None = None
         self.told = False  # told to say HELLO
+        self.failed = False  # a line failed here already (its traceback was logged)
 
 
 class NodeServer:
@@ -125,7 +161,12 @@ class NodeServer:
             finally:
                 handlers.discard(task)
 
-        server = await asyncio.start_server(handle, self.host, self.port)
+        loop = self._loop
+
+        def protocol() -> _NodeProtocol:
+            return _NodeProtocol(_NodeReader(loop=loop), handle, loop)
+
+        server = await self._loop.create_server(protocol, self.host, self.port)
         self.port = server.sockets[0].getsockname()[1]
         ticker = asyncio.create_task(self._ticker())
         self._ready.set()
@@ -159,6 +200,10 @@ class NodeServer:
             await self._read(conn, reader)
         except (ConnectionError, OSError) as exc:
             log.info("node connection %s: %s", conn.address, exc)
+        else:
+            reset = getattr(reader, "reset", None)
+            if reset is not None:
+                log.info("node connection %s: %s (what it had sent was read)", conn.address, reset)
         finally:
             self._open.discard(conn)
             self._gone(conn)
@@ -173,16 +218,26 @@ class NodeServer:
                 await self._wait_for_room()
             chunk = await reader.read(CHUNK_BYTES)
             if not chunk:
+                self._lines(conn, splitter.finish())
                 return
-            now = time.time()
-            for raw, overlong in splitter.feed(chunk):
-                if overlong:
-                    reason = f"longer than {self.max_line_bytes} bytes"
-                    self.intake.malformed(
-                        conn.state, raw[:40].decode(errors="replace"), reason, now
-                    )
-                else:
-                    self._line(conn, raw.decode("utf-8", "replace"), now)
+            self._lines(conn, splitter.feed(chunk))
+
+    def _lines(self, conn: _Connection, lines: list[tuple[bytes, bool]]) -> None:
+        now = time.time()
+        for raw, overlong in lines:
+            if overlong:
+                reason = f"longer than {self.max_line_bytes} bytes"
+                self.intake.malformed(conn.state, raw[:40].decode(errors="replace"), reason, now)
+                continue
+            text = raw.decode("utf-8", "replace")
+            try:
+                self._line(conn, text, now)
+            except Exception as exc:  # one line must not cost the node the lines behind it
+                if not conn.failed:  # the first traceback tells the bug; the rest are counted
+                    conn.failed = True
+                    log.exception("node connection %s: cannot handle a line", conn.address)
+                reason = f"cannot be handled ({type(exc).__name__})"
+                self.intake.malformed(conn.state, text, reason, now)
 
     async def _wait_for_room(self) -> None:
         started = time.monotonic()

@@ -31,6 +31,10 @@ class PipeConfig:
     max_clients: int = 32
     request_timeout_s: float = 5.0
     idle_timeout_s: float = 600.0
+    # With a token: how long a new connection has to send it, and how many may be waiting
+    # for theirs at once (apart from max_clients, so they never lock the clients out).
+    auth_timeout_s: float = 5.0
+    max_unauthenticated: int = 4
     # Where devices are looked up by name: the registry first, then these endpoints.
     registry_endpoint: str | None = None
     fallback: Fallback = dataclasses.field(default_factory=dict)
@@ -52,6 +56,10 @@ class PipeConfig:
             max_clients=int(section.get("max_clients", defaults.max_clients)),
             request_timeout_s=float(section.get("request_timeout_s", defaults.request_timeout_s)),
             idle_timeout_s=float(section.get("idle_timeout_s", defaults.idle_timeout_s)),
+            auth_timeout_s=float(section.get("auth_timeout_s", defaults.auth_timeout_s)),
+            max_unauthenticated=int(
+                section.get("max_unauthenticated", defaults.max_unauthenticated)
+            ),
             registry_endpoint=registry_endpoint_of(settings) if registry.get("commands") else None,
             fallback=settings_fallback(settings),
         )
@@ -65,8 +73,12 @@ class PipeConfig:
             )
         if self.max_line_bytes < 16 or self.max_clients < 1:
             raise PipeError("bridges.pipe: max_line_bytes must be >= 16 and max_clients >= 1")
-        if self.request_timeout_s <= 0 or self.idle_timeout_s <= 0:
-            raise PipeError("bridges.pipe: request_timeout_s and idle_timeout_s must be > 0")
+        if min(self.request_timeout_s, self.idle_timeout_s, self.auth_timeout_s) <= 0:
+            raise PipeError(
+                "bridges.pipe: request_timeout_s, idle_timeout_s and auth_timeout_s must be > 0"
+            )
+        if self.max_unauthenticated < 1:
+            raise PipeError("bridges.pipe: max_unauthenticated must be >= 1")
 
 
 def allow_list(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:

@@ -9,8 +9,12 @@ so it is started and stopped like the other servers (``start()``,
 
 * a line longer than ``max_line_bytes`` is answered with ``ERR`` and its
   connection closed (the rest of the line cannot be told from the next one);
-* beyond ``max_clients`` connections, a new one is told ``ERR too many
+* beyond ``max_clients`` clients, a new one is told ``ERR too many
   clients`` and closed;
+* with a token set, a connection that has not sent it within
+  ``auth_timeout_s`` is told so and closed, and at most
+  ``max_unauthenticated`` connections wait for their token, apart from the
+  ``max_clients`` (see :mod:`controlroom.bridges.pipe.admission`);
 * a connection silent for ``idle_timeout_s`` is closed;
 * a request gets ``request_timeout_s`` to be answered.
 
@@ -28,11 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Self
 
+from controlroom.bridges.pipe.admission import Admission
 from controlroom.bridges.pipe.config import PipeConfig
 from controlroom.bridges.pipe.errors import PipeError
 from controlroom.bridges.pipe.protocol import err_line
 from controlroom.bridges.pipe.router import Router
-from controlroom.bridges.pipe.session import Session
+from controlroom.bridges.pipe.session import UNAUTHORISED, Session
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,11 @@ class PipeServer:
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        # Every open connection's writer, by its task: to close it when evicted or stopping.
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._admission: Admission[asyncio.Task[None]] = Admission(
+            max_members=config.max_clients, max_newcomers=config.max_unauthenticated
+        )
 
     @property
     def url(self) -> str:
@@ -137,34 +146,58 @@ class PipeServer:
         task = asyncio.current_task()
         assert task is not None
         peer = _peer_of(writer)
-        if len(self._connections) >= self.config.max_clients:
-            log.warning("pipe %s: refused, already %d clients", peer, len(self._connections))
-            await _say_and_close(writer, err_line(f"too many clients ({self.config.max_clients})"))
-            return
-        self._connections.add(task)
-        log.info("pipe %s: connected", peer)
         session = Session(
             peer, token=self.config.token, router=self.router, executor=self._executor
         )
+        arrival = self._admission.arrive(task, member=session.authorised)
+        if not arrival.admitted:
+            log.warning("pipe %s: refused, already %d clients", peer, self.config.max_clients)
+            await _say_and_close(writer, self._too_many_clients())
+            return
+        if arrival.evicted is not None:
+            self._evict(arrival.evicted)
+        self._connections[task] = writer
+        log.info("pipe %s: connected", peer)
         try:
             await self._converse(session, reader, writer)
         except (ConnectionError, asyncio.CancelledError):
-            pass  # the client went away, or the server stops
+            pass  # the client went away, was evicted, or the server stops
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
+            self._admission.leave(task)
             log.info("pipe %s: closed after %d requests", peer, session.requests)
             writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
+    def _too_many_clients(self) -> str:
+        return err_line(f"too many clients ({self.config.max_clients})")
+
+    def _evict(self, task: asyncio.Task[None]) -> None:
+        """Close a connection still waiting for its token, to make room for a newer one."""
+        writer = self._connections.get(task)
+        if writer is None:
+            return
+        quota = self.config.max_unauthenticated
+        log.warning("pipe %s: closed, %d others wait for their TOKEN", _peer_of(writer), quota)
+        line = _unauthorised(f"too many connections without a TOKEN ({quota}); closing the oldest")
+        with contextlib.suppress(ConnectionError, RuntimeError):  # RuntimeError: already closed
+            writer.write(line.encode() + _NEWLINE)
+        task.cancel()  # its own clean-up closes the socket, once that line is out
+
     async def _converse(
         self, session: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        loop = asyncio.get_running_loop()
+        token_deadline = loop.time() + self.config.auth_timeout_s
         while not session.closing:
+            wait_s = self.config.idle_timeout_s
+            if not session.authorised:  # talking without the token does not buy time
+                wait_s = min(wait_s, max(0.0, token_deadline - loop.time()))
             try:
-                raw = await asyncio.wait_for(reader.readuntil(_NEWLINE), self.config.idle_timeout_s)
+                raw = await asyncio.wait_for(reader.readuntil(_NEWLINE), wait_s)
             except TimeoutError:
-                log.info("pipe %s: idle for %g s", session.peer, self.config.idle_timeout_s)
+                await self._timed_out(session, writer, late=loop.time() >= token_deadline)
                 return
             except asyncio.IncompleteReadError as exc:  # end of stream: a last unended line
                 raw, session.closing = exc.partial, True
@@ -175,10 +208,36 @@ class PipeServer:
                 log.warning("pipe %s: line longer than %d bytes", session.peer, limit)
                 await _say_and_close(writer, err_line(f"line longer than {limit} bytes; closing"))
                 return
+            was_authorised = session.authorised
             reply = await session.answer(raw)
+            if session.authorised and not was_authorised and not self._promote(session):
+                await _say_and_close(writer, self._too_many_clients())
+                return
             if reply is not None:
                 writer.write(reply.encode() + _NEWLINE)
                 await writer.drain()
+
+    def _promote(self, session: Session) -> bool:
+        task = asyncio.current_task()
+        assert task is not None
+        if self._admission.promote(task):
+            return True
+        log.warning("pipe %s: refused, already %d clients", session.peer, self.config.max_clients)
+        return False
+
+    async def _timed_out(
+        self, session: Session, writer: asyncio.StreamWriter, *, late: bool
+    ) -> None:
+        if session.authorised or not late:
+            log.info("pipe %s: idle for %g s", session.peer, self.config.idle_timeout_s)
+            return
+        limit = self.config.auth_timeout_s
+        log.warning("pipe %s: no TOKEN within %g s", session.peer, limit)
+        await _say_and_close(writer, _unauthorised(f"no TOKEN within {limit:g} s; closing"))
+
+
+def _unauthorised(why: str) -> str:
+    return err_line(f"{UNAUTHORISED}: {why}")
 
 
 async def _say_and_close(writer: asyncio.StreamWriter, line: str) -> None:

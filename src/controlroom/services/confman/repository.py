@@ -10,7 +10,11 @@ submit writes a marker, writes the file atomically (temporary file, fsync,
 rename), commits, and removes the marker. A marker found by the next holder
 of the lock means the previous one was killed mid-submit, and the repository
 recovers first (:mod:`~controlroom.services.confman.recovery`). Readers look
-at the last commit only, so they never see a half-written Setup.
+at the last commit only, so they never see a half-written Setup, and may run
+while a submit is in progress.
+
+A submitted Setup larger than ``max_setup_bytes`` is refused before it is
+converted; committed files are parsed with the bounded YAML loader.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +37,16 @@ import yaml
 from controlroom.config.errors import ConfigError
 from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES
 from controlroom.config.setup import (
+    DEFAULT_MAX_SETUP_BYTES,
     META_KEY,
     Setup,
     SetupMeta,
+    SetupTooLarge,
+    check_setup_size,
     parse_setup_file_name,
     setup_file_name,
 )
+from controlroom.config.yamlfile import dump_yaml, load_yaml
 from controlroom.services.confman import compare, gitstore, recovery
 from controlroom.services.confman.errors import InvalidSetup, RepositoryError, UnknownSetup
 from controlroom.services.confman.observations import utc_now
@@ -56,12 +65,17 @@ class SetupRepository:
         *,
         remote: str | None = None,
         allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
+        max_setup_bytes: int = DEFAULT_MAX_SETUP_BYTES,
+        file_roots: Iterable[Path] = (),
     ) -> None:
         if parse_setup_file_name(setup_file_name(site, 1)) is None:
             raise RepositoryError(f"site {site!r} cannot name a Setup file (letters, digits, -)")
         self.path = Path(path).expanduser().resolve()
         self.site = site
         self.allowed_packages = tuple(allowed_packages)
+        self.max_setup_bytes = max_setup_bytes
+        # Besides a Setup's own folder, where its yaml// and csv// files may lie.
+        self.file_roots = tuple(file_roots)
         self._thread_lock = threading.Lock()
         self._cache: dict[bytes, Any] = {}  # blob id → parsed YAML: a blob never changes
         self._tree: tuple[bytes, dict[tuple[str, int], bytes]] = (b"", {})
@@ -82,27 +96,33 @@ class SetupRepository:
         """
         if not isinstance(description, str) or not description.strip():
             raise InvalidSetup("a Setup needs a description of what changed")
-        source, meta = _as_setup(setup)
+        source = _as_setup(setup, self.max_setup_bytes)
         with self._locked():
             if derived_from is not None:
                 self._find(self.site, derived_from)  # refuse a parent that does not exist
-            elif meta.site in (None, self.site) and (self.site, meta.id) in self._committed():
-                derived_from = meta.id
+            elif source.site in (None, self.site) and (self.site, source.id) in self._committed():
+                derived_from = source.id
             with self._submitting():
-                number = self._store(source, description.strip(), derived_from)
-        log.info("Setup %s %d submitted: %s", self.site, number, description.strip())
+                meta = self._store(source.text, description.strip(), derived_from)
+        log.info("Setup %s %d submitted: %s", self.site, meta.id, description.strip())
         if self.remote:
             gitstore.push(self.path, self.remote)
-        return self.get(number)
+        # What get() would give, without parsing back the file just written.
+        return Setup.from_dict(
+            {META_KEY: meta.to_dict(), **source.content},
+            source_dir=self.path / self.site,
+            allowed_packages=self.allowed_packages,
+            file_roots=self.file_roots,
+        )
 
-    def _store(self, source: Setup, description: str, derived_from: int | None) -> int:
+    def _store(self, content: str, description: str, derived_from: int | None) -> SetupMeta:
         """Write and commit the next Setup; the caller holds the lock."""
         number = self._next_id()
         meta = SetupMeta(number, self.site, description, utc_now(), derived_from)
         path = self._site_dir(self.site) / setup_file_name(self.site, number)
-        _write_atomically(path, source.stamped(meta))
+        _write_atomically(path, dump_yaml({META_KEY: meta.to_dict()}) + content)
         gitstore.commit(self.path, [path], recovery.commit_message(meta))
-        return number
+        return meta
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -193,7 +213,10 @@ class SetupRepository:
         """A fresh Setup from a committed file: callers may change it as they like."""
         data = self._data(site, number, blob_id, quiet=False)
         return Setup.from_dict(
-            copy.deepcopy(data), source_dir=self.path / site, allowed_packages=self.allowed_packages
+            copy.deepcopy(data),
+            source_dir=self.path / site,
+            allowed_packages=self.allowed_packages,
+            file_roots=self.file_roots,
         )
 
     def _data(self, site: str, number: int, blob_id: bytes, *, quiet: bool) -> Any:
@@ -202,10 +225,10 @@ class SetupRepository:
         if data is not None:
             return data
         try:
-            data = yaml.safe_load(gitstore.read_blob(self.path, blob_id))
+            name = setup_file_name(site, number)
+            data = load_yaml(gitstore.read_blob(self.path, blob_id), name)
             Setup.from_dict(data)  # checks the keys and the _meta once
         except (yaml.YAMLError, ConfigError, TypeError) as exc:
-            name = setup_file_name(site, number)
             if quiet:
                 log.warning("skipping %s: %s", name, exc)
                 return None
@@ -214,26 +237,38 @@ class SetupRepository:
         return data
 
 
-def _as_setup(setup: Mapping[str, Any]) -> tuple[Setup, SetupMeta]:
-    """``setup`` as a Setup, and the metadata it already carries (from an earlier submit)."""
+@dataclass(frozen=True)
+class _Submitted:
+    """A submitted Setup, checked: its content, as data and as YAML, and where it came from."""
+
+    content: dict[str, Any]
+    text: str  # the YAML of ``content``: the file is its _meta, then this
+    id: int | None  # the id and site it carries (a copy of a committed Setup)
+    site: str | None
+
+
+def _as_setup(setup: Mapping[str, Any], max_bytes: int) -> _Submitted:
+    """``setup`` checked (a mapping of plain YAML data, ``_meta``, size) and its YAML."""
     if not isinstance(setup, Mapping):
         raise InvalidSetup(f"a Setup is a mapping, not {type(setup).__name__}")
     try:
+        check_setup_size(setup, max_bytes)  # first: a cheap count that stops at the limit
         source = setup if isinstance(setup, Setup) else Setup.from_dict(setup)
-        yaml.safe_dump(source.content())  # refuse what cannot be written before taking an id
-        return source, source.meta
+        content = source.content()
+        # Refuse what cannot be written, or is larger written out, before taking an id.
+        text = dump_yaml(content) if content else ""
+        if len(text.encode()) > max_bytes:
+            raise SetupTooLarge.of(len(text.encode()), max_bytes)
+        meta = source.meta
     except ConfigError as exc:
         raise InvalidSetup(str(exc)) from None
     except yaml.YAMLError as exc:
         raise InvalidSetup(f"a Setup holds plain YAML data only: {exc}") from None
+    return _Submitted(content, text, meta.id, meta.site)
 
 
-def _write_atomically(path: Path, setup: Setup) -> None:
-    """Write ``setup`` to ``path`` so that ``path`` is never seen half-written."""
-    try:
-        text = yaml.safe_dump(setup.to_dict(), sort_keys=False, allow_unicode=True)
-    except yaml.YAMLError as exc:
-        raise InvalidSetup(f"a Setup holds plain YAML data only: {exc}") from None
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that ``path`` is never seen half-written."""
     fd, tmp = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=recovery.TEMP_SUFFIX
     )

@@ -8,6 +8,16 @@ with. Loading a Setup sends ``new_setup`` to the registered listeners;
 starting and ending an observation send ``observation_started`` and
 ``observation_ended``.
 
+The queries (listing, getting and comparing Setups, the context and the
+observations) are answered even while a long command, such as the submit of
+a large Setup, is running: they read the last commit and the state file,
+which a command in progress never leaves half-written. Commands that change
+something still run one at a time, in order.
+
+A Setup's files (``web.status_file``, ``web.accept_file``) must lie under the
+Settings' ``locations.data``: one naming a file elsewhere is refused when
+submitted and when loaded (:mod:`controlroom.config.confine`).
+
 Run it as a process with ``python -m controlroom.services.confman.server``
 (or ``controlroom confman run``); it prints the ready line once it serves.
 """
@@ -17,21 +27,40 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from controlroom.config.settings import load_settings, location
+from controlroom.config.confine import PathOutsideRoot, data_files
+from controlroom.config.settings import directive_roots, load_settings, location
+from controlroom.config.setup import DEFAULT_MAX_SETUP_BYTES
 from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import serve_until_signalled
 from controlroom.services.attach import service_attachments
-from controlroom.services.confman.errors import ObservationError
+from controlroom.services.confman.errors import InvalidSetup, ObservationError
 from controlroom.services.confman.observations import ObservationLog
 from controlroom.services.confman.repository import SetupRepository
+from controlroom.wire import Envelope
+from controlroom.wire.envelope import MAX_MESSAGE_BYTES
 
 NAME = "confman"
 Notify = Callable[[str, dict[str, Any]], None]
+
+QUERIES = frozenset(
+    {
+        "list_setups",
+        "get_setup",
+        "diff_setups",
+        "get_current_setup",
+        "get_observation",
+        "list_observations",
+        "get_context",
+    }
+)
+"""The commands that only read, answered even while another command runs."""
 
 
 def _no_listeners(event: str, data: dict[str, Any]) -> None:
@@ -44,9 +73,12 @@ class ConfigurationManager(Interface):
     status_min_period_s = 0.01
     hk_min_period_s = 0.01
 
-    def __init__(self, repository: SetupRepository, observations: ObservationLog) -> None:
+    def __init__(
+        self, repository: SetupRepository, observations: ObservationLog, *, data_root: Path
+    ) -> None:
         self.repository = repository
         self.observations = observations
+        self.data_root = data_root  # where the files a Setup names must lie
         self.notify: Notify = _no_listeners
 
     @property
@@ -74,6 +106,7 @@ class ConfigurationManager(Interface):
                 f"observation {running.obsid} is running; the Setup changes between observations"
             )
         setup = self.repository.get(setup_id)
+        self._check_files(setup, f"Setup {setup_id} cannot be loaded: ")
         self.observations.set_setup_id(setup_id)
         self.notify("new_setup", {"setup_id": setup_id, "site": self.site})
         return setup.to_dict()
@@ -83,6 +116,8 @@ class ConfigurationManager(Interface):
         self, setup: dict[str, Any], description: str, derived_from: int | None = None
     ) -> int:
         """Store SETUP as the next version, committed with DESCRIPTION; returns its id."""
+        if isinstance(setup, Mapping):  # the repository says what else a Setup must be
+            self._check_files(setup, "")
         submitted = self.repository.submit(setup, description, derived_from)
         assert submitted.meta.id is not None
         return submitted.meta.id
@@ -143,16 +178,52 @@ class ConfigurationManager(Interface):
     def housekeeping(self) -> dict[str, Any]:
         return self.status()
 
+    def _check_files(self, setup: Mapping[str, Any], prefix: str) -> None:
+        """Refuse a Setup naming a file outside the data directory."""
+        try:
+            data_files(setup, self.data_root)
+        except PathOutsideRoot as exc:
+            raise InvalidSetup(f"{prefix}{exc}") from None
+
+
+class ConfmanServer(ControlServer):
+    """The control server of the configuration manager: queries are never queued.
+
+    While a command runs for long, the standby thread answers service commands
+    and queues the others until it ends; here the read-only :data:`QUERIES`
+    are answered at once instead, so a large submit does not hold up those who
+    only look.
+    """
+
+    def _queue(self, route: list[bytes], env: Envelope) -> None:
+        if env.command not in QUERIES:
+            super()._queue(route, env)
+            return
+        started = time.time()
+        # Not under the device lock, which the long command holds: queries only
+        # read what every command replaces in one step (a commit, the state file).
+        reply, result, error = self.dispatcher.run_device_observed(env)
+        self.device_commands += 1
+        if self.hooks.command_observers:
+            self._observe(env, started, result, error)
+        self.send(route, reply)
+
 
 def build_manager(settings: Mapping[str, Any]) -> ConfigurationManager:
     """A manager on the repository and state the Settings name (both created on first use)."""
     site = str(settings["site"])
     allowed = (settings.get("security") or {}).get("allowed_packages") or ()
+    entry = (settings.get("services") or {}).get(NAME) or {}
     repository = SetupRepository(
-        location(settings, "conf_repo"), site, allowed_packages=list(allowed)
+        location(settings, "conf_repo"),
+        site,
+        allowed_packages=list(allowed),
+        max_setup_bytes=int(entry.get("max_setup_bytes") or DEFAULT_MAX_SETUP_BYTES),
+        file_roots=directive_roots(settings),
     )
-    state = location(settings, "data") / "confman" / "state.json"
-    return ConfigurationManager(repository, ObservationLog(state, site))
+    data = location(settings, "data")
+    observations = ObservationLog(data / "confman" / "state.json", site)
+    return ConfigurationManager(repository, observations, data_root=data)
 
 
 def build_server(
@@ -161,16 +232,27 @@ def build_server(
     """The configuration manager's control server, on the Settings' endpoints unless given."""
     entry = settings["services"][NAME]
     manager = build_manager(settings)
-    server = ControlServer(
+    server = ConfmanServer(
         NAME,
         DeviceService(manager),
         endpoint=endpoint or str(entry["commands"]),
         pub_endpoint=pub_endpoint or str(entry["publish"]),
         status_period_s=0.5,
         hk_period_s=10.0,
+        max_message_bytes=request_limit(manager.repository.max_setup_bytes),
     )
     manager.notify = server.notify
     return server
+
+
+def request_limit(max_setup_bytes: int) -> int:
+    """The largest request accepted: room for a Setup of the maximum size, no more.
+
+    A larger one is refused by the client before it is sent, so it is never
+    unpacked here. Packed, a number may take three times the bytes it takes
+    written out (``1.5``: 9 bytes against 3), hence the margin.
+    """
+    return min(MAX_MESSAGE_BYTES, 4 * max_setup_bytes + 64 * 1024)
 
 
 def main(argv: list[str] | None = None) -> None:

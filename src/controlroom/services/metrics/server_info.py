@@ -70,6 +70,26 @@ class ServerMetrics:
             "Device commands waiting for the one running to end.",
             len(server.backlog),
         )
+        yield from self._threads()
+
+    def _threads(self) -> Iterator[Metric]:
+        """Per background thread: is its loop running, and how often was it restarted."""
+        labels = ["server", "thread"]
+        up = GaugeMetricFamily(
+            "controlroom_thread_up",
+            "1 while a background thread's loop runs; 0 while it waits to restart or is dead.",
+            labels=labels,
+        )
+        restarts = CounterMetricFamily(
+            "controlroom_thread_restarts",
+            "Times a background thread was restarted after a crash.",
+            labels=labels,
+        )
+        for thread, state in self.server.thread_states().items():
+            up.add_metric([self.server.name, thread], 1.0 if state["alive"] else 0.0)
+            restarts.add_metric([self.server.name, thread], state["restarts"])
+        yield up
+        yield restarts
 
     def _info(self) -> Metric:
         info = InfoMetricFamily(

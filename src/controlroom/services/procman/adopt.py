@@ -20,6 +20,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from controlroom.services.procman.child import tail
 
 log = logging.getLogger(__name__)
 
+LEDGER = "processes.json"  # in the process manager's directory
 _SAME_START_S = 0.01
 _POLL_S = 0.02  # how often a process that is not our child is checked for exit
 
@@ -132,12 +134,28 @@ class AdoptedRun:
         return tail(self.log_path, self.offset, lines)
 
 
-def kill_stray(entry: dict[str, Any], grace: float) -> None:
-    """Stop a recorded process no spec wants any more (the Setup changed meanwhile)."""
+def kill_stray(entry: dict[str, Any], grace: float) -> bool:
+    """Stop a recorded process no spec wants any more (the Setup changed meanwhile);
+    False if it was not running."""
     process = live_process(entry)
-    if process is not None:
-        log.info("stopping pid %d, left by an earlier process manager", process.pid)
-        AdoptedRun(process, {"info": {}}, Path(os.devnull)).terminate(grace)
+    if process is None:
+        return False
+    log.info("stopping pid %d, left by an earlier process manager", process.pid)
+    AdoptedRun(process, {"info": {}}, Path(os.devnull)).terminate(grace)
+    return True
+
+
+def stop_recorded(ledger: Ledger, grace: float, keep: Container[str] = ()) -> list[str]:
+    """Stop and forget every process ``ledger`` records except those in ``keep``;
+    returns the names of those that were still running."""
+    stopped = []
+    for name, entry in ledger.load().items():
+        if name in keep:
+            continue
+        if kill_stray(entry, grace):
+            stopped.append(name)
+        ledger.forget(name)
+    return stopped
 
 
 def wait_gone(process: psutil.Process, timeout: float | None) -> bool:

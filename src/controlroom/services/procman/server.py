@@ -11,7 +11,9 @@ Setup, fetched from the configuration manager by ``reload_setup`` (and by
 ``start_all`` once the configuration manager runs), and again whenever the
 configuration manager sends ``new_setup``. Its listeners get
 ``process_started``, ``process_exited`` and ``process_failed``. When it stops,
-it stops every process it started.
+it stops every process it started; a stop it was asked for (``quit``, SIGINT,
+SIGTERM) is first recorded in its :class:`~.stopmark.StopMark`, so whoever
+supervises it does not take it for a crash and start it again.
 
 Run it with ``python -m controlroom.services.procman.server [--start-all]``
 (or ``controlroom procman run``); it prints the ready line once it serves.
@@ -27,7 +29,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from controlroom.config.settings import load_settings, location
+from controlroom.config.settings import load_settings
 from controlroom.device import Interface, command
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
@@ -37,6 +39,7 @@ from controlroom.services.procman.confmanlink import CONFMAN, ConfmanLink
 from controlroom.services.procman.errors import ProcmanError
 from controlroom.services.procman.processspec import ProcessSpec
 from controlroom.services.procman.specs import SERVICES, local_specs, process_specs
+from controlroom.services.procman.stopmark import StopMark, procman_directory
 from controlroom.services.procman.supervisor import Policy, Supervisor
 
 NAME = "procman"
@@ -60,6 +63,7 @@ class ProcessManager(Interface):
         self.python = python
         self.setup_id: int | None = None
         self.autostart = False  # after start_all: a new Setup's processes are started too
+        self.stop_mark = StopMark(supervisor.log_dir)
         self.listen_endpoint: Callable[[], str | None] = lambda: None
         # A lambda, not the attribute: build_server replaces listen_endpoint later.
         listener = lambda: self.listen_endpoint()  # noqa: E731, PLW0108
@@ -165,9 +169,7 @@ def build_manager(
     ``CONTROLROOM_LOCAL_SETTINGS`` that makes them read the same Settings;
     ``python`` the interpreter they run with (default: ours).
     """
-    supervisor = Supervisor(
-        Policy.from_settings(settings), location(settings, "state") / NAME, env=env
-    )
+    supervisor = Supervisor(Policy.from_settings(settings), procman_directory(settings), env=env)
     return ProcessManager(settings, supervisor, python)
 
 
@@ -211,13 +213,17 @@ def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: server.stopping.set())
     server.start()
+    manager.stop_mark.clear()  # serving: from now on a stop on purpose is this run's
     try:
         print(ready_line(server), file=ready_stream or sys.stdout, flush=True)
         if start_all:  # on a thread: the command loop answers (list_processes) meanwhile
             threading.Thread(
                 target=manager.start_all, name="procman-start-all", daemon=True
             ).start()
-        server.serve_forever()
+        server.stopping.wait()  # what serve_forever waits for: quit, SIGINT or SIGTERM
+        # Before any process is stopped: a supervisor that sees us gone knows it was asked.
+        manager.stop_mark.set("quit, SIGINT or SIGTERM")
+        server.stop()  # as serve_forever would; the one below is for an error
     finally:
         server.stop(timeout=LONG_S)
 

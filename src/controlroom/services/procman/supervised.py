@@ -194,10 +194,13 @@ class Supervised:
         with self._cond:
             self.spec = self.spec.pinned(info)
             self.ready_info = info
+        # In the ledger before anyone sees it running: a process manager killed
+        # right after must leave it to its successor (or to `down`), not orphaned.
+        self._record(child)
+        with self._cond:
             self.state = State.RUNNING
             self.started = time.time()
         log.info("%s running (pid %d)", self.name, child.pid)
-        self._record(child)
         self.notify("process_started", self._event(pid=child.pid, endpoints=info))
         with self._cond:  # start(wait) returns now: recorded, and its listeners told
             self._attempts += 1

@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from controlroom.services.procman.adopt import AdoptedRun, Ledger, kill_stray, live_process
+from controlroom.services.procman.adopt import (
+    LEDGER,
+    AdoptedRun,
+    Ledger,
+    kill_stray,
+    live_process,
+    stop_recorded,
+)
 from controlroom.services.procman.errors import UnknownProcess
 from controlroom.services.procman.policy import Policy, State
 from controlroom.services.procman.processspec import ProcessSpec, ReadyInfo, waves
@@ -46,7 +53,7 @@ class Supervisor:
         self.log_dir = log_dir
         self.env = env
         self.notify = notify
-        self.ledger = Ledger(log_dir / "processes.json")
+        self.ledger = Ledger(log_dir / LEDGER)
         self._processes: dict[str, Supervised] = {}
         self._table = threading.Lock()  # guards _processes; held only for a moment
         self.operations = threading.RLock()  # one start/stop/reload at a time
@@ -104,10 +111,7 @@ class Supervisor:
         return process
 
     def _stop_strays(self, wanted: Mapping[str, ProcessSpec]) -> None:
-        for name, entry in self.ledger.load().items():
-            if name not in wanted:
-                kill_stray(entry, self.policy.stop_timeout_s)
-                self.ledger.forget(name)
+        stop_recorded(self.ledger, self.policy.stop_timeout_s, keep=wanted)
 
     def _notify(self, event: str, data: dict[str, Any]) -> None:
         self.notify(event, data)  # looked up now: the server sets notify after we are made

@@ -14,7 +14,8 @@
 ``run`` names a building block, a task or a plain function. It is imported
 only from the packages the Settings allow (``security.allowed_packages``,
 ``services.scenarios.allowed_packages`` and the demo tasks), never from the
-Setup text or the network: the Setup only names it. A building block runs
+Setup text or the network: the Setup only names it, and it must be defined in
+one of those packages (see :mod:`controlroom.config.importing`). A building block runs
 inside an observation of its own (``observation`` describes it, by default
 ``scenario <rule>``), so its firing fails while another observation runs; a
 plain function or task runs inside one only when ``observation`` is given,
@@ -27,13 +28,12 @@ it had.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.config.importing import is_allowed, split_class_path
+from controlroom.config.importing import NamedImportError, import_callable
 from controlroom.services.scenarios.conditions import Condition, parse_when, seconds
 from controlroom.services.scenarios.errors import ConditionError, RulesError, TargetError
 
@@ -112,25 +112,11 @@ def parse_rule(name: str, entry: Any, allowed: tuple[str, ...]) -> Rule:
 
 
 def import_target(path: str, allowed: tuple[str, ...]) -> Callable[..., Any]:
-    """The function ``path`` names (``package.module:function``), from an allowed package only."""
-    module_name, attribute = split_class_path(path)
-    if not module_name or not attribute:
-        raise TargetError(f"run: {path!r} is not of the form package.module:function")
-    # Checked before the import: importing a module runs its code.
-    if not is_allowed(module_name, allowed):
-        names = ", ".join(allowed) or "none"
-        raise TargetError(f"run: {module_name!r} is not in an allowed package (allowed: {names})")
-    if any(part.startswith("_") for part in attribute.split(".")):
-        raise TargetError(f"run: {attribute!r} is private")
+    """The function ``path`` names (``package.module:function``), defined in an allowed package."""
     try:
-        target: object = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except Exception as exc:  # an import runs module code: any failure is possible
-        raise TargetError(f"run: cannot import {path!r}: {type(exc).__name__}: {exc}") from None
-    if not callable(target):
-        raise TargetError(f"run: {path!r} is not a function, task or building block")
-    return target
+        return import_callable(path, allowed)
+    except NamedImportError as exc:
+        raise TargetError(f"run: {exc}") from None
 
 
 def allowed_packages(settings: Mapping[str, Any], service: str) -> tuple[str, ...]:

@@ -14,7 +14,8 @@
 ``run`` names a building block or a plain function. It is imported only from
 the packages the Settings allow (``security.allowed_packages`` and
 ``services.scheduler.allowed_packages``), never from the Setup text or the
-network: the Setup only names it. A building block always runs inside an
+network: the Setup only names it, and it must be defined in one of those
+packages (see :mod:`controlroom.config.importing`). A building block always runs inside an
 observation opened at the configuration manager (``observation`` describes it,
 by default the block's full name); a plain function runs inside one only when
 ``observation`` is given. See :mod:`.crontab` for the cron fields.
@@ -25,12 +26,11 @@ refused on its own: the other jobs of the Setup still run.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.config.importing import is_allowed, split_class_path
+from controlroom.config.importing import NamedImportError, import_callable
 from controlroom.services.scheduler.crontab import cron_trigger
 from controlroom.services.scheduler.errors import ScheduleError, TargetError
 
@@ -107,26 +107,11 @@ def parse_entry(name: str, entry: Any) -> JobSpec:
 
 
 def import_target(path: str, allowed: Iterable[str]) -> Callable[..., Any]:
-    """The function ``path`` names (``pkg.module:function``), from an allowed package only."""
-    packages = tuple(allowed)
-    module_name, attribute = split_class_path(path)
-    if not module_name or not attribute:
-        raise TargetError(f"{path!r} is not of the form package.module:function")
-    # Checked before the import: importing a module runs its code.
-    if not is_allowed(module_name, packages):
-        names = ", ".join(packages) or "none"
-        raise TargetError(f"{module_name!r} is not in an allowed package (allowed: {names})")
-    if any(part.startswith("_") for part in attribute.split(".")):
-        raise TargetError(f"{path!r}: {attribute!r} is private")
+    """The function ``path`` names (``pkg.module:function``), defined in an allowed package."""
     try:
-        target: object = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except Exception as exc:  # an import runs module code: any failure is possible
-        raise TargetError(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from None
-    if not callable(target):
-        raise TargetError(f"{path!r} is not a function or building block")
-    return target
+        return import_callable(path, allowed)
+    except NamedImportError as exc:
+        raise TargetError(str(exc)) from None
 
 
 def _text(entry: Mapping[str, Any], key: str, where: str) -> str:

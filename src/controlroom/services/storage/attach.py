@@ -4,7 +4,9 @@
 (a sink) and one for its command journal (an observer). They are separate so
 that a flood of housekeeping, when the storage manager is away, can never push
 journal entries out of a full queue. Their counters appear in the server's
-``info`` under ``storage``, refreshed with every housekeeping sample.
+``info`` under ``storage``, refreshed with every housekeeping sample; rows a
+full queue dropped are also announced, at most once per sample, as the
+server's event ``storage_rows_dropped`` ``{sender, origin, dropped, total}``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from controlroom.services.storage.sender import ContextProvider, StorageSender, 
 
 INFO_KEY = "storage"
 CONFMAN_TOPIC = "status/confman"
+DROPPED_EVENT = "storage_rows_dropped"
 
 
 @dataclass
@@ -34,6 +37,7 @@ class StorageLink:
 
     def __post_init__(self) -> None:
         self.observer = JournalSink(self.journal)
+        self._announced = {"hk": 0, "journal": 0}  # dropped rows already told
 
     def counters(self) -> dict[str, Any]:
         """``{hk: {...}, journal: {...}}``: queued, sent, dropped, refused rows, lag..."""
@@ -41,7 +45,19 @@ class StorageLink:
 
     def refresh_info(self, _: HkSample | None = None) -> None:
         """Show the counters in the server's ``info`` (a sink: runs after each sample)."""
-        self.server.extra_info[INFO_KEY] = self.counters()
+        counters = self.counters()
+        self.server.extra_info[INFO_KEY] = counters
+        self._announce_drops(counters)
+
+    def _announce_drops(self, counters: dict[str, Any]) -> None:
+        for sender, figures in counters.items():
+            total = figures["dropped"]
+            if total > self._announced[sender]:
+                data = {"sender": sender, "origin": figures["origin"], "total": total}
+                self.server.notify(
+                    DROPPED_EVENT, {**data, "dropped": total - self._announced[sender]}
+                )
+                self._announced[sender] = total
 
     def stop(self, timeout: float = 5.0) -> None:
         """Send what the manager takes within ``timeout``, then stop both senders."""

@@ -1,9 +1,10 @@
 """Exceptions of the storage manager and its senders.
 
 ``StorageServiceError`` is the one root. Through a proxy a client sees the
-``RemoteError`` subclass named after the class: a sender drops a batch the
-manager answered with ``RowsRefused`` (sending it again would fail again) and
-keeps, then retries, one answered with ``StoreFailed``.
+``RemoteError`` subclass named after the class: a sender gives up rows the
+manager answered with ``RowsRefused`` (they can never be stored: sending them
+again would fail again) and keeps, then retries, rows answered with
+``StoreFailed`` (not stored yet: a full disk, a database down).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class RowsRefused(StorageServiceError, ValueError):
 
 
 class StoreFailed(StorageServiceError):
-    """A backend could not store a batch now (disk, database down); nothing was acknowledged."""
+    """Not stored yet: a backend cannot store now (disk full, database down); send again later."""
 
 
 class UnknownParameter(StorageServiceError, LookupError):

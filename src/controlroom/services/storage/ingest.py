@@ -1,10 +1,21 @@
 """Taking batches in: check them, register new columns, write them to every backend.
 
 A batch is acknowledged (``store`` returns) only once every backend's
-``append`` has returned, which each does only once the rows are durable. When
-a backend fails, ``store`` raises and the sender keeps the rows and sends them
-again: a row may then be stored twice in the backends that did take it, but
-an acknowledged row is never missing from any of them.
+``append`` has returned, which each does only once the rows are durable. A
+failure is one of two kinds, and the reply says which:
+
+* ``RowsRefused``: the rows can never be stored (a bad name, a value of the
+  wrong type: `InvalidRowsError` from the backends). The sender gives them up.
+* ``StoreFailed``: not stored yet. Any other error (a full disk, an I/O error,
+  a locked database, a server down, or one nobody foresaw) leaves the rows
+  valid; the sender keeps them and sends them again, and
+  :class:`~.health.BackendHealth` raises the alarm until it works again.
+
+When one backend took a batch and another failed, the retry must not store the
+batch twice where it already is: :class:`~.unacked.UnackedRows` remembers
+which rows each backend holds unacknowledged, and a retry gives each backend
+only the rows it lacks. Every backend stores all of a batch or nothing of it,
+also when it fails, so that memory is exact.
 
 Registrations live in the backends (they persist them). At start the workers
 are brought to the same registrations, so a backend added to the Settings
@@ -20,8 +31,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from controlroom.services.storage.errors import RowsRefused, StoreFailed
+from controlroom.services.storage.health import BackendHealth
+from controlroom.services.storage.unacked import Share, UnackedRows, fingerprints
 from controlroom.services.storage.workers import BackendWorker
-from controlroom.storage import BackendUnavailableError, Row, StorageError
+from controlroom.storage import InvalidRowsError, Row
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +46,8 @@ class Ingest:
         if not workers:
             raise StoreFailed("no storage backend is configured")
         self.workers = list(workers)
+        self.health = BackendHealth(w.kind for w in self.workers)
+        self.unacked = UnackedRows()
         self._columns: dict[str, list[str]] = {}
         self._lock = threading.Lock()  # counters are read by the status thread
         self.rows = self.batches = self.refused = self.failures = 0
@@ -67,7 +82,7 @@ class Ingest:
 
     def _register_everywhere(self, origin: str, columns: list[str]) -> None:
         futures = [w.submit(lambda b: b.register(origin, columns)) for w in self.workers]
-        self._outcome(futures, what=f"register {origin}")
+        self._judge(self._wait(futures), what=f"register {origin}")
 
     # -- batches ---------------------------------------------------------------------------
 
@@ -76,8 +91,7 @@ class Ingest:
         try:
             rows = decode_rows(batch)
             self._register_new_columns(origin, rows)
-            futures = [worker.append(origin, rows) for worker in self.workers]
-            self._outcome(futures, what=f"store {len(rows)} {origin} rows")
+            self._append_everywhere(origin, rows)
         except RowsRefused:
             self._count(refused=len(batch) if isinstance(batch, list | tuple) else 1)
             raise
@@ -95,21 +109,59 @@ class Ingest:
         if any(name not in known for name in seen):
             self.register(origin, seen)
 
-    def _outcome(self, futures: list[Any], what: str) -> None:
-        """Wait for every backend; raise the first failure, as a refusal or a failure."""
-        problems = []
+    def _append_everywhere(self, origin: str, rows: list[Row]) -> None:
+        """Give each backend the rows of the batch it does not hold yet; all must store them."""
+        keys = fingerprints(origin, rows) if self.unacked else None
+        shares = [self.unacked.share(worker, rows, keys) for worker in self.workers]
+        futures = [
+            worker.append(origin, share.rows) if share.rows else None
+            for worker, share in zip(self.workers, shares, strict=True)
+        ]
+        outcomes = self._wait(futures)
+        self._settle(origin, shares, outcomes)
+        self._judge(outcomes, what=f"store {len(rows)} {origin} rows")
+
+    def _settle(self, origin: str, shares: list[Share], outcomes: list[Exception | None]) -> None:
+        """Update which rows each backend holds unacknowledged, after a batch's outcome."""
+        retried = any(exc is not None and not _refusal(exc) for exc in outcomes)
+        for worker, share, exc in zip(self.workers, shares, outcomes, strict=True):
+            if not retried:  # acknowledged or refused: the batch will not come again
+                self.unacked.release(worker, share.held)
+            elif exc is None and share.rows:
+                keys = share.keys if share.keys is not None else fingerprints(origin, share.rows)
+                self.unacked.hold(worker, keys)
+
+    def _wait(self, futures: list[Any]) -> list[Exception | None]:
+        """Each backend's outcome (None: done), followed in its health."""
+        outcomes: list[Exception | None] = []
         for worker, future in zip(self.workers, futures, strict=True):
             try:
-                future.result()
+                if future is not None:
+                    future.result()
             except Exception as exc:
-                problems.append((worker.kind, exc))
+                outcomes.append(exc)
+                if not _refusal(exc):
+                    self.health.failed(worker.kind, exc)
+                continue
+            outcomes.append(None)
+            if future is not None:
+                self.health.stored(worker.kind)
+        return outcomes
+
+    def _judge(self, outcomes: list[Exception | None], what: str) -> None:
+        """Raise for the failures: a refusal only when every one is a refusal."""
+        problems = [
+            (worker.kind, exc)
+            for worker, exc in zip(self.workers, outcomes, strict=True)
+            if exc is not None
+        ]
         if not problems:
             return
         text = "; ".join(f"{kind}: {exc}" for kind, exc in problems)
         if all(_refusal(exc) for _, exc in problems):
             raise RowsRefused(f"{what} refused: {text}")
-        log.error("%s failed: %s", what, text)
-        raise StoreFailed(f"{what} failed: {text}")
+        log.warning("%s not stored yet: %s", what, text)
+        raise StoreFailed(f"{what} not stored yet: {text}")
 
     def _count(self, origin: str = "", rows: int = 0, refused: int = 0, failures: int = 0) -> None:
         with self._lock:
@@ -123,15 +175,25 @@ class Ingest:
 
     def stats(self) -> dict[str, Any]:
         """Rows and batches stored, refusals, failures, per origin and per backend."""
+        backends = {
+            w.kind: {
+                **w.describe(),
+                **self.health.describe(w.kind),
+                "unacked_rows": self.unacked.size(w),
+            }
+            for w in self.workers
+        }
         with self._lock:
             return {
                 "rows": self.rows,
                 "batches": self.batches,
                 "refused_rows": self.refused,
                 "failures": self.failures,
+                "write_failures": self.health.write_failures,
+                "backends_ok": self.health.all_ok(),
                 "last_store": self.last_store,
                 "per_origin": dict(self.per_origin),
-                "backends": {w.kind: w.describe() for w in self.workers},
+                "backends": backends,
             }
 
     def close(self) -> None:
@@ -144,10 +206,8 @@ def _registrations(backend: Any) -> dict[str, list[str]]:
 
 
 def _refusal(exc: Exception) -> bool:
-    """A bad batch, not a backend in trouble: sending it again would not help."""
-    return isinstance(exc, StorageError | RowsRefused) and not isinstance(
-        exc, BackendUnavailableError
-    )
+    """Rows that can never be stored; anything else is a backend in trouble (retry)."""
+    return isinstance(exc, InvalidRowsError | RowsRefused)
 
 
 def decode_rows(batch: Sequence[Any]) -> list[Row]:

@@ -9,10 +9,17 @@ takes batches (``batch_rows`` rows, or whatever is there ``batch_delay_s``
 after the first), sends them with the manager's ``store`` command and drops
 them once acknowledged, which the manager does only when they are durable.
 
-When the manager is down or slow the rows wait in the queue and the thread
-retries with backoff. The queue never holds more than ``queue_rows`` rows:
-the oldest are dropped and counted. A batch whose reply was lost is sent
-again, so a row may be stored twice but an acknowledged row is never lost.
+When the manager is down or slow, or answers ``StoreFailed`` (a backend cannot
+store now: disk full, database down), the rows wait in the queue and the
+thread retries with exponential backoff (``RETRY_FIRST_S`` doubling up to
+``RETRY_MAX_S``). The queue never holds more than ``queue_rows`` rows: beyond
+that the oldest are dropped, counted (``dropped``) and logged as a warning at
+most every ``DROP_REPORT_S``. A batch whose reply was lost is sent again, so a
+row may be stored twice but an acknowledged row is never lost.
+
+Only rows the manager refuses (``RowsRefused``: they can never be stored) are
+given up, and only those: a refused batch is split in halves and sent again
+until each refusal is down to the one row at fault.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from controlroom.services.telemetry import (
     SYNOPTICS_ORIGIN,
     split_sample,
 )
+from controlroom.wire import EncodeError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ Encode = Callable[[Any], Mapping[str, Any]]
 REFUSALS = frozenset({"RowsRefused", "ArgumentError"})
 PROBE_TIMEOUT_S = 0.5  # per attempt while the manager is known to be down
 RETRY_FIRST_S, RETRY_MAX_S = 0.05, 2.0
+DROP_REPORT_S = 10.0  # a full queue drops rows at every sample: one warning per period
 
 
 def no_context() -> Mapping[str, Any]:
@@ -92,7 +101,9 @@ class StorageSender:
         self._up = False  # until a ping says otherwise
         self._sending: float | None = None  # timestamp of the oldest row in flight
         self.sent = self.refused = self.batches = self.failures = 0
-        self.last_error = ""
+        self.last_error = self.last_refusal = ""
+        self._drops_reported = 0
+        self._next_drop_report = 0.0
 
     @property
     def dropped(self) -> int:
@@ -162,6 +173,11 @@ class StorageSender:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._proxy.close()
+        self._report_drops(final=True)
+        if len(self._queue):
+            log.warning(
+                "storage sender %s stops with %d rows not stored", self.origin, len(self._queue)
+            )
 
     def __enter__(self) -> Self:
         return self.start()
@@ -180,6 +196,7 @@ class StorageSender:
             self._sending = batch[0].timestamp
             delivered = self._send(batch)
             self._sending = None
+            self._report_drops()
             if delivered:
                 retry_s = RETRY_FIRST_S
                 continue
@@ -191,26 +208,69 @@ class StorageSender:
     def _send(self, batch: list[QueuedRow]) -> bool:
         """Store the batch, origin by origin; False (rows left in ``batch``) on a failure."""
         for origin, rows in self._by_origin(batch).items():
-            try:
-                if not self._up:
-                    # A ping (answered even while the manager writes) finds out soon
-                    # whether it is back; the store itself may take its full timeout.
-                    self._proxy.ping(PROBE_TIMEOUT_S)
-                self._up = True
-                self._proxy.request("store", (origin, rows), timeout=self.options.timeout_s)
-            except (RemoteError, MessageTooLarge) as exc:
-                if not _refused(exc):
-                    return self._failed(exc)
-                self.refused += len(rows)
-                log.error("storage manager refused %d %s rows: %s", len(rows), origin, exc)
-            except (RpcError, zmq.ZMQError) as exc:
-                return self._failed(exc)
-            else:
-                self.sent += len(rows)
-                self.batches += 1
-            del batch[: len(rows)]  # acknowledged (or refused): never sent again
+            refused_before = self.refused
+            settled, delivered = self._store(origin, rows)
+            del batch[:settled]  # acknowledged (or refused): never sent again
+            if self.refused > refused_before:
+                log.error(
+                    "storage manager refused %d of %d %s rows (never storable): %s",
+                    self.refused - refused_before,
+                    len(rows),
+                    origin,
+                    self.last_refusal,
+                )
+            if not delivered:
+                return False
         self._up = True
         return True
+
+    def _store(self, origin: str, rows: list[dict[str, Any]]) -> tuple[int, bool]:
+        """Store ``rows``: (how many leading rows are settled, were they all)."""
+        try:
+            if not self._up:
+                # A ping (answered even while the manager writes) finds out soon
+                # whether it is back; the store itself may take its full timeout.
+                self._proxy.ping(PROBE_TIMEOUT_S)
+            self._up = True
+            self._proxy.request("store", (origin, rows), timeout=self.options.timeout_s)
+        except (RemoteError, MessageTooLarge, EncodeError) as exc:
+            if not _refused(exc):
+                return 0, self._failed(exc)  # not stored yet: the rows wait
+            if len(rows) > 1:
+                return self._store_halves(origin, rows)
+            self.refused += 1
+            self.last_refusal = str(exc)
+            return 1, True
+        except (RpcError, zmq.ZMQError) as exc:
+            return 0, self._failed(exc)
+        self.sent += len(rows)
+        self.batches += 1
+        return len(rows), True
+
+    def _store_halves(self, origin: str, rows: list[dict[str, Any]]) -> tuple[int, bool]:
+        # A batch is refused whole for one bad row (or for its size): the halves
+        # apart give up only the rows at fault.
+        middle = len(rows) // 2
+        settled, delivered = self._store(origin, rows[:middle])
+        if not delivered:
+            return settled, False
+        more, delivered = self._store(origin, rows[middle:])
+        return settled + more, delivered
+
+    def _report_drops(self, *, final: bool = False) -> None:
+        """Warn that the full queue dropped rows (at most every ``DROP_REPORT_S``)."""
+        dropped = self._queue.dropped
+        now = time.monotonic()
+        if dropped <= self._drops_reported or (now < self._next_drop_report and not final):
+            return
+        log.warning(
+            "storage sender %s: queue of %d rows full, %d more oldest rows dropped (%d in all)",
+            self.origin,
+            self.options.queue_rows,
+            dropped - self._drops_reported,
+            dropped,
+        )
+        self._drops_reported, self._next_drop_report = dropped, now + DROP_REPORT_S
 
     def _failed(self, exc: Exception) -> bool:
         self.failures += 1
@@ -243,8 +303,10 @@ class StorageSender:
             return {"encode_error": f"{type(exc).__name__}: {exc}"}
 
 
-def _refused(exc: RpcError) -> bool:
-    if isinstance(exc, MessageTooLarge):
+def _refused(exc: Exception) -> bool:
+    # A row the wire cannot carry (an integer beyond 64 bits...) can never be stored:
+    # left to raise, it would end the thread that sends every other row.
+    if isinstance(exc, MessageTooLarge | EncodeError):
         return True
     return isinstance(exc, RemoteError) and exc.info.type in REFUSALS
 

@@ -9,7 +9,10 @@ backend has made the batch durable. ``query_housekeeping``, ``latest``,
 configured); :mod:`.client` wraps them for scripts (``get_housekeeping``: the
 name every control server already uses for its last sample is taken by a
 service command). Its status, published as ``status/storage``, is a summary of
-:meth:`stats`.
+:meth:`stats`, with ``backends_ok`` false while a backend cannot store; its
+housekeeping (hence its Prometheus metrics) has ``storage_write_failures`` and
+``storage_backend_ok_<kind>``; and it publishes the events ``storage_failing``
+and ``storage_recovered`` (see :mod:`.health`).
 
 Run it as a process with ``python -m controlroom.services.storage.server``
 (or ``controlroom storage run``); it prints the ready line once it serves.
@@ -29,6 +32,7 @@ from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import serve_until_signalled
 from controlroom.services.attach import service_attachments
+from controlroom.services.storage.health import Notify
 from controlroom.services.storage.ingest import Ingest
 from controlroom.services.storage.options import backend_specs
 from controlroom.services.storage.queries import Queries
@@ -37,6 +41,8 @@ from controlroom.services.telemetry import TelemetryDictionary, load_dictionary,
 
 NAME = "storage"
 JOURNAL_LIMIT = 1000
+STATUS_KEYS = ("rows", "batches", "refused_rows", "failures", "write_failures", "backends_ok")
+HK_PERIOD_S = 10.0  # the health gauges should not lag an outage by long
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +120,21 @@ class StorageManager(Interface):
 
     def status(self) -> dict[str, Any]:
         stats = self.ingest.stats()
-        return {key: stats[key] for key in ("rows", "batches", "refused_rows", "failures")}
+        return {key: stats[key] for key in STATUS_KEYS}
+
+    def housekeeping(self) -> dict[str, Any]:
+        """Counters and health gauges, as numbers (they become Prometheus metrics too)."""
+        stats = self.ingest.stats()
+        return {
+            "storage_rows": stats["rows"],
+            "storage_refused_rows": stats["refused_rows"],
+            "storage_failures": stats["failures"],
+            **self.ingest.health.gauges(),
+        }
+
+    def publish_events_with(self, notify: Notify) -> None:
+        """Send the backends' outage and recovery events through ``notify`` (the server's)."""
+        self.ingest.health.notify = notify
 
     def disconnect(self) -> None:
         """Close every backend when the server stops."""
@@ -152,14 +172,16 @@ def build_server(
         for worker in workers:
             worker.close()
         raise
-    return ControlServer(
+    server = ControlServer(
         NAME,
         DeviceService(manager),
         endpoint=endpoint or str(entry["commands"]),
         pub_endpoint=pub_endpoint or str(entry["publish"]),
         status_period_s=1.0,
-        hk_period_s=60.0,
+        hk_period_s=HK_PERIOD_S,
     )
+    manager.publish_events_with(server.notify)
+    return server
 
 
 def main(argv: list[str] | None = None) -> None:

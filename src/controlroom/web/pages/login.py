@@ -2,9 +2,13 @@
 
 ``POST /api/login`` takes JSON ``{"username", "password"}`` only (so a
 cross-site form cannot log a victim into the attacker's account), checks the
-argon2 hash from ``web.users``, opens a server-side session and sets its
-cookie. ``GET /api/session`` tells the page who it is and its CSRF token;
-``POST /api/logout`` (with that token) ends the session.
+argon2 hash from ``web.users`` (in a worker thread: the panel keeps serving),
+opens a server-side session and sets its cookie. Failed logins are counted
+per user name and per client address; beyond ``web.login_failures_per_user``
+(``..._per_address``) attempts get 429 with a ``Retry-After`` header until a
+lockout that grows with each failure has passed (see
+:mod:`controlroom.web.throttle`). ``GET /api/session`` tells the page who it
+is and its CSRF token; ``POST /api/logout`` (with that token) ends the session.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from pydantic import BaseModel, Field
 from controlroom.web.context import Context
 from controlroom.web.pages import Page, asset_response
 from controlroom.web.security import COOKIE, session_of, set_session_cookie
-from controlroom.web.sessions import verify_password
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -46,7 +49,19 @@ async def login(request: Request, context: Context) -> Response:
         raise HTTPException(
             status_code=422, detail='expected {"username": ..., "password": ...}'
         ) from None
-    user = verify_password(context.config.users, credentials.username, credentials.password)
+    name, address = credentials.username, request.client.host if request.client else "unknown"
+    lockout = context.throttle.admit(name, address)
+    if lockout is not None:
+        raise HTTPException(
+            status_code=429,
+            detail=lockout.message(),
+            headers={"Retry-After": str(lockout.retry_after_s)},
+        )
+    user = None
+    try:
+        user = await context.passwords.verify(name, credentials.password)
+    finally:
+        context.throttle.settle(name, address, succeeded=user is not None)
     if user is None:
         log.warning("web panel: failed login for %r", credentials.username)
         raise HTTPException(status_code=401, detail="unknown user or wrong password")
