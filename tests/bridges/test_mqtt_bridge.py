@@ -15,7 +15,7 @@ from controlroom.config.mqttschema import MqttBridgeSettings
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy
-from controlroom.services.telemetry import attach_telemetry, shipped_dictionary
+from controlroom.telemetry import attach_telemetry, shipped_dictionary
 from controlroom.testing.waiting import wait_until
 
 SITE = "LAB"

@@ -17,11 +17,11 @@ from controlroom.bridges.mqtt import (
     TokenBucket,
     Units,
     load_units,
-    parse_units,
     sensor_config,
 )
 from controlroom.config.mqttschema import MqttBridgeSettings
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, load_settings
+from controlroom.telemetry import parse_dictionary
 from controlroom.testing.waiting import wait_until
 
 Sent = tuple[str, str, int, bool]
@@ -155,12 +155,13 @@ def test_each_parameter_is_announced_once_and_all_again_on_request() -> None:
 
 def test_units_come_from_the_dictionary_by_canonical_or_original_name() -> None:
     text = (
-        "TM source,Storage mnemonic,Canonical name,Original name,Unit,Offset b\n"
-        "x,TEMPCTL,TEMPCTL_TEMP_A,temp_A,K,\n"
-        "x,TEMPCTL,TEMPCTL_HEATER,,%,\n"
-        "x,TEMPCTL,TEMPCTL_MODE,,,\n"
+        "TM source,Storage mnemonic,Canonical name,Original name,Unit,Offset b,Slope a,"
+        "MAX nonops,MIN nonops,MAX ops,MIN ops\n"
+        "x,TEMPCTL,TEMPCTL_TEMP_A,temp_A,K,,,,,,\n"
+        "x,TEMPCTL,TEMPCTL_HEATER,,%,,,,,,\n"
+        "x,TEMPCTL,TEMPCTL_MODE,,,,,,,,\n"
     )
-    units = parse_units(text)
+    units = Units.of(parse_dictionary(text, "units.csv"))
     assert units.unit("tempctl", "TEMPCTL_TEMP_A") == "K"
     assert units.unit("tempctl", "temp_A") == "K"
     assert units.unit("other", "temp_A") == ""

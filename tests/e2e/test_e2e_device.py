@@ -19,7 +19,7 @@ from controlroom.services.storage.attach import attach_storage
 from controlroom.services.storage.client import StorageClient
 from controlroom.services.storage.server import StorageManager
 from controlroom.services.storage.workers import BackendWorker
-from controlroom.services.telemetry import attach_telemetry, shipped_dictionary
+from controlroom.telemetry import attach_telemetry, shipped_dictionary
 from controlroom.testing.waiting import wait_until
 from controlroom.web import create_app
 from controlroom.web.discovery import StaticDiscovery, Target

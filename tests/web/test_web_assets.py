@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from panel_helpers import login
 
-from controlroom.services.telemetry import shipped_dictionary
+from controlroom.telemetry import shipped_dictionary
 from controlroom.web.app import PAGES
 from controlroom.web.pages.overview import telemetry_meta
 

@@ -21,7 +21,7 @@ from controlroom.rpc import ControlServer, Proxy
 from controlroom.services.storage.attach import attach_storage
 from controlroom.services.storage.server import StorageManager
 from controlroom.services.storage.workers import BackendWorker
-from controlroom.services.telemetry import attach_telemetry, shipped_dictionary
+from controlroom.telemetry import attach_telemetry, shipped_dictionary
 from controlroom.testing.waiting import wait_until
 from controlroom.web.discovery import Target
 from controlroom.web.pages.devicelink import decimate

@@ -22,7 +22,7 @@ from controlroom.services.logs.follow import install_from_settings
 from controlroom.services.metrics import attach_metrics, metrics_address
 from controlroom.services.storage.attach import attach_storage, follow_confman
 from controlroom.services.storage.server import telemetry_dictionary
-from controlroom.services.telemetry import TelemetryError, attach_telemetry
+from controlroom.telemetry import TelemetryError, attach_telemetry
 
 log = logging.getLogger(__name__)
 

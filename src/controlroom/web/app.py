@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import Response
 
-from controlroom.services.telemetry import (
+from controlroom.telemetry import (
     TelemetryDictionary,
     load_dictionary,
     shipped_dictionary,

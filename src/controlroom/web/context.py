@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from controlroom.services.telemetry import TelemetryDictionary
+from controlroom.telemetry import TelemetryDictionary
 from controlroom.web.config import WebConfig
 from controlroom.web.sessions import Passwords, Session, SessionStore
 from controlroom.web.throttle import LoginThrottle

@@ -21,7 +21,7 @@ from controlroom.devices.daq.channels import (
     parse_scan_reply,
     scpi_list,
 )
-from controlroom.services.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
+from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 from controlroom.testing import expected_protocol
 
 OK = '+0,"No error"'

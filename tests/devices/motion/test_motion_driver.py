@@ -12,7 +12,7 @@ from controlroom.devices.motion import (
     MotionTimeout,
     OutsideLimits,
 )
-from controlroom.services.telemetry import TelemetryPipeline, shipped_dictionary
+from controlroom.telemetry import TelemetryPipeline, shipped_dictionary
 from controlroom.testing import expected_protocol
 
 HK_QUERY = "1TP?;2TP?;3TP?;4TP?;1IP?;2IP?;3IP?;4IP?;1HM?;2HM?;3HM?;4HM?"

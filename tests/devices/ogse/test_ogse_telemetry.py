@@ -6,7 +6,7 @@ from typing import Any
 
 from controlroom.devices.ogse import OGSEController
 from controlroom.devices.ogse.simulator import OGSESimulator
-from controlroom.services.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
+from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 from controlroom.testing import expected_protocol
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from controlroom.device.transports.inproc import InProcessTransport
 from controlroom.devices.psu import PsuController
 from controlroom.devices.psu.simulator import NO_DELAYS, PsuSimulator
-from controlroom.services.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
+from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 
 
 def _housekeeping(lines: list[str]) -> dict[str, Any]:

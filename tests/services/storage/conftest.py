@@ -13,7 +13,7 @@ from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.services.storage.server import StorageManager
 from controlroom.services.storage.workers import BackendWorker
-from controlroom.services.telemetry import TelemetryDictionary
+from controlroom.telemetry import TelemetryDictionary
 
 ANY_PORT = "tcp://127.0.0.1:0"
 

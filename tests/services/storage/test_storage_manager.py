@@ -8,7 +8,7 @@ import pytest
 from storage_helpers import ManagerFactory, hk_row
 
 from controlroom.rpc import RemoteError
-from controlroom.services.telemetry import parse_dictionary, shipped_dictionary_path
+from controlroom.telemetry import parse_dictionary, shipped_dictionary_path
 
 T0 = 1_700_000_000.0
 

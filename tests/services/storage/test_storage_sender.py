@@ -9,7 +9,7 @@ from storage_helpers import ManagerFactory
 
 from controlroom.rpc.hooks import HkSample
 from controlroom.services.storage.sender import SenderOptions, StorageSender
-from controlroom.services.telemetry import LIMITS_KEY, SYNOPTICS_KEY
+from controlroom.telemetry import LIMITS_KEY, SYNOPTICS_KEY
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until
 

@@ -30,7 +30,7 @@ from controlroom.bridges.mqtt.errors import MqttError, PayloadError
 from controlroom.bridges.mqtt.payloads import encode_value, parse_arguments, result_payload
 from controlroom.bridges.mqtt.relay import StateRelay
 from controlroom.bridges.mqtt.topics import Topics
-from controlroom.bridges.mqtt.units import Units, load_units, parse_units
+from controlroom.bridges.mqtt.units import Units, load_units
 
 __all__ = [
     "Announcer",
@@ -46,7 +46,6 @@ __all__ = [
     "encode_value",
     "load_units",
     "parse_arguments",
-    "parse_units",
     "result_payload",
     "sensor_config",
 ]

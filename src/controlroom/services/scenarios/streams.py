@@ -23,7 +23,7 @@ from typing import Any, Self
 import zmq
 
 from controlroom import wire
-from controlroom.services.telemetry import split_sample
+from controlroom.telemetry import split_sample
 
 log = logging.getLogger(__name__)
 

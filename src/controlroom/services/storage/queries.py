@@ -18,8 +18,8 @@ from typing import Any
 from controlroom.services.storage.errors import UnknownParameter
 from controlroom.services.storage.journal import JOURNAL, JOURNAL_COLUMNS
 from controlroom.services.storage.workers import BackendWorker
-from controlroom.services.telemetry import TelemetryDictionary
 from controlroom.storage import Row
+from controlroom.telemetry import TelemetryDictionary
 
 Registrations = Callable[[], Mapping[str, list[str]]]
 NOT_HOUSEKEEPING = frozenset({JOURNAL})  # origins `names` leaves out

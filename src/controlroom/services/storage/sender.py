@@ -36,7 +36,7 @@ import zmq
 from controlroom.rpc import MessageTooLarge, Proxy, RemoteError, RpcError
 from controlroom.rpc.hooks import HkSample
 from controlroom.services.storage.rowqueue import QueuedRow, RowQueue
-from controlroom.services.telemetry import (
+from controlroom.telemetry import (
     LIMITS_KEY,
     LIMITS_ORIGIN,
     SYNOPTICS_KEY,

@@ -37,7 +37,7 @@ from controlroom.services.storage.ingest import Ingest
 from controlroom.services.storage.options import backend_specs
 from controlroom.services.storage.queries import Queries
 from controlroom.services.storage.workers import BackendWorker
-from controlroom.services.telemetry import TelemetryDictionary, load_dictionary, shipped_dictionary
+from controlroom.telemetry import TelemetryDictionary, load_dictionary, shipped_dictionary
 
 NAME = "storage"
 JOURNAL_LIMIT = 1000

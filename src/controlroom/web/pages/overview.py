@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from controlroom.services.telemetry import Band, Parameter, TelemetryDictionary
+from controlroom.telemetry import Band, Parameter, TelemetryDictionary
 from controlroom.web.context import Context
 from controlroom.web.pages import Page, html_shell
 from controlroom.web.security import Viewer

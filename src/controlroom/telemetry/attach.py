@@ -1,15 +1,35 @@
-"""Attach a telemetry pipeline to a control server."""
+"""Attach a telemetry pipeline to a control server.
+
+The server is described by what the pipeline needs of it (its name, its
+housekeeping hooks, its ``notify``), so the dictionary stays a plain library
+that any layer may import.
+"""
 
 from __future__ import annotations
 
-from controlroom.rpc import ControlServer
-from controlroom.services.telemetry.dictionary import TelemetryDictionary
-from controlroom.services.telemetry.limits import Hysteresis
-from controlroom.services.telemetry.pipeline import TelemetryPipeline
+from typing import Any, Protocol
+
+from controlroom.telemetry.dictionary import TelemetryDictionary
+from controlroom.telemetry.limits import Hysteresis
+from controlroom.telemetry.pipeline import TelemetryPipeline
+
+
+class HkHooks(Protocol):
+    hk_transform: Any
+
+
+class HkServer(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def hooks(self) -> HkHooks: ...
+
+    def notify(self, event: str, data: dict[str, Any] | None = None) -> None: ...
 
 
 def attach_telemetry(
-    server: ControlServer,
+    server: HkServer,
     dictionary: TelemetryDictionary,
     *,
     origin: str | None = None,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from controlroom.services.telemetry import (
+from controlroom.telemetry import (
     LIMITS_KEY,
     SYNOPTICS_KEY,
     Hysteresis,
@@ -63,7 +63,7 @@ def test_unknown_names_pass_through_counted_and_logged_once(
     dictionary: TelemetryDictionary, caplog: pytest.LogCaptureFixture
 ) -> None:
     pipeline = TelemetryPipeline(dictionary, "BENCH", "LAB")
-    with caplog.at_level(logging.WARNING, "controlroom.services.telemetry"):
+    with caplog.at_level(logging.WARNING, "controlroom.telemetry"):
         for n in range(3):
             sample = pipeline("bench", float(n), {"p": 1e-4, "mystery": n})
     assert sample == {"BENCH_PRESSURE": 1e-4, "mystery": 2, SYNOPTICS_KEY: {"SYN_PRESSURE": 1e-4}}

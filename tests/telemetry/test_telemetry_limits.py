@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from controlroom.services.telemetry import Band, Hysteresis, Limits
-from controlroom.services.telemetry.limits import LIMIT_FIELDS, LimitMonitor
+from controlroom.telemetry import Band, Hysteresis, Limits
+from controlroom.telemetry.limits import LIMIT_FIELDS, LimitMonitor
 
 LIMITS = Limits(operational=Band(100.0, 300.0), non_operational=Band(0.0, 400.0))
 

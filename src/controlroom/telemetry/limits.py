@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.services.telemetry.calibration import is_reading
+from controlroom.telemetry.calibration import is_reading
 
 OPERATIONAL, NON_OPERATIONAL = "operational", "non_operational"
 NORMAL, ALARM = "normal", "alarm"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controlroom.services.telemetry.dictionary import TelemetryDictionary
+from controlroom.telemetry.dictionary import TelemetryDictionary
 
 
 class Synoptics:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 
 class TelemetryError(Exception):
-    """Root of every error raised by ``controlroom.services.telemetry``."""
+    """Root of every error raised by ``controlroom.telemetry``."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer
 from controlroom.rpc.hooks import HkSample
-from controlroom.services.telemetry import (
+from controlroom.telemetry import (
     LIMITS_KEY,
     SYNOPTICS_KEY,
     UnknownOrigin,

@@ -1,4 +1,4 @@
-"""The telemetry dictionary and the housekeeping pipeline of control servers.
+"""The telemetry dictionary and the housekeeping pipeline of control servers (a library).
 
 * :mod:`.dictionary` -- load and validate the dictionary CSV (columns in
   :mod:`.columns`, one line each in :mod:`.rows`); lookups by canonical name,
@@ -15,16 +15,16 @@ The example dictionary for the shipped devices is ``data/telemetry.csv``
 
 from __future__ import annotations
 
-from controlroom.services.telemetry.attach import attach_telemetry
-from controlroom.services.telemetry.calibration import Calibration
-from controlroom.services.telemetry.dictionary import (
+from controlroom.telemetry.attach import attach_telemetry
+from controlroom.telemetry.calibration import Calibration
+from controlroom.telemetry.dictionary import (
     TelemetryDictionary,
     load_dictionary,
     parse_dictionary,
     shipped_dictionary,
     shipped_dictionary_path,
 )
-from controlroom.services.telemetry.errors import (
+from controlroom.telemetry.errors import (
     DictionaryError,
     Problem,
     TelemetryError,
@@ -32,8 +32,8 @@ from controlroom.services.telemetry.errors import (
     UnknownParameter,
     UnknownSite,
 )
-from controlroom.services.telemetry.limits import LIMIT_FIELDS, Band, Hysteresis, Limits
-from controlroom.services.telemetry.pipeline import (
+from controlroom.telemetry.limits import LIMIT_FIELDS, Band, Hysteresis, Limits
+from controlroom.telemetry.pipeline import (
     LIMIT_EVENT,
     LIMITS_KEY,
     SYNOPTICS_KEY,
@@ -41,7 +41,7 @@ from controlroom.services.telemetry.pipeline import (
     TelemetryPipeline,
     split_sample,
 )
-from controlroom.services.telemetry.rows import LIMITS_ORIGIN, SYNOPTICS_ORIGIN, Parameter
+from controlroom.telemetry.rows import LIMITS_ORIGIN, SYNOPTICS_ORIGIN, Parameter
 
 __all__ = [
     "LIMITS_KEY",

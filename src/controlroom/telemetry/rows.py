@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.services.telemetry.calibration import Calibration
-from controlroom.services.telemetry.columns import Header
-from controlroom.services.telemetry.errors import Problem
-from controlroom.services.telemetry.limits import Band, Limits
+from controlroom.telemetry.calibration import Calibration
+from controlroom.telemetry.columns import Header
+from controlroom.telemetry.errors import Problem
+from controlroom.telemetry.limits import Band, Limits
 
 SYNOPTICS_ORIGIN = "SYN"  # the origin synoptic parameters are stored under
 SYNOPTIC_PREFIX = "SYN_"

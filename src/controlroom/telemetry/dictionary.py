@@ -16,15 +16,15 @@ from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from controlroom.services.telemetry.columns import Header, read_header
-from controlroom.services.telemetry.errors import (
+from controlroom.telemetry.columns import Header, read_header
+from controlroom.telemetry.errors import (
     DictionaryError,
     Problem,
     UnknownOrigin,
     UnknownParameter,
     UnknownSite,
 )
-from controlroom.services.telemetry.rows import SYNOPTICS_ORIGIN, Parameter, parse_row
+from controlroom.telemetry.rows import SYNOPTICS_ORIGIN, Parameter, parse_row
 
 
 class TelemetryDictionary:
@@ -111,9 +111,7 @@ def load_dictionary(path: str | Path) -> TelemetryDictionary:
 
 def shipped_dictionary_path() -> Path:
     """The example dictionary shipped for the dummy sensor and the temperature controller."""
-    return Path(
-        str(resources.files("controlroom.services.telemetry").joinpath("data/telemetry.csv"))
-    )
+    return Path(str(resources.files("controlroom.telemetry").joinpath("data/telemetry.csv")))
 
 
 def shipped_dictionary() -> TelemetryDictionary:

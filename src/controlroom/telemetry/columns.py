@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from controlroom.services.telemetry.errors import Problem
+from controlroom.telemetry.errors import Problem
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.services.telemetry import (
+from controlroom.telemetry import (
     DictionaryError,
     Problem,
     TelemetryError,

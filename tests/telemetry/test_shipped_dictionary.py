@@ -8,7 +8,7 @@ import pytest
 
 from controlroom.devices.dummy import DummySensor
 from controlroom.devices.tempctl import TempCtlController
-from controlroom.services.telemetry import (
+from controlroom.telemetry import (
     SYNOPTICS_KEY,
     TelemetryPipeline,
     shipped_dictionary,

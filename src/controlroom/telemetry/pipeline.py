@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from controlroom.services.telemetry.calibration import Calibration
-from controlroom.services.telemetry.dictionary import TelemetryDictionary
-from controlroom.services.telemetry.limits import Hysteresis, LimitMonitor
-from controlroom.services.telemetry.synoptics import Synoptics
+from controlroom.telemetry.calibration import Calibration
+from controlroom.telemetry.dictionary import TelemetryDictionary
+from controlroom.telemetry.limits import Hysteresis, LimitMonitor
+from controlroom.telemetry.synoptics import Synoptics
 
 log = logging.getLogger(__name__)
 
