@@ -92,7 +92,7 @@ def measure(settings: dict[str, Any], servers: int, seconds: float, batch: int) 
         path.write_text(yaml.safe_dump(local))
         os.environ["CONTROLROOM_LOCAL_SETTINGS"] = str(path)
         with ExitStack() as stack:
-            _, ready = stack.enter_context(child("-m", "controlroom.services.storage.server"))
+            _, ready = stack.enter_context(child("-m", "controlroom.processes.service", "storage"))
             endpoint = endpoint_of(ready)
             feeders = [
                 stack.enter_context(_feeder(endpoint, f"SIM{i}", batch)) for i in range(servers)

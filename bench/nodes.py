@@ -167,7 +167,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         settings = tmp / "settings.yaml"
         write_settings(settings, tmp, None)
         os.environ["CONTROLROOM_LOCAL_SETTINGS"] = str(settings)
-        _, ready = stack.enter_context(child("-m", "controlroom.services.storage.server"))
+        _, ready = stack.enter_context(child("-m", "controlroom.processes.service", "storage"))
         storage_endpoint = endpoint_of(ready)
         write_settings(settings, tmp, storage_endpoint)
         _, ready = stack.enter_context(child("-m", "controlroom.cli.main", "nodes", "run"))

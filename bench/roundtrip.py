@@ -94,7 +94,7 @@ def main() -> None:
         _, dummy_ready = stack.enter_context(child("bench/_servers.py", "dummy"))
         _, no_spin_ready = stack.enter_context(child("bench/_servers.py", "dummy-no-spin"))
         _, sim_ready = stack.enter_context(
-            child("-m", "controlroom.devices.tempctl.simulator", "--port", "0")
+            child("-m", "controlroom.devices.tempctl.sim.server", "--port", "0")
         )
         sim_host, sim_port = sim_ready.split()
         _, tempctl_ready = stack.enter_context(

@@ -85,6 +85,6 @@ def test_every_shipped_driver_has_docs_tests_and_a_simulator(driver: str) -> Non
     readme = (ROOT / "README.md").read_text()
     assert f"`{driver}`" in readme, f"README.md has no section naming `{driver}`"
     if driver != "dummy":  # the dummy is its own simulator, in process
-        assert (SRC / "devices" / driver / "simulator.py").exists()
+        assert (SRC / "devices" / driver / "sim" / "server.py").exists()
         replayed = any("expected_protocol" in p.read_text() for p in tests.glob("test_*.py"))
         assert replayed, f"{driver} needs a replay test (controlroom.testing.expected_protocol)"

@@ -11,7 +11,7 @@ import pytest
 from mqtt_broker import BROKER_HOST, BROKER_PORT, Listener, clear_retained, require_broker, unique
 
 from controlroom.bridges.mqtt import MqttBridge, MqttConfig, load_units
-from controlroom.config.mqttschema import MqttBridgeSettings
+from controlroom.config.schema.mqtt import MqttBridgeSettings
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy
@@ -198,6 +198,9 @@ def test_every_request_over_the_rate_limit_gets_its_own_error_result(
         command_burst=burst,
     )
     assert bridge.subscribed.wait(10.0)
+    # Requests for a server the bridge has not found yet are answered "not found"; the
+    # burst must go to commands that run.
+    assert wait_until(lambda: bridge.watcher.endpoint_of("dummy") != "", 10.0)
     result = f"{names.base}/dummy/set_offset/result"
     with Listener([f"{names.base}/dummy/+/result"]) as listener:
         for n in range(requests):

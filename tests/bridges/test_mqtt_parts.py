@@ -19,7 +19,7 @@ from controlroom.bridges.mqtt import (
     load_units,
     sensor_config,
 )
-from controlroom.config.mqttschema import MqttBridgeSettings
+from controlroom.config.schema.mqtt import MqttBridgeSettings
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, load_settings
 from controlroom.telemetry import parse_dictionary
 from controlroom.testing.waiting import wait_until

@@ -20,7 +20,7 @@ from controlroom.bridges.pipe.protocol import (
     ok_line,
     parse_request,
 )
-from controlroom.config.schema import problems
+from controlroom.config.schema.settings import problems
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, Settings, load_settings
 
 

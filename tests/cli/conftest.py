@@ -19,8 +19,9 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from controlroom.cli.main import app
-from controlroom.cli.spawn import stop_pid, wait_gone
+from controlroom.cli.spawn import stop_pid
 from controlroom.cli.state import ProcessRecord
+from controlroom.rpc.child import wait_gone
 from controlroom.testing.ports import free_tcp_port
 
 ANY_PORT = "tcp://127.0.0.1:0"

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from controlroom.cli.spawn import module_argv, spawn, stop_child, wait_ready
+from controlroom.rpc.child import Child, module_argv
 
 pytestmark = pytest.mark.integration
 
@@ -24,9 +24,7 @@ def _demo_devices() -> set[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_demo_shows_live_status_and_stops_everything(local_settings: Path, signum: int) -> None:
-    child = spawn(
-        "demo", module_argv("controlroom.cli.main", "demo"), log_path=None, detached=False
-    )
+    child = Child.spawn("demo", module_argv("controlroom.cli.main", "demo"), log_path=None)
     waiting = _demo_devices()
 
     def all_up(line: str) -> bool | None:
@@ -37,7 +35,7 @@ def test_demo_shows_live_status_and_stops_everything(local_settings: Path, signu
         return True if not waiting else None
 
     try:
-        wait_ready(child, all_up, READY_S)
+        child.wait_ready(all_up, READY_S)
         children = psutil.Process(child.pid).children(recursive=True)
         assert len(children) == len(_demo_devices()) + ("tempctl" in _demo_devices())
         child.process.send_signal(signum)
@@ -45,4 +43,4 @@ def test_demo_shows_live_status_and_stops_everything(local_settings: Path, signu
         _, alive = psutil.wait_procs(children, timeout=5.0)
         assert not alive, f"the demo left {alive} running"
     finally:
-        stop_child(child)
+        child.stop()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from controlroom.cli.spawn import wait_gone
 from controlroom.cli.state import ProcessRecord
+from controlroom.rpc.child import wait_gone
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from controlroom.cli.spawn import module_argv, spawn, stop_child, wait_ready
 from controlroom.cli.state import ProcessRecord
 from controlroom.rpc import Proxy
+from controlroom.rpc.child import Child, module_argv
 from controlroom.rpc.process import parse_ready_line
 
 pytestmark = pytest.mark.integration
@@ -25,8 +25,8 @@ Detached = Callable[[str, str], ProcessRecord]
 READY_S = 30.0
 
 needs_simulator = pytest.mark.skipif(
-    importlib.util.find_spec("controlroom.devices.tempctl.simulator") is None,
-    reason="the tempctl simulator (controlroom.devices.tempctl.simulator) is not there yet",
+    importlib.util.find_spec("controlroom.devices.tempctl.sim.server") is None,
+    reason="the tempctl simulator (controlroom.devices.tempctl.sim.server) is not there yet",
 )
 
 
@@ -36,30 +36,30 @@ def _cli_argv(*args: str) -> list[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_cs_run_serves_until_signalled(local_settings: Path, signum: int) -> None:
-    child = spawn("cs run", _cli_argv("cs", "run", "dummy"), log_path=None, detached=False)
+    child = Child.spawn("cs run", _cli_argv("cs", "run", "dummy"), log_path=None)
     try:
-        ready = wait_ready(child, parse_ready_line, READY_S)
+        ready = child.wait_ready(parse_ready_line, READY_S)
         with Proxy(ready["commands"], timeout=5.0) as proxy:
             assert proxy.ping() == "pong"
         child.process.send_signal(signum)
         assert child.process.wait(READY_S) == 0
     finally:
-        stop_child(child)
+        child.stop()
 
 
 @needs_simulator
 def test_sim_start_in_the_foreground_stops_on_ctrl_c(local_settings: Path) -> None:
     argv = _cli_argv("sim", "start", "tempctl", "--port", "0")
-    child = spawn("sim start", argv, log_path=None, detached=False)
+    child = Child.spawn("sim start", argv, log_path=None)
     try:
-        url = wait_ready(
-            child, lambda line: line if "listening on tcp://" in line else None, READY_S
+        url = child.wait_ready(
+            lambda line: line if "listening on tcp://" in line else None, READY_S
         )
         assert "Ctrl-C stops it" in url
         child.process.send_signal(signal.SIGINT)
         assert child.process.wait(READY_S) == 0
     finally:
-        stop_child(child)
+        child.stop()
 
 
 @needs_simulator

@@ -100,7 +100,7 @@ def test_systemd_writes_one_unit_per_process(
         + ["controlroom.target"]
     )
     unit = (units / "controlroom-tempctl.service").read_text()
-    assert "ExecStart=" in unit and " -m controlroom.cli.devserver tempctl --sim" in unit
+    assert "ExecStart=" in unit and " -m controlroom.processes.device tempctl --sim" in unit
     assert "--transport tcp://127.0.0.1:7777" in unit
     assert "Restart=on-failure\nRestartSec=0.5s\n" in unit
     after = "After=network-online.target controlroom-registry.service controlroom-logman.service"

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from typer.testing import Result
 
-from controlroom.cli.spawn import module_argv, spawn, stop_child, wait_ready
 from controlroom.cli.state import ProcessRecord
 from controlroom.rpc import Proxy
+from controlroom.rpc.child import Child, module_argv
 from controlroom.rpc.process import parse_ready_line
 
 pytestmark = pytest.mark.integration
@@ -142,15 +142,15 @@ def test_confman_start_twice_then_stop(
 
 def test_confman_run_serves_in_the_foreground_until_ctrl_c(local_settings: Path) -> None:
     argv = module_argv("controlroom.cli.main", "confman", "run")
-    child = spawn("confman run", argv, log_path=None, detached=False)
+    child = Child.spawn("confman run", argv, log_path=None)
     try:
-        ready = wait_ready(child, parse_ready_line, 30.0)
+        ready = child.wait_ready(parse_ready_line, 30.0)
         with Proxy(ready["commands"], timeout=5.0) as proxy:
             assert proxy.call("list_setups") == []
         child.process.send_signal(signal.SIGINT)
         assert child.process.wait(30.0) == 0
     finally:
-        stop_child(child)
+        child.stop()
 
 
 def test_a_core_service_serves_prometheus_metrics(confman: ProcessRecord) -> None:

@@ -21,7 +21,7 @@ Detached = Callable[[str, str], ProcessRecord]
 def _has_tempctl() -> bool:
     try:
         module = importlib.import_module("controlroom.devices.tempctl")
-        importlib.import_module("controlroom.devices.tempctl.simulator")
+        importlib.import_module("controlroom.devices.tempctl.sim.server")
     except ImportError:
         return False
     return hasattr(module, "TempCtlController")

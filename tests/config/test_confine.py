@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.config.confine import PathOutsideRoot, confined, data_files
+from controlroom.config.confine import (
+    PathOutsideRoot,
+    UnresolvablePath,
+    confined,
+    data_files,
+    resolve_inside,
+)
 from controlroom.config.setup import Setup
 
 SECRET = "root:$6$do-not-print"
@@ -90,3 +96,27 @@ def test_the_setup_keys_are_checked_as_written(data: Path, tmp_path: Path) -> No
 def test_a_symlink_loop_is_refused(data: Path) -> None:
     os.symlink("loop", data / "loop")
     refusal("loop/x", data)
+
+
+def test_a_path_may_lie_in_any_of_several_folders(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    (second / "cal").mkdir(parents=True)
+    assert resolve_inside(second / "cal" / "x.csv", [first, second]) == second / "cal" / "x.csv"
+    with pytest.raises(PathOutsideRoot) as caught:
+        resolve_inside(tmp_path / "x.csv", [first, second])
+    assert caught.value.roots == (first, second)
+    assert caught.value.listed_roots == f"{first}, {second}"
+    with pytest.raises(PathOutsideRoot, match="outside none"):
+        resolve_inside(second / "cal", [])
+
+
+def test_a_folder_itself_is_not_inside_it(tmp_path: Path) -> None:
+    with pytest.raises(PathOutsideRoot):
+        resolve_inside(tmp_path / ".", [tmp_path])
+
+
+def test_a_path_that_cannot_be_resolved_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(UnresolvablePath, match="cannot resolve") as caught:
+        resolve_inside(tmp_path / "loop" / "x", [tmp_path])
+    assert isinstance(caught.value.cause, OSError | RuntimeError)

@@ -16,11 +16,12 @@ from controlroom.config.importing import (
     import_callable,
     import_class,
     import_module,
+    may_name_module,
 )
 from controlroom.config.navdict import NavigableDict
 
 KIT = "importing_testkit"  # a module made per test, with names of its own and imported ones
-ATTACK = "controlroom.devices.tempctl.physics:np.memmap"  # physics does `import numpy as np`
+ATTACK = "controlroom.devices.tempctl.sim.physics:np.memmap"  # physics does `import numpy as np`
 
 
 class Made:
@@ -135,3 +136,19 @@ def test_private_modules_are_refused_before_they_are_imported() -> None:
 def test_a_bare_string_is_not_a_list_of_packages() -> None:
     with pytest.raises(TypeError, match="not one string"):
         import_module("controlroom.devices.dummy", "controlroom")
+
+
+@pytest.mark.parametrize(
+    ("module", "may"),
+    [
+        ("controlroom.devices.tempctl.sim", True),
+        ("controlroom.devices", True),
+        ("controlroom.devicesx", False),
+        ("controlroom.devices._private", False),
+        ("controlroom.devices.a-b", False),
+        ("os", False),
+    ],
+)
+def test_which_modules_a_configuration_may_name(module: str, may: bool) -> None:
+    assert may_name_module(module, ["controlroom.devices"]) is may
+    assert "controlroom.devices._private" not in sys.modules

@@ -77,7 +77,7 @@ def test_packaged_settings_alone() -> None:
     assert settings["defaults"]["proxy_timeout_s"] == 5.0
     tempctl = device_settings(settings, "tempctl")
     assert tempctl["controller"] == "controlroom.devices.tempctl:TempCtlController"
-    assert tempctl["simulator"]["module"] == "controlroom.devices.tempctl.simulator"
+    assert tempctl["simulator"]["module"] == "controlroom.devices.tempctl.sim.server"
     assert tempctl["demo"][0] == ["set_output_mode", 1, "CLOSED_LOOP", "A"]
 
 
@@ -321,3 +321,14 @@ def test_settings_a_parent_validated_are_not_validated_again(
     monkeypatch.setenv(settings_module.VALIDATED_ENV, digest)
     with pytest.raises(SettingsError, match="sitee"):
         load_settings(write("sitee: CHILD\n", "other.yaml"))
+
+
+def test_typos_in_the_bridges_get_suggestions_too(write: Writer) -> None:
+    local = write("bridges:\n  pipe:\n    alow: {}\n  nodes:\n    heartbeat_timout_s: 1.0\n")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(local)
+    assert problem_lines(exc) == [
+        f"{local}:3: bridges.pipe.alow: unknown key (did you mean 'allow'?)",
+        f"{local}:5: bridges.nodes.heartbeat_timout_s: unknown key "
+        "(did you mean 'heartbeat_timeout_s'?)",
+    ]

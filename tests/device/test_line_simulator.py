@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlroom.device.simulator import MAX_LINE_BYTES, LineSimulator, run_simulator
+from controlroom.device.simkit.server import MAX_LINE_BYTES, LineSimulator, run_simulator
 
 TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 30.0
@@ -242,7 +242,7 @@ def _read_ready_line(proc: subprocess.Popen[str]) -> str:
 @pytest.mark.integration
 def test_tempctl_simulator_process_serves_and_exits_cleanly_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "controlroom.devices.tempctl.simulator", "--port", "0"],
+        [sys.executable, "-m", "controlroom.devices.tempctl.sim.server", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -24,7 +24,7 @@ def test_a_class_a_device_module_imported_is_refused() -> None:
     with pytest.raises(DeviceConfigError, match="not defined in an allowed package"):
         build_controller({"controller": "controlroom.devices.dummy.sensor:Interface"})
     with pytest.raises(DeviceConfigError, match="not defined in an allowed package"):
-        import_object("controlroom.devices.tempctl.physics:np.memmap")
+        import_object("controlroom.devices.tempctl.sim.physics:np.memmap")
 
 
 def test_a_module_outside_the_allowed_packages_is_refused() -> None:

@@ -172,8 +172,9 @@ def test_a_viewer_sees_the_forms_but_cannot_command(
         note = page.inner_text("#commands-note")
         assert "vera (viewer)" in note and "needs the operator role" in note
         status = page.evaluate(  # going around the disabled form: the panel refuses
-            "() => CR.api('/api/device/dummy/command', {method: 'POST',"
-            " body: {command: 'set_offset', args: {offset: 7}}}).then(() => 200, e => e.status)"
+            "() => import('/static/app.js').then((app) => app.api('/api/device/dummy/command',"
+            " {method: 'POST', body: {command: 'set_offset', args: {offset: 7}}}))"
+            ".then(() => 200, e => e.status)"
         )
         assert status == 403
         assert _offset(dummy) == 0.0

@@ -140,8 +140,8 @@ def test_a_viewer_follows_the_stream_but_cannot_send(
         assert page.get_attribute("#send-fieldset", "disabled") is not None
         assert "needs the operator role" in page.inner_text("#send-note")
         status = page.evaluate(  # going around the disabled form: the panel refuses
-            "() => CR.api('/api/nodes/fedm-01/send', {method: 'POST', body: {text: 'RESET'}})"
-            ".then(() => 200, e => e.status)"
+            "() => import('/static/app.js').then((app) => app.api('/api/nodes/fedm-01/send',"
+            " {method: 'POST', body: {text: 'RESET'}})).then(() => 200, e => e.status)"
         )
         assert status == 403
         assert bridge.network.counters()["fedm-01"]["sent"] == 0

@@ -12,7 +12,7 @@ from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.dummy import DummySensor
 from controlroom.devices.tempctl import TempCtlController
-from controlroom.devices.tempctl.simulator import LakeShore336Simulator
+from controlroom.devices.tempctl.sim.server import LakeShore336Simulator
 from controlroom.obs import demo_tasks, observation
 from controlroom.obs.taskservers import SettingsServers, server_proxy, use_servers
 from controlroom.rpc import ControlServer, Proxy

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from controlroom.storage import Backend, InvalidNameError, StorageError, open_backend
-from controlroom.storage.registry import Registry, check_column, check_obsid, check_origin
+from controlroom.storage.registrations import Registrations, check_column, check_obsid, check_origin
 
 
 @pytest.mark.parametrize("origin", ["TEMPCTL", "SYN-HK", "dummy.hk", "A", "X" * 64])
@@ -39,13 +39,13 @@ def test_obsids_must_name_a_folder() -> None:
         check_obsid("../../etc")
 
 
-def test_registry_plans_only_what_is_new() -> None:
-    registry = Registry({"HK": ["A", "B"]})
-    assert registry.plan("HK", ["B", "A"]) == (False, [])
-    assert registry.plan("HK", ["A", "C", "C"]) == (False, ["C"])
-    assert registry.plan("NEW", ["X"]) == (True, ["X"])
+def test_registrations_plan_only_what_is_new() -> None:
+    registrations = Registrations({"HK": ["A", "B"]})
+    assert registrations.plan("HK", ["B", "A"]) == (False, [])
+    assert registrations.plan("HK", ["A", "C", "C"]) == (False, ["C"])
+    assert registrations.plan("NEW", ["X"]) == (True, ["X"])
     with pytest.raises(InvalidNameError, match="only in case"):
-        registry.plan("HK", ["b"])
+        registrations.plan("HK", ["b"])
 
 
 @pytest.mark.parametrize("kind", ["csv", "sqlite", "hdf5"])

@@ -16,8 +16,8 @@ import typer
 
 from controlroom.cli.errors import CliError
 from controlroom.cli.state import ProcessRecord, StateFiles
+from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, device_settings, location
-from controlroom.devices.factory import ALLOWED_PACKAGES
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:0"
 
@@ -47,7 +47,7 @@ class CliState:
     def allowed_packages(self) -> tuple[str, ...]:
         """Packages the Settings allow controllers, simulators and class// to come from."""
         security = self.settings.get("security") or {}
-        return tuple(security.get("allowed_packages") or ALLOWED_PACKAGES)
+        return tuple(security.get("allowed_packages") or DEFAULT_ALLOWED_PACKAGES)
 
     def default(self, key: str, fallback: float) -> float:
         """A value from the Settings' ``defaults`` section."""

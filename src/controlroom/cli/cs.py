@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -12,18 +12,12 @@ from controlroom.cli import render, status
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.ps import procman_cs
+from controlroom.cli.services import ready_endpoints, stop_server
 from controlroom.cli.sim import simulator_transport
-from controlroom.cli.spawn import (
-    READY_TIMEOUT_S,
-    module_argv,
-    spawn,
-    stop_pid,
-    wait_gone,
-    wait_ready,
-)
+from controlroom.cli.spawn import READY_TIMEOUT_S, wait_ready
 from controlroom.cli.state import ProcessRecord
-from controlroom.rpc import Proxy, RpcError
-from controlroom.rpc.process import ReadyThenLog, parse_ready_line
+from controlroom.rpc.child import Child, module_argv
+from controlroom.rpc.process import ReadyThenLog
 
 cs_app = typer.Typer(help="Run, start, stop and inspect control servers (one per device).")
 cs_app.command("status")(status.status)
@@ -37,7 +31,7 @@ SimOpt = Annotated[
         "(its detached instance if running, else the Settings address).",
     ),
 ]
-QUIT_TIMEOUT_S = 2.0
+DEVICE_MODULE = "controlroom.processes.device"
 EXIT_WAIT_S = 5.0
 
 
@@ -63,17 +57,14 @@ def run_server(
 
     Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.
     """
-    from controlroom.cli.devserver import build_device_server, serve_device  # not for `cs stop`
+    from controlroom.processes.device import build_device_server, serve_device  # not for stop
 
     state = cli_state(ctx)
-    entry = state.device(name)
-    if transport is None and sim and "simulator" in entry:
-        transport = simulator_transport(state, name, entry)
     server = build_device_server(
         state.settings,
         name,
         sim=sim,
-        transport=transport,
+        transport=transport or _simulator_url(state, name, sim),
         endpoint=endpoint,
         pub_endpoint=pub_endpoint,
     )
@@ -82,8 +73,14 @@ def run_server(
         server,
         sim=sim,
         level=logging.DEBUG if state.debug else logging.INFO,
-        ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
+        ready=ReadyThenLog() if handoff_stdout else sys.stdout,
     )
+
+
+def _simulator_url(state: CliState, name: str, sim: bool) -> str | None:
+    """Where ``--sim`` talks to: the detached simulator if it runs, else the Settings' address."""
+    entry = state.device(name)
+    return simulator_transport(state, name, entry) if sim and "simulator" in entry else None
 
 
 @cs_app.command("start")
@@ -123,25 +120,18 @@ def start(
 
 
 def _start_detached(state: CliState, name: str, *, sim: bool, timeout: float) -> ProcessRecord:
-    args = [*state.global_args(), "cs", "run", name, "--handoff-stdout"]
-    argv = module_argv("controlroom.cli.main", *args, *(["--sim"] if sim else []))
+    args = [name, "--handoff-stdout", *state.global_args()]
+    if sim:
+        transport = _simulator_url(state, name, sim)
+        args += ["--sim", *(["--transport", transport] if transport else [])]
+    argv = module_argv(DEVICE_MODULE, *args)
     log = state.files.log_path("cs", name)
-    child = spawn(
+    child = Child.spawn(
         f"{name} control server", argv, log_path=log, detached=True, env=state.child_env()
     )
-    ready = wait_ready(child, _ready_endpoints, timeout)
+    ready = wait_ready(child, ready_endpoints, timeout)
     child.release()
     return ProcessRecord.of_process("cs", name, child.pid, ready, log)
-
-
-def _ready_endpoints(line: str) -> dict[str, str] | None:
-    try:
-        ready: dict[str, Any] | None = parse_ready_line(line)
-    except ValueError:  # a READY line with broken JSON is not the one we wait for
-        return None
-    if ready is None:
-        return None
-    return {"commands": str(ready.get("commands")), "publish": str(ready.get("publish"))}
 
 
 @cs_app.command("stop")
@@ -156,22 +146,8 @@ def stop(ctx: typer.Context, name: NameArg) -> None:
     state.device(name)
     if procman_cs(state, "stop", name):
         return
-    with state.files.locked("cs", name):
-        record = state.files.live("cs", name)
-        process = record.process() if record is not None else None
-        if record is None or process is None:
-            render.say(f"{name} is not running (no server started by `cs start`)")
-            return
-        _ask_to_quit(name, record.endpoints.get("commands", ""))
-        if not wait_gone(process, EXIT_WAIT_S):
-            stop_pid(process)
-        state.files.remove("cs", name)
-    render.say(f"{name} control server stopped (pid {record.pid})")
-
-
-def _ask_to_quit(name: str, endpoint: str) -> None:
-    try:
-        with Proxy(endpoint, name=name, timeout=QUIT_TIMEOUT_S) as proxy:
-            proxy.quit()
-    except RpcError:
-        pass  # a hung server is stopped by signal instead
+    record = stop_server(state, name, EXIT_WAIT_S)
+    if record is None:
+        render.say(f"{name} is not running (no server started by `cs start`)")
+    else:
+        render.say(f"{name} control server stopped (pid {record.pid})")

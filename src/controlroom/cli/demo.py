@@ -10,40 +10,31 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
-import zmq
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from controlroom import wire
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import reported
 from controlroom.cli.sim import SimulatorEntry, launch_simulator, wait_simulator
-from controlroom.cli.spawn import (
-    READY_TIMEOUT_S,
-    Child,
-    module_argv,
-    signals_ignored,
-    sigterm_interrupts,
-    spawn,
-    stop_child,
-    wait_ready,
-)
+from controlroom.cli.spawn import READY_TIMEOUT_S, signals_ignored, sigterm_interrupts, wait_ready
 from controlroom.devices.factory import DeviceConfigError, import_object
 from controlroom.rpc import Proxy, RpcError
+from controlroom.rpc.child import Child, module_argv
+from controlroom.rpc.follow import Publication, Subscriber
 from controlroom.rpc.process import parse_ready_line
 
 DEMO_DEVICES = ("tempctl", "dummy")
 _STALE_S = 5.0  # a server silent for this long is shown as stale
 _PRINT_EVERY_S = 1.0  # status lines when the output is not a terminal
+_REDRAW_S = 0.25
 
 
 @dataclass
@@ -55,6 +46,11 @@ class Server:
     endpoints: Mapping[str, str]
     updated: float | None = None
     values: dict[str, Any] = field(default_factory=dict)
+
+    def take(self, publication: Publication) -> None:
+        """A status it published (on the subscriber's thread)."""
+        self.values = publication.values
+        self.updated = publication.time
 
     def state(self) -> Text:
         code = self.child.process.poll()
@@ -95,7 +91,7 @@ def demo(
         finally:
             with signals_ignored():
                 for child in reversed(children):
-                    stop_child(child)
+                    child.stop()
     render.say("demo stopped, all its processes are gone")
 
 
@@ -106,19 +102,17 @@ def _start(state: CliState, name: str, children: list[Child], timeout: float) ->
     if missing:
         render.say(Text(f"{name}: skipped, {missing}", style="yellow"))
         return None
-    run_args = ["cs", "run", name]
+    device_args = [name, *state.global_args()]
     if entry.get("simulator"):
         sim = SimulatorEntry.of(name, entry, state.allowed_packages)
         log = state.files.directory / f"demo-{name}-sim.log"
         child = launch_simulator(state, name, host=sim.host, port=sim.port, log_path=log)
         children.append(child)
-        run_args += ["--transport", wait_simulator(child, timeout)]
-        render.say(f"{name} simulator ready on {run_args[-1]}")
-    argv = module_argv("controlroom.cli.main", *state.global_args(), *run_args)
+        device_args += ["--transport", wait_simulator(child, timeout)]
+        render.say(f"{name} simulator ready on {device_args[-1]}")
+    argv = module_argv("controlroom.processes.device", *device_args)
     log = state.files.directory / f"demo-{name}-cs.log"
-    child = spawn(
-        f"{name} control server", argv, log_path=log, detached=False, env=state.child_env()
-    )
+    child = Child.spawn(f"{name} control server", argv, log_path=log, env=state.child_env())
     children.append(child)
     ready = wait_ready(child, parse_ready_line, timeout)
     render.say(f"{name} control server ready: commands {ready['commands']}")
@@ -158,61 +152,41 @@ def _unavailable(entry: Mapping[str, Any], allowed: tuple[str, ...]) -> str | No
 
 def _watch(servers: list[Server], console: Console) -> None:
     """Follow the servers' status until interrupted: a live table, or lines in a log."""
-    with _subscribed(servers) as socket:
+    with _status_subscriber(servers):
         if console.is_terminal:
-            _show_live(socket, servers, console)
+            _show_live(servers, console)
         else:
-            _print_lines(socket, servers, console)
+            _print_lines(servers, console)
 
 
-def _show_live(socket: zmq.Socket[bytes], servers: list[Server], console: Console) -> None:
+def _show_live(servers: list[Server], console: Console) -> None:
     with Live(_table(servers), console=console, refresh_per_second=4) as live:
         while True:
-            _receive(socket, servers, 0.25)
+            time.sleep(_REDRAW_S)
             live.update(_table(servers))
 
 
-def _print_lines(socket: zmq.Socket[bytes], servers: list[Server], console: Console) -> None:
+def _print_lines(servers: list[Server], console: Console) -> None:
     # A live table only shows its last frame in a file or pipe; lines tell the whole story.
-    next_print = time.monotonic()
     while True:
-        _receive(socket, servers, 0.25)
-        if time.monotonic() >= next_print:
-            next_print += _PRINT_EVERY_S
-            for server in servers:
-                values = render.format_values(server.values)
-                line = f"{server.name:<10} {server.state().plain:<10} {values}"
-                console.print(Text(line), soft_wrap=True)
+        for server in servers:
+            values = render.format_values(server.values)
+            line = f"{server.name:<10} {server.state().plain:<10} {values}"
+            console.print(Text(line), soft_wrap=True)
+        time.sleep(_PRINT_EVERY_S)
 
 
-@contextmanager
-def _subscribed(servers: list[Server]) -> Iterator[zmq.Socket[bytes]]:
-    socket: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.SUB)
-    socket.setsockopt(zmq.LINGER, 0)
-    socket.setsockopt(zmq.SUBSCRIBE, b"status/")
-    for server in servers:
-        socket.connect(server.endpoints["publish"])
-    try:
-        yield socket
-    finally:
-        socket.close(linger=0)
-
-
-def _receive(socket: zmq.Socket[bytes], servers: list[Server], timeout_s: float) -> None:
-    """Wait up to ``timeout_s`` for status messages and take all that have arrived."""
+def _status_subscriber(servers: list[Server]) -> Subscriber:
     by_name = {server.name: server for server in servers}
-    if not socket.poll(int(timeout_s * 1000)):
-        return
-    while socket.poll(0):
-        frames = socket.recv_multipart()
-        try:
-            body = wire.unpack(frames[1:])
-        except wire.WireError:
-            continue  # one bad message must not end the demo
-        server = by_name.get(str(body.get("server"))) if isinstance(body, dict) else None
+
+    def take(publication: Publication) -> None:
+        server = by_name.get(publication.server)
         if server is not None:
-            server.updated = float(body.get("time", time.time()))
-            server.values = dict(body.get("values") or {})
+            server.take(publication)
+
+    subscriber = Subscriber(name="demo-status").on("status/", take)
+    subscriber.follow(server.endpoints["publish"] for server in servers)
+    return subscriber
 
 
 def _table(servers: list[Server]) -> Table:

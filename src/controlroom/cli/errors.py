@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import ParamSpec, TypeVar
 
 import typer
-import zmq
 
 from controlroom.cli.render import report_error
-from controlroom.config.settings import SettingsError
-from controlroom.device import DeviceError
-from controlroom.rpc import RpcError
-from controlroom.wire import WireError
+from controlroom.processes.entry import EXPECTED_ERRORS as PROCESS_ERRORS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,15 +27,7 @@ class CliError(Exception):
         self.details = list(details)
 
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    CliError,
-    RpcError,
-    SettingsError,
-    DeviceError,
-    WireError,
-    OSError,
-    zmq.ZMQError,  # an endpoint already in use, an invalid address
-)
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (CliError, *PROCESS_ERRORS)
 """Failures with a message meant for the operator; anything else is a bug."""
 
 
@@ -61,3 +50,14 @@ def reported(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return command
+
+
+@contextlib.contextmanager
+def bridge_errors() -> Iterator[None]:
+    """A bridge that cannot start or serve ends in one line, like a command that fails."""
+    from controlroom.bridges import BridgeError  # the bridges only where one is run
+
+    try:
+        yield
+    except BridgeError as exc:
+        raise CliError(str(exc)) from None

@@ -29,11 +29,12 @@ from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.labwatch import start_watcher, stop_watcher, supervise, watching
 from controlroom.cli.ps import processes_table
-from controlroom.cli.services import CORE_SERVICES, KIND, start_service, stop_service
+from controlroom.cli.services import KIND, start_service, stop_service
 from controlroom.cli.spawn import signals_ignored, sigterm_interrupts
 from controlroom.config import ConfigError
 from controlroom.config.setup import Setup
 from controlroom.device.proxy import make_proxy
+from controlroom.processes.service import CORE_SERVICES
 from controlroom.rpc import RpcError
 from controlroom.services.procman.adopt import LEDGER, Ledger, stop_recorded
 from controlroom.services.procman.policy import Policy

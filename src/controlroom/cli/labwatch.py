@@ -33,20 +33,13 @@ from dataclasses import dataclass
 
 from controlroom.cli.context import CliState
 from controlroom.cli.errors import CliError
-from controlroom.cli.services import CORE_SERVICES, KIND, ready_endpoints, restart_service
-from controlroom.cli.spawn import (
-    READY_TIMEOUT_S,
-    module_argv,
-    sigterm_interrupts,
-    spawn,
-    stop_pid,
-    wait_exit,
-    wait_gone,
-    wait_ready,
-)
+from controlroom.cli.services import KIND, ready_endpoints, restart_service
+from controlroom.cli.spawn import READY_TIMEOUT_S, sigterm_interrupts, stop_pid, wait_ready
 from controlroom.cli.state import ProcessRecord
 from controlroom.config.settings import load_settings
+from controlroom.processes.service import CORE_SERVICES
 from controlroom.rpc import RpcError
+from controlroom.rpc.child import Child, module_argv, wait_gone
 from controlroom.rpc.process import READY_PREFIX, ReadyThenLog
 from controlroom.services.procman.policy import Policy
 from controlroom.services.procman.stopmark import StopMark
@@ -119,7 +112,7 @@ def _until_gone(state: CliState) -> float | None:
         process = record.process() if record is not None else None
         if record is None or process is None:
             return None
-        if wait_exit(process, RECHECK_S):
+        if wait_gone(process, RECHECK_S):
             return time.time() - record.create_time
 
 
@@ -164,7 +157,7 @@ def start_watcher(state: CliState) -> ProcessRecord:
             return running
         log = state.files.log_path(*WATCHER)
         argv = module_argv(MODULE, "--handoff-stdout")
-        child = spawn(
+        child = Child.spawn(
             "process manager watcher", argv, log_path=log, detached=True, env=state.child_env()
         )
         wait_ready(child, ready_endpoints, READY_TIMEOUT_S)

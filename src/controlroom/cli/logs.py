@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import logging
 import re
 import sys
 import time
@@ -22,24 +21,20 @@ import typer
 from rich.text import Text
 
 from controlroom.cli import render
-from controlroom.cli.context import CliState, Endpoints, cli_state, endpoints_of
+from controlroom.cli.context import Endpoints, cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.services import (
-    add_start_stop,
-    attached_to,
-)
+from controlroom.cli.services import add_service_commands, service_endpoints
 from controlroom.cli.spawn import (
     sigterm_interrupts,
 )
-from controlroom.rpc.process import ReadyThenLog
 
-KIND, NAME = "cs", "logman"
+NAME = "logman"
 _STYLES = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 
 logs_app = typer.Typer(help="Read the central logs; run, start and stop the log manager.")
-add_start_stop(logs_app, "logman")
+add_service_commands(logs_app, NAME)
 
 
 @logs_app.command("tail")
@@ -64,7 +59,7 @@ def tail(
 ) -> None:
     """Show the last records of every process, oldest first; -f follows new ones."""
     state = cli_state(ctx)
-    ends = logman_endpoints(state)
+    ends = service_endpoints(state, NAME)
     query = {"level": level, "server": server, "since": parse_since(since)}
     timeout = state.default("proxy_timeout_s", 5.0)
     with sigterm_interrupts(), contextlib.suppress(KeyboardInterrupt):  # the way out of -f
@@ -143,48 +138,3 @@ def parse_since(since: str | None, now: float | None = None) -> float | None:
             "(2024-05-01T12:00, UTC unless it has an offset)"
         ) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
-
-
-@logs_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
-    pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
-    records_endpoint: Annotated[
-        str | None, typer.Option(help="Endpoint to bind for records.")
-    ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-) -> None:
-    """Run the log manager in the foreground until Ctrl-C, SIGTERM or quit.
-
-    Prints one line READY {"name", "commands", "publish", "records"} (JSON) once it serves.
-    """
-    from controlroom.services.logs.server import build_manager, build_server, serve
-
-    state = cli_state(ctx)
-    logging.basicConfig(
-        level=logging.DEBUG if state.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    manager = build_manager(state.settings, records_endpoint=records_endpoint)
-    server = build_server(state.settings, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
-    with attached_to(server, state, NAME):
-        serve(server, manager, ReadyThenLog() if handoff_stdout else sys.stdout)
-
-
-def logman_endpoints(state: CliState) -> Endpoints:
-    """Where the log manager is: its state file, else the Settings."""
-    record = state.files.live(KIND, NAME)
-    if record is not None:
-        return endpoints_of(record)
-    entry = state.settings["services"][NAME]
-    commands = str(entry["commands"])
-    if commands.endswith(":0"):
-        raise CliError(
-            "the log manager is not running: start it with `controlroom logs start` "
-            f"(its settings endpoint {commands} has no fixed port)"
-        )
-    return Endpoints(commands, str(entry["publish"]), "settings")

@@ -11,9 +11,7 @@ supervise it (see :mod:`controlroom.cli.labwatch`).
 
 from __future__ import annotations
 
-import logging
 import socket
-import sys
 import time
 from typing import Annotated, Any
 
@@ -24,75 +22,16 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.services import (
-    CORE_SERVICES,
-    add_start_stop,
-    attached_to,
-    say_started,
-    start_service,
-)
-from controlroom.cli.spawn import READY_TIMEOUT_S
+from controlroom.cli.services import add_service_commands
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
-from controlroom.rpc.process import ReadyThenLog
 
 KIND, NAME = "cs", "procman"
 PROBE_S = 0.5  # how long `cs start|stop` waits to learn whether a process manager runs
 LONG_S = 300.0  # start and stop wait for processes: at most their ready and stop timeouts
 
 procman_app = typer.Typer(help="Run, start and stop the process manager (it runs the rest).")
-add_start_stop(procman_app, "procman", start=False)
-StartAll = Annotated[
-    bool, typer.Option("--start-all", help="Start the services and the Setup's processes.")
-]
-
-
-@procman_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
-    pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
-    start_all: StartAll = False,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-) -> None:
-    """Run the process manager in the foreground until Ctrl-C, SIGTERM or quit.
-
-    Prints one line READY {"name", "commands", "publish"} (JSON) once it serves;
-    its processes are stopped when it stops.
-    """
-    from controlroom.services.procman.server import build_manager, build_server, serve
-
-    state = cli_state(ctx)
-    logging.basicConfig(
-        level=logging.DEBUG if state.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    manager = build_manager(state.settings, env=state.child_env())
-    server = build_server(state.settings, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
-    stream = ReadyThenLog() if handoff_stdout else sys.stdout
-    with attached_to(server, state, NAME):
-        serve(server, manager, start_all=start_all, ready_stream=stream)
-
-
-@procman_app.command("start")
-@reported
-def start(
-    ctx: typer.Context,
-    *,
-    start_all: StartAll = False,
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for it to be ready.")
-    ] = READY_TIMEOUT_S,
-) -> None:
-    """Start the process manager in the background and wait until it serves."""
-    service = CORE_SERVICES["procman"]
-    say_started(
-        service,
-        start_service(cli_state(ctx), service, timeout, ("--start-all",) if start_all else ()),
-    )
+add_service_commands(procman_app, NAME)
 
 
 @reported

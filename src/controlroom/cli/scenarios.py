@@ -1,17 +1,13 @@
 """``controlroom scenarios``: run, start and stop the scenarios service; list rules and firings.
 
 The service fires the rules of the current Setup's ``scenarios`` section (see
-:mod:`controlroom.services.scenarios.rules`). This module is where it meets
-observations: :func:`run_scenario` runs a building block inside an
-observation of its own at the configuration manager and tells the service
-its obsid (services do not import ``controlroom.obs``). The arguments of a
-``@task`` are coerced as the web panel's form would (an enum by its name).
+:mod:`controlroom.services.scenarios.rules`), a building block inside an
+observation of its own (:mod:`controlroom.processes.jobs`).
 
 ``start`` detaches it like ``scheduler start`` does the scheduler (state file
 ``cs-scenarios.json``, output in ``cs-scenarios.log``); ``rules`` and
 ``firings`` find it there, else at the Settings' ``services.scenarios``
-endpoints. ``python -m controlroom.cli.jobserver scenarios`` runs the service without
-the rest of the CLI.
+endpoints.
 """
 
 from __future__ import annotations
@@ -24,17 +20,14 @@ from rich.table import Table
 from rich.text import Text
 
 from controlroom.cli import render
-from controlroom.cli.context import CliState, cli_state
-from controlroom.cli.errors import CliError, reported
-from controlroom.cli.services import add_job_run, add_start_stop
-from controlroom.rpc import Proxy, RpcError
-from controlroom.rpc.endpoints import connectable
+from controlroom.cli.context import cli_state
+from controlroom.cli.errors import reported
+from controlroom.cli.services import add_service_commands, ask_service
 
-KIND, NAME = "cs", "scenarios"
+NAME = "scenarios"
 
 scenarios_app = typer.Typer(help="Run, start and stop the scenarios service; rules and firings.")
-add_start_stop(scenarios_app, NAME)
-add_job_run(scenarios_app, NAME)
+add_service_commands(scenarios_app, NAME)
 
 
 @scenarios_app.command("rules")
@@ -45,7 +38,7 @@ def rules(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the rules of the current Setup: condition, what runs, firings, last outcome."""
-    entries: list[dict[str, Any]] = _ask(cli_state(ctx), "rules")
+    entries: list[dict[str, Any]] = ask_service(cli_state(ctx), NAME, "rules")
     if as_json:
         render.print_json(entries)
     elif not entries:
@@ -66,36 +59,13 @@ def firings(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the last firings: when, rule, value that fired it, obsid, outcome, duration."""
-    entries: list[dict[str, Any]] = _ask(cli_state(ctx), "firings", limit)
+    entries: list[dict[str, Any]] = ask_service(cli_state(ctx), NAME, "firings", limit)
     if as_json:
         render.print_json(entries)
     elif not entries:
         render.say("no rule has fired yet")
     else:
         render.out().print(firings_table(entries))
-
-
-def _ask(state: CliState, command: str, *args: Any) -> Any:
-    endpoint = scenarios_endpoint(state)
-    try:
-        with Proxy(endpoint, name=NAME, timeout=state.default("proxy_timeout_s", 5.0)) as proxy:
-            return proxy.request(command, args)
-    except RpcError as exc:
-        raise CliError(f"the scenarios service at {endpoint} does not answer: {exc}") from None
-
-
-def scenarios_endpoint(state: CliState) -> str:
-    """Where the service is: its state file, else the Settings."""
-    record = state.files.live(KIND, NAME)
-    if record is not None:
-        return record.endpoints.get("commands", "")
-    commands = str(state.settings["services"][NAME]["commands"])
-    if commands.endswith(":0"):
-        raise CliError(
-            "the scenarios service is not running: start it with `controlroom scenarios start` "
-            f"(its settings endpoint {commands} has no fixed port)"
-        )
-    return connectable(commands)
 
 
 def rules_table(entries: list[dict[str, Any]]) -> Table:

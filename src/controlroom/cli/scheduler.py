@@ -1,16 +1,13 @@
 """``controlroom scheduler``: run, start and stop the scheduler service; list its jobs.
 
 The scheduler runs the jobs of the current Setup's ``schedules`` section (see
-:mod:`controlroom.services.scheduler.schedules`). This module is where it
-meets observations: :func:`run_in_observation` runs a building block through
-:func:`controlroom.obs.execute`, which opens and ends an observation at the
-configuration manager around it (services do not import ``controlroom.obs``).
+:mod:`controlroom.services.scheduler.schedules`), building blocks inside
+observations (:mod:`controlroom.processes.jobs`).
 
 ``start`` detaches it like ``registry start`` does the registry: its PID and
 actual endpoints go to the state file ``cs-scheduler.json``, its output to
 ``cs-scheduler.log``. ``jobs`` finds it there, else at the Settings'
-``services.scheduler`` endpoints. ``python -m controlroom.cli.jobserver
-scheduler`` runs the service without the rest of the CLI.
+``services.scheduler`` endpoints.
 """
 
 from __future__ import annotations
@@ -22,17 +19,14 @@ from rich.table import Table
 from rich.text import Text
 
 from controlroom.cli import render
-from controlroom.cli.context import CliState, cli_state
-from controlroom.cli.errors import CliError, reported
-from controlroom.cli.services import add_job_run, add_start_stop
-from controlroom.rpc import Proxy, RpcError
-from controlroom.rpc.endpoints import connectable
+from controlroom.cli.context import cli_state
+from controlroom.cli.errors import reported
+from controlroom.cli.services import add_service_commands, ask_service
 
-KIND, NAME = "cs", "scheduler"
+NAME = "scheduler"
 
 scheduler_app = typer.Typer(help="Run, start and stop the scheduler; list its jobs.")
-add_start_stop(scheduler_app, "scheduler")
-add_job_run(scheduler_app, "scheduler")
+add_service_commands(scheduler_app, NAME)
 
 
 @scheduler_app.command("jobs")
@@ -43,13 +37,7 @@ def jobs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the jobs of the current Setup: schedule, next run, last outcome."""
-    state = cli_state(ctx)
-    endpoint = scheduler_endpoint(state)
-    try:
-        with Proxy(endpoint, name=NAME, timeout=state.default("proxy_timeout_s", 5.0)) as proxy:
-            entries: list[dict[str, Any]] = proxy.request("list_jobs")
-    except RpcError as exc:
-        raise CliError(f"the scheduler at {endpoint} does not answer: {exc}") from None
+    entries: list[dict[str, Any]] = ask_service(cli_state(ctx), NAME, "list_jobs")
     if as_json:
         render.print_json(entries)
     elif not entries:
@@ -58,20 +46,6 @@ def jobs(
         render.out().print(jobs_table(entries))
         for line in _problems(entries):
             render.say(line)
-
-
-def scheduler_endpoint(state: CliState) -> str:
-    """Where the scheduler is: its state file, else the Settings."""
-    record = state.files.live(KIND, NAME)
-    if record is not None:
-        return record.endpoints.get("commands", "")
-    commands = str(state.settings["services"][NAME]["commands"])
-    if commands.endswith(":0"):
-        raise CliError(
-            "the scheduler is not running: start it with `controlroom scheduler start` "
-            f"(its settings endpoint {commands} has no fixed port)"
-        )
-    return connectable(commands)
 
 
 def jobs_table(entries: list[dict[str, Any]]) -> Table:

@@ -1,74 +1,37 @@
-"""The core services as detached processes: start, stop, find.
+"""The core services from the command line: ``run``, ``start`` and ``stop``, one definition each.
 
-Every core service has a CLI group with ``run`` (foreground, prints a ready
-line); ``start`` runs that detached, waits for the ready line and records its
-PID and actual endpoints in the state file ``cs-<name>.json``; ``stop`` asks
-it to quit and falls back to signals. ``controlroom up`` and ``down`` use the
-same functions for the whole set.
+Every core service's CLI group gets its ``run``, ``start`` and ``stop`` from
+:func:`add_service_commands`, made from the service's definition
+(:mod:`controlroom.processes.service`): ``run`` serves it in the foreground
+with the options the definition declares and prints a ready line; ``start``
+runs the same process detached (``python -m controlroom.processes.service
+NAME``), waits for the ready line and records its PID and actual endpoints in
+the state file ``cs-<name>.json``; ``stop`` asks it to quit and falls back to
+signals. ``controlroom up`` and ``down`` use the same functions.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 import typer
 
 from controlroom.cli import render
-from controlroom.cli.context import CliState, cli_state
+from controlroom.cli.context import CliState, Endpoints, cli_state, endpoints_of
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.spawn import (
-    READY_TIMEOUT_S,
-    module_argv,
-    spawn,
-    stop_pid,
-    wait_gone,
-    wait_ready,
-)
+from controlroom.cli.spawn import READY_TIMEOUT_S, stop_pid, wait_ready
 from controlroom.cli.state import ProcessRecord
-from controlroom.rpc import ControlServer, Proxy, RpcError
-from controlroom.rpc.process import ReadyThenLog, parse_ready_line
+from controlroom.processes.service import CORE_SERVICES, Option, ServiceDefinition, serve_service
+from controlroom.rpc import Proxy, RpcError
+from controlroom.rpc.child import Child, module_argv, wait_gone
+from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.process import parse_ready_line
 
 KIND = "cs"  # core services are control servers: same state files as devices
 QUIT_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class CoreService:
-    """One core service: its Settings key (also its state file name) and CLI group."""
-
-    name: str
-    title: str
-    group: str
-    exit_wait_s: float = 5.0
-    # Started as `python -m module` rather than through the CLI: sooner, and lighter.
-    module: str = ""
-
-
-CORE_SERVICES: dict[str, CoreService] = {
-    s.name: s
-    for s in (
-        CoreService("registry", "registry", "registry"),
-        CoreService("logman", "log manager", "logs"),
-        CoreService("confman", "configuration manager", "confman"),
-        CoreService("storage", "storage manager", "storage", exit_wait_s=10.0),
-        CoreService("scheduler", "scheduler", "scheduler"),
-        CoreService("scenarios", "scenarios service", "scenarios"),
-        # It stops every process it runs before it exits.
-        CoreService(
-            "procman",
-            "process manager",
-            "procman",
-            exit_wait_s=30.0,
-            module="controlroom.services.procman.server",
-        ),
-    )
-}
-START_ORDER = ("registry", "logman", "confman", "storage", "scheduler", "scenarios", "procman")
+SERVICE_MODULE = "controlroom.processes.service"
 
 
 def ready_endpoints(line: str) -> dict[str, str] | None:
@@ -83,7 +46,7 @@ def ready_endpoints(line: str) -> dict[str, str] | None:
 
 
 def start_service(
-    state: CliState, service: CoreService, timeout: float, run_args: tuple[str, ...] = ()
+    state: CliState, service: ServiceDefinition, timeout: float, run_args: tuple[str, ...] = ()
 ) -> ProcessRecord:
     """Start ``service`` detached and wait until it serves; refuse if it already runs."""
     with state.files.locked(KIND, service.name):
@@ -98,7 +61,7 @@ def start_service(
 
 def restart_service(
     state: CliState,
-    service: CoreService,
+    service: ServiceDefinition,
     timeout: float,
     run_args: tuple[str, ...],
     *,
@@ -120,16 +83,14 @@ def restart_service(
 
 
 def _start(
-    state: CliState, service: CoreService, timeout: float, run_args: tuple[str, ...]
+    state: CliState, service: ServiceDefinition, timeout: float, run_args: tuple[str, ...]
 ) -> ProcessRecord:
     """Start ``service`` and write its state file (the caller holds its lock)."""
-    if service.module:  # it reads the Settings file named in child_env()
-        argv = module_argv(service.module, "--handoff-stdout", *run_args)
-    else:
-        args = [*state.global_args(), service.group, "run", "--handoff-stdout", *run_args]
-        argv = module_argv("controlroom.cli.main", *args)
+    # It reads the Settings file named in child_env().
+    args = (service.name, "--handoff-stdout", *state.global_args(), *run_args)
+    argv = module_argv(SERVICE_MODULE, *args)
     log = state.files.log_path(KIND, service.name)
-    child = spawn(service.title, argv, log_path=log, detached=True, env=state.child_env())
+    child = Child.spawn(service.title, argv, log_path=log, detached=True, env=state.child_env())
     ready = wait_ready(child, ready_endpoints, timeout)
     child.release()
     record = ProcessRecord.of_process(KIND, service.name, child.pid, ready, log)
@@ -137,30 +98,59 @@ def _start(
     return record
 
 
-def stop_service(state: CliState, service: CoreService) -> ProcessRecord | None:
+def stop_service(state: CliState, service: ServiceDefinition) -> ProcessRecord | None:
     """Ask ``service`` to quit, then signal it; None if it was not running."""
-    with state.files.locked(KIND, service.name):
-        record = state.files.live(KIND, service.name)
+    return stop_server(state, service.name, service.exit_wait_s)
+
+
+def stop_server(state: CliState, name: str, exit_wait_s: float) -> ProcessRecord | None:
+    """Ask the detached control server ``name`` to quit, signal it if it has not exited
+    within ``exit_wait_s``; None if it was not running."""
+    with state.files.locked(KIND, name):
+        record = state.files.live(KIND, name)
         process = record.process() if record is not None else None
         if record is None or process is None:
             return None
         try:
-            with Proxy(record.endpoints.get("commands", ""), timeout=QUIT_TIMEOUT_S) as proxy:
+            with Proxy(
+                record.endpoints.get("commands", ""), name=name, timeout=QUIT_TIMEOUT_S
+            ) as proxy:
                 proxy.quit()
         except RpcError:
-            pass  # a hung service is stopped by signal instead
-        if not wait_gone(process, service.exit_wait_s):
+            pass  # a hung server is stopped by signal instead
+        if not wait_gone(process, exit_wait_s):
             stop_pid(process)
-        state.files.remove(KIND, service.name)
+        state.files.remove(KIND, name)
     return record
 
 
-def service_record(state: CliState, name: str) -> ProcessRecord | None:
-    """The live state record of core service ``name`` (None when not started here)."""
-    return state.files.live(KIND, name)
+def service_endpoints(state: CliState, name: str) -> Endpoints:
+    """Where core service ``name`` is: its state file, else the Settings."""
+    record = state.files.live(KIND, name)
+    if record is not None:
+        return endpoints_of(record)
+    service, entry = CORE_SERVICES[name], state.settings["services"][name]
+    commands = str(entry["commands"])
+    if commands.endswith(":0"):
+        raise CliError(
+            f"the {service.title} is not running: start it with `controlroom {service.group} "
+            f"start` (its settings endpoint {commands} has no fixed port)"
+        )
+    return Endpoints(connectable(commands), connectable(str(entry["publish"])), "settings")
 
 
-def say_started(service: CoreService, record: ProcessRecord) -> None:
+def ask_service(state: CliState, name: str, command: str, *args: Any) -> Any:
+    """The answer of core service ``name`` to ``command``; one clear error if it does not answer."""
+    endpoint = service_endpoints(state, name).commands
+    try:
+        with Proxy(endpoint, name=name, timeout=state.default("proxy_timeout_s", 5.0)) as proxy:
+            return proxy.request(command, args)
+    except RpcError as exc:
+        title = CORE_SERVICES[name].title
+        raise CliError(f"the {title} at {endpoint} does not answer: {exc}") from None
+
+
+def say_started(service: ServiceDefinition, record: ProcessRecord) -> None:
     ends = record.endpoints
     render.say(
         f"{service.title} started (pid {record.pid}): commands {ends.get('commands')}, "
@@ -168,39 +158,25 @@ def say_started(service: CoreService, record: ProcessRecord) -> None:
     )
 
 
-def say_stopped(service: CoreService, record: ProcessRecord | None) -> None:
+def say_stopped(service: ServiceDefinition, record: ProcessRecord | None) -> None:
     if record is None:
         render.say(f"the {service.title} is not running (not started by `{service.group} start`)")
     else:
         render.say(f"{service.title} stopped (pid {record.pid})")
 
 
-def attached_to(server: ControlServer, state: CliState, name: str) -> Any:
-    """Central logs, registration and metrics for core service ``name`` while it serves
-    (a context manager; see :func:`controlroom.services.attach.service_attachments`)."""
-    from controlroom.services.attach import service_attachments
-
-    level = logging.DEBUG if state.debug else logging.INFO
-    return service_attachments(server, state.settings, name, level=level)
-
-
-def add_start_stop(app: typer.Typer, name: str, *, start: bool = True) -> None:
-    """Give a service's CLI group its ``start`` and ``stop`` commands (one definition for all)."""
+def add_service_commands(app: typer.Typer, name: str) -> None:
+    """Give core service ``name``'s CLI group its ``run``, ``start`` and ``stop``."""
     service = CORE_SERVICES[name]
-    if start:
-
-        @app.command(
-            "start", help=f"Start the {service.title} in the background and wait until it serves."
-        )
-        @reported
-        def start_command(
-            ctx: typer.Context,
-            *,
-            timeout: Annotated[
-                float, typer.Option(min=0.1, help="Seconds to wait for it to be ready.")
-            ] = READY_TIMEOUT_S,
-        ) -> None:
-            say_started(service, start_service(cli_state(ctx), service, timeout))
+    ready = ", ".join(f'"{key}"' for key in service.ready)
+    app.command(
+        "run",
+        help=f"Run the {service.title} in the foreground until Ctrl-C, SIGTERM or quit.\n\n"
+        f"Prints one line READY {{{ready}}} (JSON) once it serves.",
+    )(reported(_run_command(service)))
+    app.command(
+        "start", help=f"Start the {service.title} in the background and wait until it serves."
+    )(reported(_start_command(service)))
 
     @app.command("stop", help=f"Stop the {service.title} started with `{service.group} start`.")
     @reported
@@ -208,40 +184,58 @@ def add_start_stop(app: typer.Typer, name: str, *, start: bool = True) -> None:
         say_stopped(service, stop_service(cli_state(ctx), service))
 
 
-def add_job_run(app: typer.Typer, name: str) -> None:
-    """Give a job service's CLI group (scheduler, scenarios) its ``run`` command."""
-    service = CORE_SERVICES[name]
-
-    @app.command(
-        "run",
-        help=f"Run the {service.title} in the foreground until Ctrl-C, SIGTERM or quit.\n\n"
-        'Prints one line READY {"name", "commands", "publish"} (JSON) once it serves.',
-    )
-    @reported
-    def run_command(
-        ctx: typer.Context,
-        *,
-        endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
-        pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
-        confman: Annotated[
-            str | None, typer.Option(help="Configuration manager endpoint (default: Settings).")
-        ] = None,
-        handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-    ) -> None:
-        from controlroom.cli.jobserver import JOB_SERVICES
-
-        module_name, runner = JOB_SERVICES[name]
+def _run_command(service: ServiceDefinition) -> Callable[..., None]:
+    def run_command(ctx: typer.Context, **values: Any) -> None:
         state = cli_state(ctx)
-        logging.basicConfig(
-            level=logging.DEBUG if state.debug else logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        importlib.import_module(module_name).serve(
-            state.settings,
-            runner=runner,
-            ready_stream=ReadyThenLog() if handoff_stdout else sys.stdout,
-            endpoint=endpoint,
-            pub_endpoint=pub_endpoint,
-            confman=confman,
-        )
+        launch = service.launch({**values, "debug": state.debug}, state.child_env())
+        serve_service(service, state.settings, launch)
+
+    handoff = _parameter("handoff_stdout", Annotated[bool, typer.Option(hidden=True)], False)
+    return _with_options(run_command, service.all_options, handoff)
+
+
+def _start_command(service: ServiceDefinition) -> Callable[..., None]:
+    passed_on = tuple(option for option in service.options if option.on_start)
+
+    def start_command(ctx: typer.Context, *, timeout: float, **values: Any) -> None:
+        run_args = tuple(_arguments(passed_on, values))
+        say_started(service, start_service(cli_state(ctx), service, timeout, run_args))
+
+    help_text = "Seconds to wait for it to be ready."
+    timeout = Annotated[float, typer.Option(min=0.1, help=help_text)]
+    return _with_options(start_command, passed_on, _parameter("timeout", timeout, READY_TIMEOUT_S))
+
+
+def _with_options(
+    command: Callable[..., None], options: Iterable[Option], *extra: inspect.Parameter
+) -> Callable[..., None]:
+    """``command(ctx, **values)`` with a signature Typer reads: one parameter per option."""
+    context = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
+    parameters = [context, *(_option_parameter(option) for option in options), *extra]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return command
+
+
+def _option_parameter(option: Option) -> inspect.Parameter:
+    info = typer.Option(option.flag, help=option.help, min=option.minimum)
+    if option.kind is bool:
+        return _parameter(option.dest, Annotated[bool, info], False)
+    return _parameter(option.dest, Annotated[option.kind | None, info], None)
+
+
+def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def _arguments(options: Iterable[Option], values: Mapping[str, Any]) -> Iterable[str]:
+    """The command-line arguments that give ``values`` to a service's process."""
+    for option in options:
+        value = values.get(option.dest)
+        if value is True:
+            yield option.flag
+        elif value not in (None, False):
+            yield from (option.flag, str(value))

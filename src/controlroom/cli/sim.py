@@ -19,17 +19,14 @@ from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.spawn import (
     READY_TIMEOUT_S,
-    Child,
-    module_argv,
     signals_ignored,
     sigterm_interrupts,
-    spawn,
-    stop_child,
     stop_pid,
     wait_ready,
 )
 from controlroom.cli.state import ProcessRecord
-from controlroom.devices.factory import ALLOWED_PACKAGES
+from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES, may_name_module
+from controlroom.rpc.child import Child, module_argv
 
 sim_app = typer.Typer(help="Run device simulators (stand-ins for the hardware).")
 
@@ -46,14 +43,17 @@ class SimulatorEntry:
 
     @classmethod
     def of(
-        cls, name: str, entry: Mapping[str, Any], allowed: tuple[str, ...] = ALLOWED_PACKAGES
+        cls,
+        name: str,
+        entry: Mapping[str, Any],
+        allowed: tuple[str, ...] = DEFAULT_ALLOWED_PACKAGES,
     ) -> SimulatorEntry:
         sim = entry.get("simulator") or {}
         module = str(sim.get("module") or "")
         if not module:
             raise CliError(f"{name} has no simulator in the settings")
         # Same rule as for controllers: the Settings may only name shipped device packages.
-        if not any(module == p or module.startswith(p + ".") for p in allowed):
+        if not may_name_module(module, allowed):
             raise CliError(f"simulator module {module!r} is not in {', '.join(allowed)}")
         return cls(module, str(sim.get("host") or "127.0.0.1"), int(sim.get("port") or 0))
 
@@ -82,7 +82,7 @@ def launch_simulator(
     if speed is not None:
         argv += ["--speed", f"{speed:g}"]
     what = f"{name} simulator"
-    return spawn(what, argv, log_path=log_path, detached=detached, env=state.child_env())
+    return Child.spawn(what, argv, log_path=log_path, detached=detached, env=state.child_env())
 
 
 def wait_simulator(child: Child, timeout: float = READY_TIMEOUT_S) -> str:
@@ -150,7 +150,7 @@ def _run_foreground(
             pass  # the normal way to stop a foreground simulator
         finally:
             with signals_ignored():
-                stop_child(child)
+                child.stop()
 
 
 @sim_app.command("stop")

@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from controlroom.cli.errors import CliError
-from controlroom.cli.spawn import find_process
+from controlroom.rpc.child import live_process, start_time
 
 KINDS = ("cs", "sim", "lab")
 
@@ -46,10 +46,9 @@ class ProcessRecord:
         cls, kind: str, name: str, pid: int, endpoints: dict[str, str], log: Path | None
     ) -> ProcessRecord:
         """A record for process ``pid``, started just now."""
-        try:
-            create_time = psutil.Process(pid).create_time()
-        except psutil.Error:
-            raise CliError(f"{name} ({kind}, pid {pid}) exited right after it was ready") from None
+        create_time = start_time(pid)
+        if create_time is None:
+            raise CliError(f"{name} ({kind}, pid {pid}) exited right after it was ready")
         return cls(kind, name, pid, create_time, time.time(), endpoints, str(log or ""))
 
     def to_json(self) -> str:
@@ -70,7 +69,7 @@ class ProcessRecord:
 
     def process(self) -> psutil.Process | None:
         """The recorded process if it is still running."""
-        return find_process(self.pid, self.create_time)
+        return live_process(self.pid, self.create_time)
 
 
 class StateFiles:

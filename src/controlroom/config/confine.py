@@ -1,4 +1,9 @@
-"""Files a Setup names: confined to one directory, the Settings' ``locations.data``.
+"""Paths confined to folders: the one check behind every file a Setup names.
+
+:func:`resolve_inside` resolves a path (every symlink and ``..``) and refuses
+it unless it lies inside one of the given folders; the Setup directives that
+read files (``yaml//``, ``csv//``, see :mod:`controlroom.config.directives`)
+and the panel's data files below use it.
 
 Whoever may submit a Setup is not whoever runs the panel and the bridges: those
 read and write with the rights of the lab account. So a file named by a Setup
@@ -14,7 +19,7 @@ symlink can be changed after the Setup was accepted.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +30,58 @@ DATA_FILE_KEYS = ("web.status_file", "web.accept_file")
 
 
 class PathOutsideRoot(ConfigError):
-    """A path leaves the directory it is confined to (or is not a path at all)."""
+    """A path leaves the folders it is confined to (or is not a path at all).
+
+    ``roots`` are those folders, resolved, for the caller's own message.
+    """
+
+    def __init__(self, message: str, roots: tuple[Path, ...] = ()) -> None:
+        super().__init__(message)
+        self.roots = roots
+
+    @property
+    def listed_roots(self) -> str:
+        """The folders, comma-separated, for a message."""
+        return _listed(self.roots)
+
+
+class UnresolvablePath(PathOutsideRoot):
+    """A path (or one of the folders) cannot be resolved: a symlink loop, a NUL byte."""
+
+    def __init__(self, path: str | os.PathLike[str], cause: Exception) -> None:
+        super().__init__(f"cannot resolve {os.fspath(path)!r}: {cause}")
+        self.cause = cause
+
+
+def resolve_inside(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> Path:
+    """``path`` with every symlink and ``..`` resolved, refused unless it lies strictly
+    inside one of ``roots`` (resolved too).
+
+    What is then opened is the returned path, so no symlink is followed after
+    the check; and the check needs no file to exist, so a refusal tells nothing
+    about what is outside.
+    """
+    bases = tuple(_resolved(root) for root in roots)
+    resolved = _resolved(path)
+    if not any(resolved != base and resolved.is_relative_to(base) for base in bases):
+        raise PathOutsideRoot(f"{os.fspath(path)!r} is outside {_listed(bases)}", bases)
+    return resolved
 
 
 def confined(value: object, root: str | os.PathLike[str], key: str) -> Path:
-    """``value`` (relative: under ``root``) with every symlink followed, refused unless
-    it lies strictly inside ``root``; ``key`` names the value in the message."""
+    """``value`` (relative: under ``root``) resolved, refused unless it lies strictly
+    inside ``root``; ``key`` names the value in the message."""
     if not isinstance(value, str | os.PathLike):
         raise PathOutsideRoot(f"{key} must be a path, not {value!r}")
-    base = _resolved(root, key)
-    path = _resolved(base / value, key)  # an absolute value replaces base
-    if path == base or not path.is_relative_to(base):
+    try:
+        return resolve_inside(Path(root) / value, [root])  # an absolute value replaces root
+    except UnresolvablePath as exc:
+        raise PathOutsideRoot(f"{key}: {exc}") from None
+    except PathOutsideRoot as exc:
         raise PathOutsideRoot(
-            f"{key}: {os.fspath(value)!r} is outside the data directory {base}: "
+            f"{key}: {os.fspath(value)!r} is outside the data directory {exc.listed_roots}: "
             "name a file under it (a relative path), with no symlink leading out"
-        )
-    return path
+        ) from None
 
 
 def data_files(setup: Mapping[str, Any], root: str | os.PathLike[str]) -> dict[str, Path | None]:
@@ -66,8 +107,12 @@ def _raw(mapping: Mapping[str, Any], key: str) -> Any:
     return dict.get(mapping, key) if isinstance(mapping, dict) else mapping.get(key)
 
 
-def _resolved(path: str | os.PathLike[str], key: str) -> Path:
+def _resolved(path: str | os.PathLike[str]) -> Path:
     try:
         return Path(path).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL byte
-        raise PathOutsideRoot(f"{key}: cannot resolve {os.fspath(path)!r}: {exc}") from None
+        raise UnresolvablePath(path, exc) from None
+
+
+def _listed(folders: tuple[Path, ...]) -> str:
+    return ", ".join(str(folder) for folder in folders) or "none"

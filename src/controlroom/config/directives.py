@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controlroom.config.confine import PathOutsideRoot, UnresolvablePath, resolve_inside
 from controlroom.config.errors import ConfigError, DirectiveError
 from controlroom.config.importing import NamedImportError, import_class
 from controlroom.config.tables import load_numeric_csv
@@ -157,23 +158,17 @@ def _file(req: Request) -> Path:
 
 
 def _confined(req: Request, named: Path) -> Path:
-    """``named`` with every link and ``..`` resolved, refused unless inside a file root.
-
-    Checked before the file's existence, so a refusal tells nothing about what
-    is outside; the resolved path is what is then opened, so no link is
-    followed after the check.
-    """
+    """``named`` resolved, refused unless inside a file root (see `resolve_inside`)."""
     try:
-        path = named.resolve()
-        roots = [root.resolve() for root in req.file_roots]
-    except (OSError, RuntimeError, ValueError) as exc:  # a link loop, a NUL in the name
-        raise req.fail(f"{_text(req)}: not a usable file name ({type(exc).__name__})") from None
-    if not any(path.is_relative_to(root) for root in roots):
-        folders = ", ".join(str(root) for root in roots) or "none"
+        return resolve_inside(named, req.file_roots)
+    except UnresolvablePath as exc:
         raise req.fail(
-            f"{_text(req)}: outside the folders directive files may come from ({folders})"
-        )
-    return path
+            f"{_text(req)}: not a usable file name ({type(exc.cause).__name__})"
+        ) from None
+    except PathOutsideRoot as exc:
+        raise req.fail(
+            f"{_text(req)}: outside the folders directive files may come from ({exc.listed_roots})"
+        ) from None
 
 
 def _text(req: Request) -> str:

@@ -67,13 +67,19 @@ def is_defined_in(target: object, allowed: Iterable[str]) -> bool:
     return isinstance(module_name, str) and is_allowed(module_name, allowed)
 
 
+def may_name_module(module_name: str, allowed: Iterable[str]) -> bool:
+    """Whether a configuration may name the module ``module_name`` (to run it with
+    ``python -m``, say): public names only, in an allowed package."""
+    try:
+        _check_module(module_name, allowed_tuple(allowed))
+    except NamedImportError:
+        return False
+    return True
+
+
 def import_module(module_name: str, allowed: Iterable[str]) -> ModuleType:
     """The module ``module_name``, imported only when it is in an allowed package."""
-    packages = allowed_tuple(allowed)
-    _check_names(module_name, module_name.split("."), "a module name (package.module)")
-    if not is_allowed(module_name, packages):
-        names = ", ".join(packages) or "none"
-        raise NamedImportError(f"{module_name!r} is not in an allowed package (allowed: {names})")
+    _check_module(module_name, allowed_tuple(allowed))
     try:
         return importlib.import_module(module_name)
     except Exception as exc:  # an import runs module code: any failure is possible
@@ -132,6 +138,13 @@ def _attribute(owner: object, name: str, path: str) -> object:
     except AttributeError:
         owner_name = getattr(owner, "__name__", type(owner).__name__)
         raise NamedImportError(f"cannot import {path!r}: {owner_name!r} has no {name!r}") from None
+
+
+def _check_module(module_name: str, allowed: tuple[str, ...]) -> None:
+    _check_names(module_name, module_name.split("."), "a module name (package.module)")
+    if not is_allowed(module_name, allowed):
+        names = ", ".join(allowed) or "none"
+        raise NamedImportError(f"{module_name!r} is not in an allowed package (allowed: {names})")
 
 
 def _check_names(path: str, parts: list[str], form: str) -> None:

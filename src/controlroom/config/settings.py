@@ -139,7 +139,7 @@ def _validate_once(merged: Mapping[str, Any], documents: Sequence[MarkedDocument
 
 def _validate(merged: Mapping[str, Any], documents: Sequence[MarkedDocument]) -> None:
     """Raise a :class:`SettingsError` listing every problem at its file and line, in file order."""
-    from controlroom.config.schema import problems  # pydantic: only when it is needed
+    from controlroom.config.schema.settings import problems  # pydantic: only when it is needed
 
     placed = [(locate(documents, problem.path), problem) for problem in problems(merged)]
     found = sorted(placed, key=lambda pair: pair[0])  # stable: same line keeps pydantic's order

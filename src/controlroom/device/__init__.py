@@ -10,11 +10,13 @@ from controlroom.device.errors import (
     TransportError,
 )
 from controlroom.device.interface import Controller, Interface, commands_of
+from controlroom.device.replies import CommandRefused
 from controlroom.device.spec import CommandSpec
 from controlroom.device.validators import choices, in_range, matches, max_length, one_of
 
 __all__ = [
     "ArgumentError",
+    "CommandRefused",
     "CommandSpec",
     "Controller",
     "DeclarationError",

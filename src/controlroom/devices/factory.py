@@ -3,7 +3,7 @@
 An entry names the controller class (``package.module:Class``) and, for
 instruments, the transport URL of the real device; with ``simulate`` the
 simulator's address is used instead. Only classes defined in
-``ALLOWED_PACKAGES`` (or the packages the Settings allow instead) may be
+``DEFAULT_ALLOWED_PACKAGES`` (or the packages the Settings allow instead) may be
 named, under the one policy of :mod:`controlroom.config.importing`, so a
 settings file cannot be used to import arbitrary code.
 """
@@ -17,14 +17,12 @@ from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES, NamedImportEr
 from controlroom.device import DeviceError, Interface
 from controlroom.device.transports import open_transport
 
-ALLOWED_PACKAGES = DEFAULT_ALLOWED_PACKAGES
-
 
 class DeviceConfigError(DeviceError):
     """A device entry in the Settings cannot be turned into a controller."""
 
 
-def import_object(path: str, allowed: Iterable[str] = ALLOWED_PACKAGES) -> type:
+def import_object(path: str, allowed: Iterable[str] = DEFAULT_ALLOWED_PACKAGES) -> type:
     """The class ``package.module:Class`` names, defined in an allowed package."""
     try:
         return import_class(path, allowed)
@@ -42,7 +40,7 @@ def build_controller(
     *,
     simulate: bool = False,
     transport_url: str | None = None,
-    allowed: Iterable[str] = ALLOWED_PACKAGES,
+    allowed: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
 ) -> Interface:
     """The controller described by ``entry``, not yet connected."""
     cls = import_object(str(entry.get("controller", "")), allowed)

@@ -12,10 +12,11 @@
   checked against their validators and the given limits and recorded, not
   sent (see :mod:`controlroom.device.dryrun`).
 * Every call is journaled in its observation and logged on
-  ``controlroom.obs.journal`` (:mod:`controlroom.obs.journal`).
+  ``controlroom.obs.journal`` (:mod:`controlroom.obs.block_journal`).
 """
 
 from controlroom.device.dryrun import DryRunError, LimitExceeded, RecordedCommand
+from controlroom.obs.block_journal import JournalEntry
 from controlroom.obs.building_block import BuildingBlock, building_block, is_building_block
 from controlroom.obs.errors import (
     CallError,
@@ -25,7 +26,6 @@ from controlroom.obs.errors import (
     ObsError,
     ObservationError,
 )
-from controlroom.obs.journal import JournalEntry
 from controlroom.obs.observation import (
     Observation,
     current_observation,

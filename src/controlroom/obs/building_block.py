@@ -25,7 +25,7 @@ and at each call:
   (:func:`~controlroom.obs.generate_command_sequence`);
 * a building block called from another one must be declared
   ``@building_block(nested=True)``; recursion is always refused;
-* the call is journaled (see :mod:`controlroom.obs.journal`).
+* the call is journaled (see :mod:`controlroom.obs.block_journal`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
 
-from controlroom.obs import journal
+from controlroom.obs import block_journal
 from controlroom.obs.defaults import defaults_file, load_defaults
 from controlroom.obs.errors import CallError, DefinitionError, NestingError, NotInObservation
 from controlroom.obs.observation import CURRENT
@@ -76,16 +76,16 @@ class BuildingBlock(Generic[R]):
         if running:
             self._check_nesting(running)
         token = _RUNNING.set((*running, self))
-        entry = journal.opened(self.name, arguments, current.obsid, current.dry_run)
+        entry = block_journal.opened(self.name, arguments, current.obsid, current.dry_run)
         current.journal.append(entry)
         try:
             result = self.func(**arguments)
         except BaseException as exc:
-            journal.closed(entry, exc)
+            block_journal.closed(entry, exc)
             raise
         finally:
             _RUNNING.reset(token)
-        journal.closed(entry, None)
+        block_journal.closed(entry, None)
         return result
 
     def arguments(self, given: Mapping[str, Any]) -> dict[str, Any]:

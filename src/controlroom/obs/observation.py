@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controlroom.config.settings import load_settings
+from controlroom.obs.block_journal import JournalEntry
 from controlroom.obs.errors import ObservationError
-from controlroom.obs.journal import JournalEntry
 from controlroom.rpc import Proxy, RpcError
 
 log = logging.getLogger(__name__)

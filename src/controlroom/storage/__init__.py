@@ -1,7 +1,9 @@
 """Storage backends behind one small interface: CSV, SQLite, HDF5 and PostgreSQL.
 
 `Backend` (in `controlroom.storage.backend`) is the interface: ``register``,
-``append``, ``latest``, ``range``, ``origins``, ``columns``, ``close``.
+``append``, ``latest``, ``range``, ``origins``, ``columns``, ``close``; the
+shipped backends build on `BackendBase` (`controlroom.storage.registrations`),
+which checks names, registrations and batches the same way for all of them.
 `open_backend` picks one by name. The PostgreSQL and HDF5 backends are imported
 on demand; import them from their modules (`controlroom.storage.postgres`,
 `controlroom.storage.hdf5`) for their classes.

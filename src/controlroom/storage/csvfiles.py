@@ -29,7 +29,7 @@ from pathlib import Path
 from controlroom.storage import csvformat
 from controlroom.storage.backend import Row
 from controlroom.storage.errors import StorageError, unavailable
-from controlroom.storage.registry import Registry, check_origin, scalars
+from controlroom.storage.registrations import BackendBase, Span, check_origin, scalars
 from controlroom.storage.timefmt import format_day, format_timestamps
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 REGISTRATIONS = "registrations.json"
 
 
-class CsvBackend:
+class CsvBackend(BackendBase):
     """Housekeeping in CSV files under ``root``, named with the ``site``."""
 
     def __init__(self, root: str | Path, site: str = "LAB") -> None:
@@ -47,23 +47,29 @@ class CsvBackend:
             csvformat.make_dirs(self.root)
         except OSError as exc:
             raise unavailable(f"cannot create the CSV folder {self.root}", exc) from exc
-        self._registry = Registry(self._load_registrations())
+        super().__init__(self._load_registrations())
         self._headers: dict[Path, list[str]] = {}  # files checked in this process
 
-    def register(self, origin: str, columns: Sequence[str]) -> None:
-        """Declare ``origin`` and its columns; persisted in ``registrations.json``."""
-        new_origin, new = self._registry.plan(origin, columns)
-        if new_origin or new:
-            saved = {o: self._registry.columns(o) for o in self._registry.origins()}
-            saved[origin] = [*saved.get(origin, []), *new]
-            # Saved first: a registration that did not reach the disk must be tried again.
-            self._save_registrations(saved)
-            self._registry.add(origin, new)
+    def close(self) -> None:
+        """Nothing stays open between appends; forget the checked headers."""
+        self._headers.clear()
 
-    def append(self, origin: str, rows: Sequence[Row]) -> None:
+    def daily_path(self, origin: str, day: str) -> Path:
+        """The daily file of ``origin`` for the UTC ``day`` (``YYYYMMDD``)."""
+        return self.root / "daily" / day / f"{day}_{self.site}_{origin}.csv"
+
+    def obs_path(self, origin: str, obsid: str) -> Path:
+        """The file of ``origin`` for the observation ``obsid``."""
+        return self.root / "obs" / obsid / f"{obsid}_{self.site}_{origin}.csv"
+
+    def _store_registration(self, origin: str, new_origin: bool, new: list[str]) -> None:
+        """Every registration, ``new`` included, saved in ``registrations.json``."""
+        saved = {o: self.columns(o) for o in self.origins()}
+        saved[origin] = [*saved.get(origin, []), *new]
+        self._save_registrations(saved)
+
+    def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
         """Write ``rows`` to their daily (and observation) files; fsync each file once."""
-        self._registry.check_batch(origin, rows)
-        columns = self._registry.columns(origin)
         stamps = format_timestamps(r.timestamp for r in rows)
         lines = [
             [stamp, r.setup_id, r.obsid, *scalars(r.values, columns)]
@@ -92,27 +98,19 @@ class CsvBackend:
                 raise unavailable(f"CSV write under {self.root} failed", exc) from exc
             raise
 
-    def latest(self, origin: str, name: str | None = None) -> Row | None:
-        """The last row (with a value for ``name``): the newest daily file that has one."""
-        names = self._registry.select(origin, None if name is None else [name])
+    def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:
+        """The newest daily file that has a row (with a value for ``name``): its last one."""
         for path in reversed(self._daily_files(origin)):
-            rows = self._read(path, names)
+            rows = self._read(path, columns)
             if name is not None:
                 rows = [r for r in rows if r.values[name] is not None]
             if rows:
                 return max(reversed(rows), key=lambda r: r.timestamp)  # ties: last appended
         return None
 
-    def range(
-        self,
-        origin: str,
-        names: Sequence[str] | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int | None = None,
-    ) -> list[Row]:
-        """Rows with ``since <= timestamp < until`` read back from the daily files."""
-        selected = self._registry.select(origin, names)
+    def _range(self, origin: str, columns: list[str], span: Span) -> list[Row]:
+        """The rows in ``span`` read back from the daily files of its days."""
+        since, until = span.since, span.until
         first, last = _day_of(since), _day_of(until)
         rows: list[Row] = []
         for path in self._daily_files(origin):
@@ -120,32 +118,12 @@ class CsvBackend:
             if (first is None or day >= first) and (last is None or day <= last):
                 rows.extend(
                     r
-                    for r in self._read(path, selected)
+                    for r in self._read(path, columns)
                     if (since is None or r.timestamp >= since)
                     and (until is None or r.timestamp < until)
                 )
         rows.sort(key=lambda r: r.timestamp)  # stable: ties stay in append order
-        return rows if limit is None else rows[: max(limit, 0)]
-
-    def origins(self) -> list[str]:
-        """The registered origins."""
-        return self._registry.origins()
-
-    def columns(self, origin: str) -> list[str]:
-        """The columns of ``origin``."""
-        return self._registry.columns(origin)
-
-    def close(self) -> None:
-        """Nothing stays open between appends; forget the checked headers."""
-        self._headers.clear()
-
-    def daily_path(self, origin: str, day: str) -> Path:
-        """The daily file of ``origin`` for the UTC ``day`` (``YYYYMMDD``)."""
-        return self.root / "daily" / day / f"{day}_{self.site}_{origin}.csv"
-
-    def obs_path(self, origin: str, obsid: str) -> Path:
-        """The file of ``origin`` for the observation ``obsid``."""
-        return self.root / "obs" / obsid / f"{obsid}_{self.site}_{origin}.csv"
+        return rows if span.limit is None else rows[: max(span.limit, 0)]
 
     def _write(
         self, path: Path, header: list[str], text: str, written: list[tuple[Path, int | None]]

@@ -32,12 +32,12 @@ from controlroom.storage import hdf5columns
 from controlroom.storage.backend import OBSID, SETUP_ID, TIMESTAMP, Row
 from controlroom.storage.errors import InvalidNameError, unavailable
 from controlroom.storage.hdf5read import latest_index, range_indices, rows_at
-from controlroom.storage.registry import Registry
+from controlroom.storage.registrations import BackendBase, Span
 
 log = logging.getLogger(__name__)
 
 
-class Hdf5Backend:
+class Hdf5Backend(BackendBase):
     """Housekeeping, arrays and packets in one HDF5 file."""
 
     def __init__(self, path: str | Path, fsync: bool = True) -> None:
@@ -50,18 +50,15 @@ class Hdf5Backend:
         # h5py flushes to the operating system only; this descriptor lets us fsync.
         self._fd = os.open(self.path, os.O_RDONLY) if fsync else None
         order = json.loads(self._file.attrs.get("_origins", "[]"))
-        self._registry = Registry({o: json.loads(self._file[o].attrs["_columns"]) for o in order})
+        super().__init__({o: json.loads(self._file[o].attrs["_columns"]) for o in order})
 
-    def register(self, origin: str, columns: Sequence[str]) -> None:
+    def _store_registration(self, origin: str, new_origin: bool, new: list[str]) -> None:
         """Create or extend the group of ``origin``.
 
-        Known in memory only once on disk; a registration a full disk cut short
-        is completed by the next one (every step finds what is already there).
+        A registration a full disk cut short is completed by the next one
+        (every step finds what is already there).
         """
-        new_origin, new = self._registry.plan(origin, columns)
-        if not (new_origin or new):
-            return
-        known = [] if new_origin else self._registry.columns(origin)
+        known = [] if new_origin else self.columns(origin)
         try:
             group = self._file[origin] if origin in self._file else self._new_group(origin)
             rows = group[TIMESTAMP].shape[0]
@@ -71,24 +68,22 @@ class Hdf5Backend:
                     column.create_dataset("present", shape=(rows,), maxshape=(None,), dtype=bool)
             group.attrs["_columns"] = json.dumps([*known, *new])
             if new_origin:
-                self._file.attrs["_origins"] = json.dumps([*self._registry.origins(), origin])
+                self._file.attrs["_origins"] = json.dumps([*self.origins(), origin])
             self._sync()
         except OSError as exc:
             raise unavailable(f"HDF5 registration in {self.path} failed", exc) from exc
-        self._registry.add(origin, new)
 
-    def append(self, origin: str, rows: Sequence[Row]) -> None:
+    def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
         """Extend every dataset of ``origin`` by ``rows``; flush and fsync.
 
         A write that fails (disk full) cuts every dataset back to its length
         before the batch and raises `BackendUnavailableError`.
         """
-        self._registry.check_batch(origin, rows)
         if not rows:
             return
         group = self._file[origin]
         start = group[TIMESTAMP].shape[0]
-        batches = {name: [r.values.get(name) for r in rows] for name in self.columns(origin)}
+        batches = {name: [r.values.get(name) for r in rows] for name in columns}
         encoded = self._encode(group, batches, start)
         fixed = {
             TIMESTAMP: np.array([r.timestamp for r in rows], dtype=np.float64),
@@ -110,33 +105,16 @@ class Hdf5Backend:
                 raise unavailable(f"HDF5 write to {self.path} failed", exc) from exc
             raise
 
-    def latest(self, origin: str, name: str | None = None) -> Row | None:
+    def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:
         """The row with the greatest timestamp (with a value for ``name``)."""
-        columns = self._registry.select(origin, None if name is None else [name])
         group = self._file[origin]
         index = latest_index(group, name)
         return None if index is None else rows_at(group, np.array([index]), columns)[0]
 
-    def range(
-        self,
-        origin: str,
-        names: Sequence[str] | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int | None = None,
-    ) -> list[Row]:
-        """Rows with ``since <= timestamp < until``, in time order."""
-        columns = self._registry.select(origin, names)
+    def _range(self, origin: str, columns: list[str], span: Span) -> list[Row]:
+        """The rows in ``span``, in time order."""
         group = self._file[origin]
-        return rows_at(group, range_indices(group, since, until, limit), columns)
-
-    def origins(self) -> list[str]:
-        """The registered origins."""
-        return self._registry.origins()
-
-    def columns(self, origin: str) -> list[str]:
-        """The columns of ``origin``."""
-        return self._registry.columns(origin)
+        return rows_at(group, range_indices(group, span.since, span.until, span.limit), columns)
 
     def set_attributes(
         self, origin: str, attributes: Mapping[str, Any], column: str | None = None
@@ -196,7 +174,7 @@ class Hdf5Backend:
 
     def _node(self, origin: str, column: str | None) -> h5py.Group:
         """The group of ``origin`` or of its ``column`` (both checked)."""
-        self._registry.select(origin, None if column is None else [column])
+        self._registrations.select(origin, None if column is None else [column])
         group = self._file[origin]
         return group if column is None else group["columns"][column]
 

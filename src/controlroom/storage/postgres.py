@@ -22,7 +22,9 @@ commit, which PostgreSQL makes durable (``synchronous_commit`` on).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +33,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from controlroom.storage.backend import Row
+from controlroom.storage.backend import Row, Scalar
 from controlroom.storage.errors import (
     DENIED,
     DISK_FULL,
@@ -44,11 +46,24 @@ from controlroom.storage.errors import (
     StorageError,
     ValueTypeError,
 )
-from controlroom.storage.pgsql import SCHEMA_DDL, decode_values, encode_values
-from controlroom.storage.registry import Registry
+from controlroom.storage.registrations import BackendBase, Span, scalars
+
+SCHEMA_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS {s}",
+    "CREATE TABLE IF NOT EXISTS {s}.origins ("
+    " position bigserial, origin text PRIMARY KEY, columns jsonb NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {s}.samples ("
+    " id bigserial PRIMARY KEY, origin text NOT NULL, ts timestamptz NOT NULL,"
+    " setup_id integer, obsid text, data jsonb NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS samples_by_time ON {s}.samples (origin, ts, id)",
+)
+"""Statements that create the schema (``{s}``) when missing; safe to run every time."""
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # one, not one per row
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-class PostgresBackend:
+class PostgresBackend(BackendBase):
     """Housekeeping in a PostgreSQL schema."""
 
     def __init__(
@@ -65,14 +80,15 @@ class PostgresBackend:
             found = self._db.execute(
                 self._sql("SELECT origin, columns FROM {s}.origins ORDER BY position")
             ).fetchall()
-        self._registry = Registry({origin: columns for origin, columns in found})
+        super().__init__({origin: columns for origin, columns in found})
 
-    def register(self, origin: str, columns: Sequence[str]) -> None:
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def _store_registration(self, origin: str, new_origin: bool, new: list[str]) -> None:
         """Record ``origin`` and its columns in the ``origins`` table."""
-        new_origin, new = self._registry.plan(origin, columns)
-        if not (new_origin or new):
-            return
-        known = [] if new_origin else self._registry.columns(origin)
+        known = [] if new_origin else self.columns(origin)
         with self._transaction():
             self._db.execute(
                 self._sql(
@@ -81,12 +97,9 @@ class PostgresBackend:
                 ),
                 (origin, Jsonb([*known, *new])),
             )
-        self._registry.add(origin, new)
 
-    def append(self, origin: str, rows: Sequence[Row]) -> None:
+    def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
         """COPY ``rows`` into ``samples`` in one transaction; return after the commit."""
-        self._registry.check_batch(origin, rows)
-        columns = self._registry.columns(origin)
         records = [
             (origin, _when(r.timestamp), r.setup_id, r.obsid, encode_values(r.values, columns))
             for r in rows
@@ -96,41 +109,20 @@ class PostgresBackend:
             for record in records:
                 stream.write_row(record)
 
-    def latest(self, origin: str, name: str | None = None) -> Row | None:
+    def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:
         """The row with the greatest timestamp (with a value for ``name``)."""
-        columns = self._registry.select(origin, None if name is None else [name])
         where, args = ("", []) if name is None else ("AND data ? %s", [name])
         rows = self._select(origin, columns, where, args, descending=True, limit=1)
         return rows[0] if rows else None
 
-    def range(
-        self,
-        origin: str,
-        names: Sequence[str] | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int | None = None,
-    ) -> list[Row]:
-        """Rows with ``since <= timestamp < until``, by the (origin, ts) index."""
-        columns = self._registry.select(origin, names)
+    def _range(self, origin: str, columns: list[str], span: Span) -> list[Row]:
+        """The rows in ``span``, by the (origin, ts) index."""
         where, args = "", []
-        if since is not None:
-            where, args = "AND ts >= %s", [_when(since)]
-        if until is not None:
-            where, args = f"{where} AND ts < %s", [*args, _when(until)]
-        return self._select(origin, columns, where, args, descending=False, limit=limit)
-
-    def origins(self) -> list[str]:
-        """The registered origins."""
-        return self._registry.origins()
-
-    def columns(self, origin: str) -> list[str]:
-        """The columns of ``origin``."""
-        return self._registry.columns(origin)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
+        if span.since is not None:
+            where, args = "AND ts >= %s", [_when(span.since)]
+        if span.until is not None:
+            where, args = f"{where} AND ts < %s", [*args, _when(span.until)]
+        return self._select(origin, columns, where, args, descending=False, limit=span.limit)
 
     def _select(
         self,
@@ -210,3 +202,23 @@ def _when(stamp: float) -> datetime:
         return datetime.fromtimestamp(stamp, UTC)
     except (OverflowError, OSError, ValueError):
         return (datetime.min if stamp < 0 else datetime.max).replace(tzinfo=UTC)
+
+
+def encode_values(values: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """The row's values as JSON text for ``data``: None left out, NaN and infinities named."""
+    kept: dict[str, Scalar] = {}
+    for name, value in zip(columns, scalars(values, columns), strict=True):
+        if type(value) is float and not math.isfinite(value):
+            kept[name] = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        elif value is not None:
+            kept[name] = value
+    return _ENCODER.encode(kept)
+
+
+def decode_values(data: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Scalar]:
+    """The values of ``columns`` from a ``data`` document (absent: None)."""
+    found = {name: data.get(name) for name in columns}
+    for name, value in found.items():
+        if type(value) is str and value in _NON_FINITE:
+            found[name] = _NON_FINITE[value]
+    return found

@@ -31,7 +31,7 @@ from typing import Any
 
 from controlroom.storage.backend import OBSID, SETUP_ID, TIMESTAMP, Row
 from controlroom.storage.errors import StorageError, ValueTypeError, unavailable
-from controlroom.storage.registry import Registry, scalars
+from controlroom.storage.registrations import BackendBase, Span, scalars
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class SqliteBackend:
+class SqliteBackend(BackendBase):
     """Housekeeping in one SQLite database file."""
 
     def __init__(self, path: str | Path, synchronous: str = "FULL", timeout: float = 30.0) -> None:
@@ -60,16 +60,19 @@ class SqliteBackend:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.execute("CREATE TABLE IF NOT EXISTS _origins (origin TEXT PRIMARY KEY)")
-            self._registry = Registry(self._load())
+            super().__init__(self._load())
         except (OSError, sqlite3.Error) as exc:
             raise unavailable(f"cannot open SQLite database {path}", exc) from exc
         self._closed = False
 
-    def register(self, origin: str, columns: Sequence[str]) -> None:
+    def close(self) -> None:
+        """Close the database (the WAL is checkpointed by SQLite)."""
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    def _store_registration(self, origin: str, new_origin: bool, new: list[str]) -> None:
         """Create or extend the table of ``origin``."""
-        new_origin, new = self._registry.plan(origin, columns)
-        if not (new_origin or new):
-            return
         table = quote(origin)
         with self._transaction():
             if new_origin:
@@ -81,12 +84,9 @@ class SqliteBackend:
                 self._db.execute("INSERT INTO _origins (origin) VALUES (?)", (origin,))
             for name in new:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {quote(name)}")
-        self._registry.add(origin, new)
 
-    def append(self, origin: str, rows: Sequence[Row]) -> None:
+    def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
         """Insert ``rows`` in one transaction; return after its commit (fsync'ed)."""
-        self._registry.check_batch(origin, rows)
-        columns = self._registry.columns(origin)
         params = [
             (float(r.timestamp), r.setup_id, r.obsid, *scalars(r.values, columns)) for r in rows
         ]
@@ -96,46 +96,23 @@ class SqliteBackend:
         with self._transaction():
             self._db.executemany(insert, params)
 
-    def latest(self, origin: str, name: str | None = None) -> Row | None:
+    def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:
         """The row with the greatest timestamp (where ``name`` is not NULL)."""
-        columns = self._registry.select(origin, None if name is None else [name])
         where = "" if name is None else f"WHERE {quote(name)} IS NOT NULL"
         rows = self._select(origin, columns, where, [], descending=True, limit=1)
         return rows[0] if rows else None
 
-    def range(
-        self,
-        origin: str,
-        names: Sequence[str] | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int | None = None,
-    ) -> list[Row]:
-        """Rows with ``since <= timestamp < until``, by the time index."""
-        columns = self._registry.select(origin, names)
+    def _range(self, origin: str, columns: list[str], span: Span) -> list[Row]:
+        """The rows in ``span``, by the time index."""
         tests, args = [], []
-        if since is not None:
+        if span.since is not None:
             tests.append(f"{TIMESTAMP} >= ?")
-            args.append(float(since))
-        if until is not None:
+            args.append(float(span.since))
+        if span.until is not None:
             tests.append(f"{TIMESTAMP} < ?")
-            args.append(float(until))
+            args.append(float(span.until))
         where = f"WHERE {' AND '.join(tests)}" if tests else ""
-        return self._select(origin, columns, where, args, descending=False, limit=limit)
-
-    def origins(self) -> list[str]:
-        """The registered origins."""
-        return self._registry.origins()
-
-    def columns(self, origin: str) -> list[str]:
-        """The columns of ``origin``."""
-        return self._registry.columns(origin)
-
-    def close(self) -> None:
-        """Close the database (the WAL is checkpointed by SQLite)."""
-        if not self._closed:
-            self._closed = True
-            self._db.close()
+        return self._select(origin, columns, where, args, descending=False, limit=span.limit)
 
     def _select(
         self,

@@ -1,27 +1,25 @@
-"""Control servers in child processes, for tests: start, wait for ready, stop by handle.
+"""Control servers in child processes, for tests: a fixture layer over :mod:`controlroom.rpc.child`.
 
-A child announces itself with one ``READY {json}`` line on stdout (see
-:mod:`controlroom.rpc.process`); :class:`ServerProcess` waits for that line
-(never a fixed sleep), keeps draining the child's output so it cannot block
-on a full pipe, and always stops the child it started.
+:class:`ServerProcess` starts a child, waits for its ``READY {json}`` line
+(:mod:`controlroom.rpc.process`), drains its stdout so it cannot block on a
+full pipe, and always stops the child it started. The child's stderr goes to
+a log in a temporary directory, removed with the child: a test that fails
+shows its tail.
 """
 
 from __future__ import annotations
 
-import queue
-import signal
-import subprocess
-import sys
+import shlex
+import tempfile
 import threading
 from collections.abc import Sequence
-from types import TracebackType
+from pathlib import Path
 from typing import Self
 
+from controlroom.rpc.child import STOP_GRACE_S, Child, NotReady, module_argv
 from controlroom.rpc.process import parse_ready_line
 
-
-class ServerProcessError(RuntimeError):
-    """The child exited or stayed silent before announcing it was ready."""
+_TAIL_LINES = 20  # of stderr, in the message of a failing start
 
 
 class ServerProcess:
@@ -31,14 +29,18 @@ class ServerProcess:
         self.argv = list(argv)
         self.ready_timeout = ready_timeout
         self.endpoints: dict[str, str] = {}
-        self.output: list[str] = []
-        self._proc: subprocess.Popen[str] | None = None
-        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._child: Child | None = None
+        self._logs: tempfile.TemporaryDirectory[str] | None = None
+        self._drain: threading.Thread | None = None
+
+    @property
+    def child(self) -> Child:
+        assert self._child is not None, "not started"
+        return self._child
 
     @property
     def pid(self) -> int:
-        assert self._proc is not None, "not started"
-        return self._proc.pid
+        return self.child.pid
 
     @property
     def endpoint(self) -> str:
@@ -48,75 +50,53 @@ class ServerProcess:
     def pub_endpoint(self) -> str:
         return self.endpoints["publish"]
 
+    @property
+    def output(self) -> str:
+        """The last lines the child wrote to stderr, for the message of a failing test."""
+        return "\n".join(self.child.stderr_tail(_TAIL_LINES))
+
     def start(self) -> Self:
-        self._proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._logs = tempfile.TemporaryDirectory(prefix="controlroom-server-")
+        log = Path(self._logs.name) / "server.log"
+        self._child = Child.spawn(shlex.join(self.argv), self.argv, log_path=log)
         try:
-            self.endpoints = self._wait_ready()
-        except BaseException:
+            self.endpoints = self._child.wait_ready(parse_ready_line, self.ready_timeout)
+        except BaseException as exc:
+            if isinstance(exc, NotReady):
+                exc.add_note(f"its stderr:\n{self.output}")
             self.stop()
             raise
+        self._drain = threading.Thread(target=self._child.drain, daemon=True)
+        self._drain.start()
         return self
 
-    def _pump(self) -> None:
-        assert self._proc is not None
-        assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
-
-    def _wait_ready(self) -> dict[str, str]:
-        while True:
-            try:
-                line = self._lines.get(timeout=self.ready_timeout)
-            except queue.Empty:
-                raise ServerProcessError(self._describe("was not ready in time")) from None
-            if line is None:
-                raise ServerProcessError(self._describe("exited before it was ready"))
-            self.output.append(line)
-            ready = parse_ready_line(line)
-            if ready is not None:
-                return ready
-
-    def _describe(self, what: str) -> str:
-        tail = "\n".join(self.output[-20:])
-        return f"{' '.join(self.argv)} {what}; its output:\n{tail}"
-
     def kill(self) -> None:
-        """SIGKILL, like a crash: no clean-up runs in the child."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGKILL)
-            self._proc.wait()
+        """SIGKILL to the server alone, like a crash: no clean-up runs in it."""
+        process = self.child.process
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
-    def stop(self, timeout: float = 5.0) -> int | None:
-        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
-        proc = self._proc
-        if proc is None:
+    def stop(self, timeout: float = STOP_GRACE_S) -> int | None:
+        """SIGTERM to its process group, SIGKILL if it does not exit in time; its exit code."""
+        if self._child is None:
             return None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        code = self._child.terminate(timeout)
+        if self._drain is None:
+            self._child.release()
+        else:
+            self._drain.join(timeout)
+        if self._logs is not None:
+            self._logs.cleanup()
+        return code
 
     def wait(self, timeout: float | None = None) -> int:
-        assert self._proc is not None
-        return self._proc.wait(timeout)
+        return self.child.process.wait(timeout)
 
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.stop()
 
 
@@ -124,5 +104,5 @@ def dummy_server(
     endpoint: str = "tcp://127.0.0.1:0", pub_endpoint: str = "tcp://127.0.0.1:0"
 ) -> ServerProcess:
     """A dummy-sensor control server in a child process (not yet started)."""
-    argv = [sys.executable, "-m", "controlroom.testing.dummy_server"]
+    argv = module_argv("controlroom.testing.dummy_server")
     return ServerProcess([*argv, "--endpoint", endpoint, "--pub-endpoint", pub_endpoint])

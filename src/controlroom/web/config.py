@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controlroom.config.webschema import Web
+from controlroom.config.schema.web import Web
 from controlroom.web.errors import WebConfigError
 
 ROLES = ("viewer", "operator", "admin")  # each role may do everything the ones before it may

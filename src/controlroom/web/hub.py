@@ -1,7 +1,7 @@
 """The live state of the facility: the latest message per topic, fanned out to subscribers.
 
 The :class:`Hub` knows nothing of ZeroMQ or browsers. Producers (the
-:mod:`.feed` thread, the :mod:`.watch` thread) call :meth:`Hub.publish`;
+feed of :mod:`.live`, the status lights of :mod:`.watch`) call :meth:`Hub.publish`;
 consumers (one per open WebSocket, see :mod:`.clients`) :meth:`Hub.attach` a
 :class:`Sink` with the topic prefixes they want and get, atomically, the
 snapshot of those topics; from then on every matching change is offered to

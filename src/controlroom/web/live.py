@@ -1,4 +1,9 @@
-"""The live side of the panel put together: hub, feed thread and watcher thread.
+"""The live side of the panel put together: hub, feed thread and status lights.
+
+The feed is a :class:`~controlroom.rpc.follow.Subscriber` on everything the
+followed servers publish; what one wake-up takes goes to the hub as one
+batch, so a burst costs one hub update, not one per message. The
+:class:`~.watch.StatusLights` say which servers it follows.
 
 :class:`Live` is what :func:`~controlroom.web.app.create_app` starts when the
 app starts and stops when it stops. Tests and embedders pass their own
@@ -11,18 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controlroom.rpc.follow import Publication, Subscriber
 from controlroom.web.config import WebConfig
 from controlroom.web.discovery import Discovery, SettingsDiscovery
-from controlroom.web.feed import Feed
-from controlroom.web.hub import Hub
-from controlroom.web.watch import Watcher
+from controlroom.web.hub import Hub, Message
+from controlroom.web.watch import StatusLights
+
+FEED_RCVHWM = 100_000  # a burst is kept in ZeroMQ rather than lost
 
 
 class Live:
-    """The hub, kept current by a feed (publications) and a watcher (status lights)."""
+    """The hub, kept current by a feed (publications) and status lights (pings)."""
 
-    def __init__(self, hub: Hub, feed: Feed, watcher: Watcher) -> None:
-        self.hub, self.feed, self.watcher = hub, feed, watcher
+    def __init__(self, hub: Hub, feed: Subscriber, lights: StatusLights) -> None:
+        self.hub, self.feed, self.lights = hub, feed, lights
 
     @classmethod
     def build(
@@ -34,22 +41,22 @@ class Live:
     ) -> Live:
         """A hub following the servers ``discovery`` finds (default: from the Settings)."""
         hub = Hub(events_kept=config.events_kept)
-        feed = Feed(hub)
-        watcher = Watcher(
+        feed = hub_feed(hub)
+        lights = StatusLights(
             hub,
             feed,
             discovery or SettingsDiscovery(settings, hub),
             every_s=config.discover_every_s,
             ping_timeout_s=config.ping_timeout_s,
         )
-        return cls(hub, feed, watcher)
+        return cls(hub, feed, lights)
 
     def start(self) -> None:
         self.feed.start()
-        self.watcher.start()
+        self.lights.start()
 
     def stop(self) -> None:
-        self.watcher.stop()
+        self.lights.stop()
         self.feed.stop()
 
     def describe(self) -> dict[str, Any]:
@@ -57,6 +64,22 @@ class Live:
         return {
             "published": self.hub.published,
             "subscribers": self.hub.subscribers,
-            "rounds": self.watcher.rounds,
+            "rounds": self.lights.watcher.rounds,
             "feed": self.feed.describe(),
         }
+
+
+def hub_feed(hub: Hub) -> Subscriber:
+    """A subscriber passing every publication to ``hub``, a wake-up's worth at a time."""
+    batch: list[Message] = []
+
+    def take(publication: Publication) -> None:
+        batch.append(
+            Message(publication.topic, publication.server, publication.time, publication.values)
+        )
+
+    def flush() -> None:
+        hub.publish(batch)
+        batch.clear()
+
+    return Subscriber(name="web-feed", rcvhwm=FEED_RCVHWM, on_wake=flush).on("", take)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlroom.device import ArgumentError, ReplyError
+from controlroom.device import ArgumentError, CommandRefused, ReplyError
 from controlroom.devices.daq import (
-    CommandRefused,
     DaqController,
     ScanTimeout,
     TcType,

@@ -10,7 +10,7 @@ from controlroom.device.proxy import DeviceProxy, make_proxy
 from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.daq import DaqController, TempUnit, Transducer
-from controlroom.devices.daq.simulator import DaqSimulator
+from controlroom.devices.daq.sim.server import DaqSimulator
 from controlroom.rpc import ControlServer, RemoteError
 from controlroom.testing.waiting import wait_until
 

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from controlroom.devices.daq.scpi import QUEUE_DEPTH
-from controlroom.devices.daq.sim_state import SWITCH_S
-from controlroom.devices.daq.simulator import COMMAND_S, DaqSimulator, main
+from controlroom.devices.daq.sim.server import COMMAND_S, DaqSimulator, main
+from controlroom.devices.daq.sim.state import QUEUE_DEPTH, SWITCH_S
 
 OK = '+0,"No error"'
 OVERFLOW = "+9.90000000E+37"
@@ -264,7 +263,7 @@ def test_over_tcp_with_the_speed_up() -> None:
 
 
 def test_main_prints_ready_and_stops_on_sigterm() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.daq.simulator", "--port", "0"]
+    argv = [sys.executable, "-m", "controlroom.devices.daq.sim.server", "--port", "0"]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None

@@ -7,15 +7,15 @@ import math
 
 import pytest
 
-from controlroom.devices.daq.lab import (
+from controlroom.devices.daq.sim.lab import (
     CRYOSTAT_NODES,
     WARM_AT_START,
     WIRING,
     lab_network,
     start_temperatures,
 )
-from controlroom.devices.daq.thermal import Network, Node, ThermalNetwork
-from controlroom.devices.tempctl.physics import ThermalConfig, steady_state
+from controlroom.devices.daq.sim.thermal import Network, Node, ThermalNetwork
+from controlroom.devices.tempctl.sim.physics import ThermalConfig, steady_state
 
 
 def one_mass(capacity: float = 100.0, conductance: float = 2.0) -> Network:

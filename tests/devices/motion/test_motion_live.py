@@ -10,7 +10,7 @@ from controlroom.device.proxy import DeviceProxy, make_proxy
 from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.motion import MotionController
-from controlroom.devices.motion.simulator import MotionSimulator
+from controlroom.devices.motion.sim.server import MotionSimulator
 from controlroom.rpc import ControlServer, RemoteError
 from controlroom.testing.waiting import wait_until
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from controlroom.devices.motion.simulator import MotionSimulator, main
+from controlroom.devices.motion.sim.server import MotionSimulator, main
 from controlroom.testing.waiting import wait_until
 
 
@@ -78,7 +78,7 @@ def test_positions_read_during_a_real_move_lie_on_the_way() -> None:
 
 
 def test_the_module_runs_and_prints_its_ready_line() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.motion.simulator", "--port", "0"]
+    argv = [sys.executable, "-m", "controlroom.devices.motion.sim.server", "--port", "0"]
     proc = subprocess.Popen([*argv, "--speed", "50"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

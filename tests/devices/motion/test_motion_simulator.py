@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlroom.devices.motion.simulator import MotionSimulator
+from controlroom.devices.motion.sim.server import MotionSimulator
 
 
 class FakeClock:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from controlroom.device import ArgumentError, ReplyError
-from controlroom.devices.ogse import CommandRefused, Interlock, OGSEController
+from controlroom.device import ArgumentError, CommandRefused, ReplyError
+from controlroom.devices.ogse import Interlock, OGSEController
 from controlroom.testing import expected_protocol
 
 STATUS = (

@@ -10,7 +10,7 @@ from controlroom.device.proxy import DeviceProxy, make_proxy
 from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.ogse import Interlock, OGSEController
-from controlroom.devices.ogse.simulator import OGSESimulator
+from controlroom.devices.ogse.sim.server import OGSESimulator
 from controlroom.rpc import ControlServer, RemoteError
 from controlroom.testing.waiting import wait_until
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlroom.devices.ogse.simulator import OGSESimulator
+from controlroom.devices.ogse.sim.server import OGSESimulator
 from controlroom.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -96,10 +96,10 @@ def test_stop_does_not_hang_on_a_waiting_client() -> None:
 
 
 class SimProcess:
-    """``python -m controlroom.devices.ogse.simulator`` in a child, stopped by its own PID."""
+    """``python -m controlroom.devices.ogse.sim.server`` in a child, stopped by its own PID."""
 
     def __init__(self, *options: str) -> None:
-        argv = [sys.executable, "-m", "controlroom.devices.ogse.simulator", "--port", "0"]
+        argv = [sys.executable, "-m", "controlroom.devices.ogse.sim.server", "--port", "0"]
         self.proc = subprocess.Popen(
             [*argv, *options], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )

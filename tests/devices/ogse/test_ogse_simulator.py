@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from controlroom.devices.ogse.sim_state import IGNITION_S
-from controlroom.devices.ogse.simulator import OGSESimulator, main
+from controlroom.devices.ogse.sim.server import OGSESimulator, main
+from controlroom.devices.ogse.sim.state import IGNITION_S
 
 
 class FakeClock:

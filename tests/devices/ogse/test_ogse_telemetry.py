@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from controlroom.devices.ogse import OGSEController
-from controlroom.devices.ogse.simulator import OGSESimulator
+from controlroom.devices.ogse.sim.server import OGSESimulator
 from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 from controlroom.testing import expected_protocol
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlroom.device import ArgumentError, ReplyError
-from controlroom.devices.psu import CommandRefused, OutputMode, PsuController
+from controlroom.device import ArgumentError, CommandRefused, ReplyError
+from controlroom.devices.psu import OutputMode, PsuController
 from controlroom.testing import expected_protocol
 
 OK = '0,"No error"'

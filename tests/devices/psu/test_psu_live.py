@@ -11,7 +11,7 @@ from controlroom.device.proxy import DeviceProxy, make_proxy
 from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.psu import OutputMode, PsuController
-from controlroom.devices.psu.simulator import PsuSimulator
+from controlroom.devices.psu.sim.server import PsuSimulator
 from controlroom.rpc import ControlServer, RemoteError
 from controlroom.testing.waiting import wait_until
 

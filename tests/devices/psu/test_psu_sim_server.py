@@ -11,14 +11,14 @@ import sys
 
 import pytest
 
-from controlroom.devices.psu.load import (
+from controlroom.devices.psu.sim.load import (
     LampLoad,
     LoadSpecError,
     ResistiveLoad,
     parse_channel_load,
     parse_load,
 )
-from controlroom.devices.psu.simulator import NO_DELAYS, PsuSimulator
+from controlroom.devices.psu.sim.server import NO_DELAYS, PsuSimulator
 from controlroom.testing.waiting import wait_until
 
 READY_TIMEOUT_S = 30.0
@@ -90,7 +90,7 @@ def _read_ready_line(proc: subprocess.Popen[str]) -> str:
 
 @pytest.mark.integration
 def test_the_simulator_process_prints_ready_takes_loads_and_stops_on_sigterm() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.psu.simulator", "--port", "0"]
+    argv = [sys.executable, "-m", "controlroom.devices.psu.sim.server", "--port", "0"]
     argv += ["--load", "1=2", "--no-delays"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:

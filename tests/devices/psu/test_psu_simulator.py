@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from controlroom.devices.psu.simulator import NO_DELAYS, CommandDelays, PsuSimulator, main
+from controlroom.devices.psu.sim.server import NO_DELAYS, CommandDelays, PsuSimulator, main
 
 
 class FakeClock:

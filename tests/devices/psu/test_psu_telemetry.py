@@ -6,7 +6,7 @@ from typing import Any
 
 from controlroom.device.transports.inproc import InProcessTransport
 from controlroom.devices.psu import PsuController
-from controlroom.devices.psu.simulator import NO_DELAYS, PsuSimulator
+from controlroom.devices.psu.sim.server import NO_DELAYS, PsuSimulator
 from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlroom.device import ArgumentError, ReplyError
+from controlroom.device import ArgumentError, CommandRefused, ReplyError
 from controlroom.devices.tempctl import (
-    CommandRefused,
     HeaterRange,
     HeaterStatus,
     OutputMode,

@@ -10,8 +10,8 @@ from controlroom.device.proxy import DeviceProxy, make_proxy
 from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.tempctl import HeaterRange, OutputMode, TempCtlController
-from controlroom.devices.tempctl.control_loop import HeaterFault
-from controlroom.devices.tempctl.simulator import LakeShore336Simulator
+from controlroom.devices.tempctl.sim.control_loop import HeaterFault
+from controlroom.devices.tempctl.sim.server import LakeShore336Simulator
 from controlroom.rpc import ControlServer, RemoteError
 from controlroom.testing.waiting import wait_until
 

@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from controlroom.devices.tempctl.control_loop import ControlLoop, HeaterFault, OutputMode
-from controlroom.devices.tempctl.physics import (
+from controlroom.devices.tempctl.sim.control_loop import ControlLoop, HeaterFault, OutputMode
+from controlroom.devices.tempctl.sim.physics import (
     INPUTS,
     Stage,
     ThermalConfig,
@@ -16,7 +16,7 @@ from controlroom.devices.tempctl.physics import (
     gaussian,
     steady_state,
 )
-from controlroom.devices.tempctl.sensor_curves import (
+from controlroom.devices.tempctl.sim.sensor_curves import (
     SensorType,
     dt670_volts,
     in_range,

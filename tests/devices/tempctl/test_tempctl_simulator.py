@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from controlroom.devices.tempctl.control_loop import HeaterFault
-from controlroom.devices.tempctl.sensor_curves import pt100_ohms
-from controlroom.devices.tempctl.simulator import MAX_CATCH_UP_S, LakeShore336Simulator, main
+from controlroom.devices.tempctl.sim.control_loop import HeaterFault
+from controlroom.devices.tempctl.sim.sensor_curves import pt100_ohms
+from controlroom.devices.tempctl.sim.server import MAX_CATCH_UP_S, LakeShore336Simulator, main
 
 READING = r"[+-]\d+\.\d+"
 

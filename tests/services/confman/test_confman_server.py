@@ -177,7 +177,7 @@ def test_status_publishes_site_setup_id_and_obsid(
 
 @pytest.mark.integration
 def test_a_restarted_process_carries_on(settings_file: Path) -> None:
-    argv = [sys.executable, "-m", "controlroom.services.confman.server"]
+    argv = [sys.executable, "-m", "controlroom.processes.service", "confman"]
     with ServerProcess(argv, ready_timeout=30.0) as first:
         with make_proxy(ConfigurationManager, first.endpoint, timeout=10.0) as proxy:
             proxy.submit_setup(HEXAPOD, "before the restart")

@@ -149,7 +149,7 @@ def test_buffered_records_are_flushed_when_the_log_manager_starts_late(
     for index in range(10_000):
         logger.info("record %05d", index)
     assert handler.dropped == 9_500
-    argv = [sys.executable, "-m", "controlroom.services.logs.server"]
+    argv = [sys.executable, "-m", "controlroom.processes.service", "logman"]
     options = ["--endpoint", ANY_PORT, "--pub-endpoint", ANY_PORT, "--records-endpoint", records]
     with ServerProcess([*argv, *options, "--directory", str(tmp_path)]) as child:
         assert child.endpoints["records"] == records

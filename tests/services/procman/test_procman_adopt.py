@@ -22,7 +22,7 @@ from controlroom.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
-PROCMAN = [sys.executable, "-m", "controlroom.services.procman.server"]
+PROCMAN = [sys.executable, "-m", "controlroom.processes.service", "procman"]
 
 
 def processes(proxy: DeviceProxy) -> dict[str, dict[str, Any]]:

@@ -33,20 +33,20 @@ def test_the_node_bridge_its_fleet_and_the_pipe_server(tmp_path: Path) -> None:
     specs = by_name(settings, setup)
     nodes, fleet, pipe = specs["nodes"], specs["nodes-sim"], specs["pipe"]
     assert nodes.kind == "bridge" and nodes.ready == "server"
-    assert nodes.argv == (PY, "-m", "controlroom.cli.main", "nodes", "run")
+    assert nodes.argv == (PY, "-m", "controlroom.processes.bridge", "nodes")
     assert nodes.after == ("registry", "logman", "confman", "storage")
     assert fleet.kind == "simulator" and fleet.after == ("nodes",) and fleet.ready == "json"
     assert fleet.argv == (
         PY, "-m", "controlroom.bridges.nodes.fleet", "--bridge", "tcp://127.0.0.1:7811",
         "--nodes", "3", "--rate", "5.0", "--ctu", "1",
     )  # fmt: skip
-    assert pipe.argv[-2:] == ("pipe", "run") and pipe.ready == "json"
+    assert pipe.argv[-2:] == ("controlroom.processes.bridge", "pipe") and pipe.ready == "json"
     assert "mqtt" not in specs  # the Settings do not enable it
 
 
 def test_the_mqtt_bridge_runs_only_when_the_settings_enable_it(tmp_path: Path) -> None:
     enabled = settings_with(tmp_path, bridges={"mqtt": {"enabled": True}})
-    assert by_name(enabled, {"bridges": {"mqtt": {}}})["mqtt"].argv[-2:] == ("mqtt", "run")
+    assert by_name(enabled, {"bridges": {"mqtt": {}}})["mqtt"].argv[-1] == "mqtt"
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_processes_are_listed_started_and_stopped_by_name(
     assert states(proxy) == dict.fromkeys(SERVICES, "stopped")
     process = proxy.start("registry")
     assert process["state"] == "running" and process["kind"] == "service"
-    assert process["command"][-2:] == ["-m", "controlroom.services.registry.server"]
+    assert process["command"][-3:] == ["-m", "controlroom.processes.service", "registry"]
     assert psutil.pid_exists(process["pid"])
     assert proxy.restart("registry")["pid"] != process["pid"]
     stopped = proxy.stop("registry")

@@ -45,14 +45,14 @@ def test_without_a_setup_only_the_core_services(settings: Settings) -> None:
     names = [s.name for s in specs]
     assert names == ["registry", "logman", "confman", "storage", "scheduler", "scenarios"]
     registry, logman, scheduler, scenarios = specs[0], specs[1], specs[-2], specs[-1]
-    assert registry.argv == (PY, "-m", "controlroom.services.registry.server")
+    assert registry.argv == (PY, "-m", "controlroom.processes.service", "registry")
     assert registry.kind == "service" and registry.after == () and registry.pins == ()
-    assert logman.argv[-1] == "controlroom.services.logs.server"
+    assert logman.argv[-2:] == ("controlroom.processes.service", "logman")
     assert logman.after == ()  # registering and logging never wait: the services start together
-    # The scheduler runs through the CLI, which joins it with the observations.
-    assert scheduler.argv == (PY, "-m", "controlroom.cli.jobserver", "scheduler")
+    # The composition root joins the scheduler with the observations.
+    assert scheduler.argv == (PY, "-m", "controlroom.processes.service", "scheduler")
     assert scheduler.after == ("confman",)
-    assert scenarios.argv == (PY, "-m", "controlroom.cli.jobserver", "scenarios")
+    assert scenarios.argv == (PY, "-m", "controlroom.processes.service", "scenarios")
     assert scenarios.after == ("confman",)
 
 
@@ -61,15 +61,15 @@ def test_a_simulated_device_brings_its_simulator(settings: Settings) -> None:
     sim, server, dummy = specs["tempctl-sim"], specs["tempctl"], specs["dummy"]
     assert sim.kind == "simulator" and sim.ready == "simulator"
     assert sim.argv == (
-        PY, "-m", "controlroom.devices.tempctl.simulator", "--host", "127.0.0.1", "--port", "7777"
+        PY, "-m", "controlroom.devices.tempctl.sim.server", "--host", "127.0.0.1", "--port", "7777"
     )  # fmt: skip
     assert server.kind == "device" and server.simulated
     assert server.argv == (
-        PY, "-m", "controlroom.cli.devserver", "tempctl", "--sim",
+        PY, "-m", "controlroom.processes.device", "tempctl", "--sim",
         "--transport", "tcp://127.0.0.1:7777",
     )  # fmt: skip
     assert server.after == ("registry", "logman", "confman", "storage", "tempctl-sim")
-    assert dummy.argv[-3:] == ("-m", "controlroom.cli.devserver", "dummy")
+    assert dummy.argv[-3:] == ("-m", "controlroom.processes.device", "dummy")
     assert not dummy.simulated
     assert "tempctl-sim" not in by_name(settings, {"devices": {"tempctl": {}}})
 

@@ -13,7 +13,7 @@ from controlroom.rpc import Proxy
 from controlroom.services.procman.stopmark import StopMark
 from controlroom.testing.processes import ServerProcess
 
-PROCMAN = [sys.executable, "-m", "controlroom.services.procman.server"]
+PROCMAN = [sys.executable, "-m", "controlroom.processes.service", "procman"]
 
 
 def test_the_first_reason_given_is_kept_until_cleared(tmp_path: Path) -> None:

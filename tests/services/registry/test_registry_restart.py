@@ -22,7 +22,7 @@ NAMES = ("dummy-a", "dummy-b")
 
 
 def registry_process(endpoint: str) -> ServerProcess:
-    argv = [sys.executable, "-m", "controlroom.services.registry.server"]
+    argv = [sys.executable, "-m", "controlroom.processes.service", "registry"]
     options = ["--endpoint", endpoint, "--pub-endpoint", "tcp://127.0.0.1:0", "--ttl", "1.0"]
     return ServerProcess([*argv, *options])
 

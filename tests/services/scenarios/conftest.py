@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from scenarios_helpers import LOOPBACK, StandInConfman, scenarios_settings
 
-from controlroom.cli.jobserver import run_scenario
 from controlroom.device.serving import DeviceService
+from controlroom.processes.jobs import run_scenario
 from controlroom.rpc import ControlServer
 from controlroom.services.scenarios.server import build_server
 from controlroom.services.storage.server import StorageManager

@@ -14,10 +14,10 @@ import yaml
 from scenarios_helpers import StandInConfman
 from typer.testing import CliRunner
 
-from controlroom.cli.jobserver import run_scenario
 from controlroom.cli.main import app
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
+from controlroom.processes.jobs import run_scenario
 from controlroom.rpc import ControlServer
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until

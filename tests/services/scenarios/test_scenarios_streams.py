@@ -12,7 +12,7 @@ import zmq
 from controlroom import wire
 from controlroom.rpc import ControlServer, FunctionTable
 from controlroom.services.scenarios.discovery import PublishDirectory, setup_device_names
-from controlroom.services.scenarios.streams import StreamFollower
+from controlroom.services.scenarios.streams import others, stream_subscriber
 from controlroom.testing.waiting import wait_until
 
 LOOPBACK = "tcp://127.0.0.1:0"
@@ -67,14 +67,15 @@ def test_hk_and_events_reach_the_callbacks_and_garbage_is_dropped() -> None:
     context = zmq.Context.instance()
     publisher = context.socket(zmq.PUB)
     port = publisher.bind_to_random_port("tcp://127.0.0.1")
-    follower = StreamFollower(
+    follower = stream_subscriber(
         lambda server, values: got.put(("hk", server, values)),
         lambda server, values: got.put(("event", server, values)),
         ignore="scenarios",
     ).start()
     try:
-        follower.follow({"bench": f"tcp://127.0.0.1:{port}", "scenarios": "tcp://127.0.0.1:1"})
-        assert follower.following() == {"bench": f"tcp://127.0.0.1:{port}"}
+        endpoints = {"bench": f"tcp://127.0.0.1:{port}", "scenarios": "tcp://127.0.0.1:1"}
+        follower.follow(others(endpoints, "scenarios"))
+        assert follower.following() == {f"tcp://127.0.0.1:{port}"}
 
         def send(topic: str, values: Any) -> None:
             publisher.send_multipart(

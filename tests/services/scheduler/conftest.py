@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from controlroom.cli.jobserver import run_in_observation
+from controlroom.processes.jobs import run_in_observation
 from controlroom.rpc import ControlServer, FunctionTable
 from controlroom.services.scheduler.server import build_server
 

@@ -198,8 +198,8 @@ def test_the_scheduler_process_announces_itself_and_follows_the_confman(
     state.add(5, {"probe": {"cron": NEVER_SOON, "run": "controlroom.devices.factory:ALLOWED"}})
     state.setup_id = 5
     loopback = "tcp://127.0.0.1:0"
-    argv = [sys.executable, "-m", "controlroom.cli.jobserver", "scheduler", "--endpoint", loopback]
-    argv += ["--pub-endpoint", loopback, "--confman", server.endpoint]
+    argv = [sys.executable, "-m", "controlroom.processes.service", "scheduler"]
+    argv += ["--endpoint", loopback, "--pub-endpoint", loopback, "--confman", server.endpoint]
     with ServerProcess(argv) as child, make_proxy(Scheduler, child.endpoint) as proxy:
         assert proxy.ping() == "pong"
         assert wait_until(lambda: "probe" in jobs_of(proxy), 10.0)

@@ -9,7 +9,7 @@ from controlroom.device.proxy import DeviceProxy
 from controlroom.rpc import ControlServer
 from controlroom.storage.backend import Row
 from controlroom.storage.errors import BackendUnavailableError
-from controlroom.storage.registry import Registry, scalars
+from controlroom.storage.registrations import Registrations, scalars
 
 
 class MemoryBackend:
@@ -18,7 +18,7 @@ class MemoryBackend:
     def __init__(self, store: dict[str, Any] | None = None) -> None:
         # ``store`` outlives the backend: reopening on it is a restart with persisted data.
         self.store = store if store is not None else {"columns": {}, "rows": {}}
-        self.registry = Registry(self.store["columns"])
+        self.registry = Registrations(self.store["columns"])
         self.failing = False
         self.appends = 0
 

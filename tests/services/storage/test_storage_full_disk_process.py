@@ -76,7 +76,8 @@ def test_a_full_disk_keeps_every_row_and_stores_each_exactly_once(
     settings_file: Path, data_disk: SmallDisk
 ) -> None:
     options = SenderOptions(batch_rows=50, batch_delay_s=0.05, timeout_s=10.0)
-    with ServerProcess([sys.executable, "-m", "controlroom.services.storage.server"]) as manager:
+    argv = [sys.executable, "-m", "controlroom.processes.service", "storage"]
+    with ServerProcess(argv) as manager:
         proxy = make_proxy(StorageManager, manager.endpoint, timeout=10.0)
         events = StatusFollower(manager.pub_endpoint, "event/storage").start()
         status = StatusFollower(manager.pub_endpoint, "status/storage").start()

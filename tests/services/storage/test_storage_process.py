@@ -40,7 +40,7 @@ def settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _manager() -> ServerProcess:
-    return ServerProcess([sys.executable, "-m", "controlroom.services.storage.server"])
+    return ServerProcess([sys.executable, "-m", "controlroom.processes.service", "storage"])
 
 
 def _batch(origin: str, first: int) -> list[dict[str, Any]]:

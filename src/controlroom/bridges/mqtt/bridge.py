@@ -1,4 +1,4 @@
-"""The MQTT bridge: one broker connection, the follower, the watcher and the command desk.
+"""The MQTT bridge: one broker connection, the follower, the availability and the command desk.
 
 :class:`MqttBridge` connects to the broker with a last will (``offline``,
 retained, on ``<prefix>/<site>/bridge/availability``) and, on every
@@ -19,20 +19,21 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from controlroom.bridges.mqtt.announce import Announcer
+from controlroom.bridges.mqtt.availability import Availability
 from controlroom.bridges.mqtt.commands import CommandDesk
 from controlroom.bridges.mqtt.config import MqttConfig
 from controlroom.bridges.mqtt.errors import MqttError
-from controlroom.bridges.mqtt.follower import Follower
-from controlroom.bridges.mqtt.liveness import Watcher
 from controlroom.bridges.mqtt.relay import StateRelay
 from controlroom.bridges.mqtt.targets import Targets
 from controlroom.bridges.mqtt.topics import OFFLINE, ONLINE
 from controlroom.bridges.mqtt.units import Units
+from controlroom.rpc.follow import Subscriber
 
 log = logging.getLogger(__name__)
 
 GOODBYE_TIMEOUT_S = 2.0
 HA_ONLINE = b"online"
+FOLLOWER_RCVHWM = 100_000  # a burst is kept in ZeroMQ rather than lost
 
 
 class MqttBridge:
@@ -52,8 +53,11 @@ class MqttBridge:
             Announcer(self.topics, units or Units({}, {}), self.publish) if mqtt.discovery else None
         )
         self.relay = StateRelay(config, self.publish, self.announcer)
-        self.follower = Follower(self.relay)
-        self.watcher = Watcher(
+        # The relay's tick runs at every wake-up, so held-back values go out even when idle.
+        self.follower = Subscriber(
+            name="mqtt-follower", rcvhwm=FOLLOWER_RCVHWM, on_wake=self.relay.tick
+        ).on("", lambda p: self.relay.take(p.kind, p.subject, p.time, p.values))
+        self.watcher = Availability(
             Targets(config, timeout_s=mqtt.ping_timeout_s),
             self.follower,
             self.topics,

@@ -1,6 +1,6 @@
 """What the MQTT bridge needs to know, read once from the Settings.
 
-``bridges.mqtt`` (see :mod:`controlroom.config.mqttschema`) gives the
+``bridges.mqtt`` (see :mod:`controlroom.config.schema.mqtt`) gives the
 broker, the topics, the allow-list and the limits; ``site`` is part of every
 topic; ``services`` says where the core services and the registry are, from
 which the bridge finds every server it follows.
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from controlroom.bridges.mqtt.errors import MqttError
 from controlroom.bridges.mqtt.topics import Topics, slug
-from controlroom.config.mqttschema import MqttBridgeSettings
+from controlroom.config.schema.mqtt import MqttBridgeSettings
 
 Endpoints = Mapping[str, str]
 

@@ -8,7 +8,7 @@
         port: 7800
         commands: tcp://127.0.0.1:6800
         publish: tcp://127.0.0.1:6801
-        ...                      # see controlroom.config.nodeschema
+        ...                      # see controlroom.config.schema.nodes
 
 The storage side (senders, queue sizes) is joined by the CLI, which may use
 the core services; this module only builds what the bridge itself owns.

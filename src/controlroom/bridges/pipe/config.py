@@ -1,7 +1,7 @@
 """What the pipe-command server needs to know, read once from the Settings.
 
 ``bridges.pipe`` gives the address, token, allow-list and limits (see
-:mod:`controlroom.config.bridgeschema`); ``services.registry`` and the
+:mod:`controlroom.config.schema.bridges`); ``services.registry`` and the
 ``devices``/``services`` endpoints tell it where to find each device.
 """
 

@@ -4,15 +4,14 @@ The driver (:class:`DaqController`) speaks the SCPI of a Keithley DAQ6510 with
 two 20-channel cards (channels 101-120 and 201-220): channel configuration,
 scan list, integration time in power-line cycles, scan count, ``INIT`` /
 ``FETC?`` and single-channel ``MEAS:TEMP?``. The simulator
-(``python -m controlroom.devices.daq.simulator``) answers the same commands
+(``python -m controlroom.devices.daq.sim.server``) answers the same commands
 from a thermal model of the simulated setup.
 """
 
 from controlroom.devices.daq.driver import DaqController, TcType, TempUnit, Transducer
-from controlroom.devices.daq.replies import CommandRefused, DaqError, ScanTimeout
+from controlroom.devices.daq.replies import DaqError, ScanTimeout
 
 __all__ = [
-    "CommandRefused",
     "DaqController",
     "DaqError",
     "ScanTimeout",

@@ -3,8 +3,9 @@
 Modelled on a Keithley DAQ6510 with two 20-channel cards (101-120, 201-220),
 with the channel-list SCPI it shares with a Keysight 34970A. Every setting and
 every query that can be refused is one line ``*CLS;:<command>;:SYST:ERR?``, so
-the error read back is that command's own, raised as :class:`CommandRefused`
-in the same exchange; a refused query gives only the error entry, never a hang.
+the error read back is that command's own, raised as
+:class:`~controlroom.device.replies.CommandRefused` in the same exchange; a
+refused query gives only the error entry, never a hang.
 
 A scan of tens of channels at a long integration time takes seconds to tens
 of seconds, longer than any sensible read timeout, so :meth:`DaqController.scan`
@@ -19,18 +20,20 @@ import time
 from typing import Annotated, Any
 
 from controlroom.device import Controller, choices, command, in_range
+from controlroom.device.replies import (
+    check_error,
+    parse_error,
+    parse_float,
+    parse_int,
+    split_checked,
+)
 from controlroom.device.transports.base import Transport
 from controlroom.devices.daq.channels import ALL_CHANNELS, channel_list, parse_scan_reply
 from controlroom.devices.daq.replies import (
     ScanTimeout,
     average_by_channel,
-    check_error,
-    parse_error,
-    parse_float,
-    parse_int,
     parse_reading,
     parse_readings,
-    split_checked,
 )
 
 Channels = Annotated[str, channel_list()]

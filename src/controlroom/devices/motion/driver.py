@@ -11,31 +11,57 @@ at once, in one exchange.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from controlroom.device import Controller, command, in_range
-from controlroom.devices.motion.driver_axes import (
-    AXES,
-    AXIS_NAMES,
-    WAIT_LIMIT_S,
-    Axis,
-    Position,
-    Timeout,
-    axes_or_all,
-    wait_for_motion,
+from controlroom.device import (
+    CommandRefused,
+    Controller,
+    DeviceError,
+    ReplyError,
+    choices,
+    command,
+    in_range,
 )
-from controlroom.devices.motion.errors import (
-    OutsideLimits,
-    check_error,
-    parse_error_message,
-    parse_flag,
-    parse_float,
-    parse_floats,
-    parse_int,
-    split_reply,
-)
+from controlroom.device.replies import parse_bool, parse_float, parse_floats, parse_int
+from controlroom.device.transports.base import Transport
+from controlroom.devices.motion import codes
 
+
+class MotionError(DeviceError):
+    """Root of every error the motion driver raises."""
+
+
+class MotionRefused(MotionError, CommandRefused):
+    """The controller refused a command; ``code`` is its error code (see ``TE?``)."""
+
+    def __init__(self, code: int) -> None:
+        message = codes.describe(code)
+        super().__init__(
+            f"the controller reports error {code}: {message}", code=code, message=message
+        )
+
+
+class OutsideLimits(MotionError):
+    """A move would end outside the software limits of its axis; nothing was sent."""
+
+
+class MotionFailed(MotionError):
+    """A move or homing run ended away from its target (stopped, aborted or a fault)."""
+
+
+class MotionTimeout(MotionError):
+    """A move or homing run did not end within the time given."""
+
+
+AXES = (1, 2, 3, 4)
+AXIS_NAMES = {1: "x", 2: "y", 3: "z", 4: "rz"}
+"""Axis number -> the name used in housekeeping (``x_position``) and messages."""
+
+Axis = Annotated[int, choices(*AXES)]
+Position = Annotated[float, in_range(-1000.0, 1000.0)]  # mm or deg; the limits are narrower
+WAIT_LIMIT_S = 600.0
+Timeout = Annotated[float, in_range(0.0, WAIT_LIMIT_S)]
 Speed = Annotated[float, in_range(0.0001, 100.0)]  # mm/s or deg/s
 Acceleration = Annotated[float, in_range(0.001, 1000.0)]  # mm/s² or deg/s²
 
@@ -44,15 +70,87 @@ _PROXY_TIMEOUT_S = WAIT_LIMIT_S + 10.0  # a waiting call may take that long to a
 
 _SAMPLED: dict[str, tuple[str, Callable[[str], Any]]] = {
     "TP?": ("position", parse_float),
-    "IP?": ("in_position", parse_flag),
-    "HM?": ("homed", parse_flag),
-    "MD?": ("moving", lambda reply: not parse_flag(reply)),
+    "IP?": ("in_position", parse_bool),
+    "HM?": ("homed", parse_bool),
+    "MD?": ("moving", lambda reply: not parse_bool(reply)),
 }
 """Per-axis query -> housekeeping name suffix and parser (``x_position``)."""
 
 
 def _setting(template: str) -> dict[str, Any]:
     return {"kind": "transaction", "cmd": template + ";TE?", "check": check_error}
+
+
+def split_reply(reply: str, count: int) -> list[str]:
+    """The replies of ``count`` queries sent on one line (the controller joins them with ``,``)."""
+    parts = [part.strip() for part in reply.split(",")]
+    if len(parts) != count:
+        raise ReplyError(f"expected {count} values from the motion controller, got {reply!r}")
+    return parts
+
+
+def parse_error_message(reply: str) -> dict[str, int | str]:
+    """``TB?`` -> ``{"code": 107, "message": "AXIS 1 NEGATIVE SOFTWARE LIMIT DETECTED"}``."""
+    code, _, message = reply.partition(",")
+    return {"code": parse_int(code), "message": message.strip()}
+
+
+def check_error(reply: str) -> None:
+    """Raise if the ``TE?`` that ends a command line reports an error."""
+    code = parse_int(reply.rsplit(",", maxsplit=1)[-1])
+    if code != codes.NO_ERROR:
+        raise MotionRefused(code)
+
+
+def axes_or_all(axis: int | None) -> tuple[int, ...]:
+    return AXES if axis is None else (axis,)
+
+
+def wait_for_motion(
+    transport: Transport,
+    axes: Sequence[int],
+    timeout_s: float,
+    poll_s: float,
+    clock: Callable[[], float],
+) -> dict[str, float]:
+    """Poll until ``axes`` are at rest; their positions, or raise if one ended off target."""
+    deadline = clock() + timeout_s
+    while not all(parse_bool(p) for p in _ask(transport, [f"{n}MD?" for n in axes])):
+        if clock() >= deadline:
+            names = ", ".join(AXIS_NAMES[n] for n in axes)
+            raise MotionTimeout(f"axis {names} still moving after {timeout_s} s")
+        time.sleep(poll_s)
+    queries = [f"{n}{query}" for query in ("TP?", "DP?", "IP?") for n in axes]
+    parts = _ask(transport, queries)
+    count = len(axes)
+    positions = [parse_float(p) for p in parts[:count]]
+    targets = [parse_float(p) for p in parts[count : 2 * count]]
+    arrived = [parse_bool(p) for p in parts[2 * count :]]
+    if not all(arrived):
+        raise MotionFailed(_why(transport, axes, positions, targets, arrived))
+    return {AXIS_NAMES[n]: position for n, position in zip(axes, positions, strict=True)}
+
+
+def _why(
+    transport: Transport,
+    axes: Sequence[int],
+    positions: list[float],
+    targets: list[float],
+    arrived: list[bool],
+) -> str:
+    stopped = [
+        f"axis {AXIS_NAMES[n]} at rest at {position}, not in position at {target}"
+        for n, position, target, ok in zip(axes, positions, targets, arrived, strict=True)
+        if not ok
+    ]
+    code = parse_int(transport.query("TE?"))
+    if code != codes.NO_ERROR:
+        stopped.append(f"error {code}: {codes.describe(code)}")
+    return "; ".join(stopped)
+
+
+def _ask(transport: Transport, queries: list[str]) -> list[str]:
+    return split_reply(transport.query(";".join(queries)), len(queries))
 
 
 class MotionController(Controller):
@@ -85,7 +183,7 @@ class MotionController(Controller):
     def start_homing(self, axis: Axis) -> None:
         """Start the home search of an axis; it is homed once it reaches the home switch."""
 
-    @command("query", "${axis}HM?", parse=parse_flag)
+    @command("query", "${axis}HM?", parse=parse_bool)
     def homed(self, axis: Axis) -> bool:
         """True once the axis has found its home since power-up (or since a fault)."""
 
@@ -109,11 +207,11 @@ class MotionController(Controller):
     def actual_velocity(self, axis: Axis) -> float:
         """Actual velocity of an axis (signed, mm/s or deg/s)."""
 
-    @command("query", "${axis}MD?", parse=parse_flag)
+    @command("query", "${axis}MD?", parse=parse_bool)
     def motion_done(self, axis: Axis) -> bool:
         """True when the axis is at rest."""
 
-    @command("query", "${axis}IP?", parse=parse_flag)
+    @command("query", "${axis}IP?", parse=parse_bool)
     def in_position(self, axis: Axis) -> bool:
         """True when the axis is homed, at rest and at the target of its last move."""
 
@@ -149,7 +247,7 @@ class MotionController(Controller):
     def soft_limits(self, axis: Axis) -> list[float]:
         """Lower and upper software limits of an axis."""
 
-    @command("query", "${axis}MO?", parse=parse_flag)
+    @command("query", "${axis}MO?", parse=parse_bool)
     def motor_enabled(self, axis: Axis) -> bool:
         """True when the motor of the axis is on."""
 
@@ -238,7 +336,7 @@ class MotionController(Controller):
         return values
 
     def _ask(self, queries: list[str]) -> list[str]:
-        return split_reply(self.transport.query(";".join(queries)), len(queries))
+        return _ask(self.transport, queries)
 
     @staticmethod
     def _check_within(axis: int, position: float, lower: float, upper: float) -> None:

@@ -3,9 +3,9 @@
 The controller takes one command per line and answers each with one line
 (see :mod:`controlroom.devices.ogse.protocol`), so every command here is a
 single exchange, actions included: their ``OK`` or ``ERROR: ...`` is read
-back at once and a refusal raises :class:`CommandRefused`. The controller
-serves one client at a time: while the control server holds the link,
-nobody else can talk to the hardware.
+back at once and a refusal raises :class:`~controlroom.device.CommandRefused`.
+The controller serves one client at a time: while the control server holds
+the link, nobody else can talk to the hardware.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Reading the OGSE controller's replies: ``name: VALUE`` lines, ``OK`` and ``ERROR: ...``.
 
 Parse hooks for the driver's ``@command`` declarations. A reply that starts
-with ``ERROR`` becomes :class:`CommandRefused` (the controller's own words);
-anything else the driver cannot read becomes a ``ReplyError`` quoting it.
+with ``ERROR`` becomes :class:`~controlroom.device.CommandRefused` (the
+controller's own words); anything else the driver cannot read becomes a
+``ReplyError`` quoting it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from controlroom.device import ReplyError
+from controlroom.device import CommandRefused, ReplyError
 from controlroom.devices.ogse.protocol import (
     CELSIUS,
     CLOSED,
@@ -32,10 +33,6 @@ from controlroom.devices.ogse.protocol import (
 _LEVEL = re.compile(r"(\*\s*)?(\S+)\s+#(\d+)")
 _FLAGS = re.compile(r"flags:\s*0x([0-9a-fA-F]+)\b.*")
 _METER = re.compile(r"(\S+)\s+W\s+(\S+)\s+C")
-
-
-class CommandRefused(ReplyError):
-    """The OGSE controller answered ``ERROR: ...`` (refused or unknown command)."""
 
 
 class Interlock(enum.StrEnum):

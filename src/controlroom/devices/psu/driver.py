@@ -6,15 +6,18 @@ selecting and setting as two exchanges would let another client (or the HK
 poll) slip in between. Every channel command is therefore one line:
 ``INST:NSEL <n>;:<command>``, and every setting also starts with ``*CLS`` and
 ends with ``SYST:ERR?``, so the error read back is the setting's own and a
-refused setting raises :class:`CommandRefused` at once, in the same exchange.
+refused setting raises
+:class:`~controlroom.device.replies.CommandRefused` at once, in the same exchange.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from controlroom.device import ArgumentError, Controller, ReplyError, choices, command, in_range
+from controlroom.device.replies import check_error, parse_bool, parse_error, parse_float
 from controlroom.devices.psu.ratings import (
     CHANNELS,
     MAX_AMPS,
@@ -23,23 +26,27 @@ from controlroom.devices.psu.ratings import (
     MAX_VOLTS,
     RATINGS,
 )
-from controlroom.devices.psu.replies import (
-    CommandRefused,
-    OutputMode,
-    check_error,
-    parse_bool,
-    parse_error,
-    parse_float,
-    parse_mode,
-)
-
-__all__ = ["CommandRefused", "OutputMode", "PsuController"]
 
 Channel = Annotated[int, choices(*CHANNELS)]
 Volts = Annotated[float, in_range(0.0, MAX_VOLTS)]
 Amps = Annotated[float, in_range(0.0, MAX_AMPS)]
 OvpVolts = Annotated[float, in_range(0.0, MAX_OVP_VOLTS)]
 Seconds = Annotated[float, in_range(0.0, MAX_OCP_DELAY_S)]
+
+
+class OutputMode(enum.Enum):
+    """What regulates an output: its voltage setting, its current limit, or nothing (off)."""
+
+    CV = "CV"
+    CC = "CC"
+    OFF = "OFF"
+
+
+def parse_mode(reply: str) -> OutputMode:
+    try:
+        return OutputMode(reply.strip().upper())
+    except ValueError:
+        raise ReplyError(f"expected CV, CC or OFF from the supply, got {reply!r}") from None
 
 
 def _on_off(value: bool) -> str:

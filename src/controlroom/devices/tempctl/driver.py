@@ -12,6 +12,7 @@ import enum
 from typing import Annotated, Any
 
 from controlroom.device import Controller, ReplyError, choices, command, in_range, max_length
+from controlroom.device.replies import CommandRefused, parse_float, parse_floats, parse_int
 
 Input = Annotated[str, choices("A", "B", "C", "D")]
 Output = Annotated[int, choices(1, 2)]
@@ -44,10 +45,6 @@ class HeaterStatus(enum.IntEnum):
     SHORT = 2
 
 
-class CommandRefused(ReplyError):
-    """The 336 flagged a command error or an execution error (see ``*ESR?``)."""
-
-
 def check_esr(reply: str) -> None:
     """Raise if the ``*ESR?`` answer that follows a setting shows it was refused."""
     try:
@@ -58,24 +55,6 @@ def check_esr(reply: str) -> None:
         raise CommandRefused(f"the 336 did not understand the command (ESR={esr})")
     if esr & _ESR_EXECUTION_ERROR:
         raise CommandRefused(f"the 336 could not execute the command (ESR={esr})")
-
-
-def parse_float(reply: str) -> float:
-    try:
-        return float(reply)
-    except ValueError:
-        raise ReplyError(f"expected a number from the 336, got {reply!r}") from None
-
-
-def parse_floats(reply: str) -> list[float]:
-    return [parse_float(part) for part in reply.split(",")]
-
-
-def parse_int(reply: str) -> int:
-    try:
-        return int(reply.strip())
-    except ValueError:
-        raise ReplyError(f"expected an integer from the 336, got {reply!r}") from None
 
 
 def _parse_mode_reply(reply: str) -> dict[str, Any]:

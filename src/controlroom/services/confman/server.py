@@ -18,31 +18,26 @@ A Setup's files (``web.status_file``, ``web.accept_file``) must lie under the
 Settings' ``locations.data``: one naming a file elsewhere is refused when
 submitted and when loaded (:mod:`controlroom.config.confine`).
 
-Run it as a process with ``python -m controlroom.services.confman.server``
-(or ``controlroom confman run``); it prints the ready line once it serves.
+:func:`build_server` builds it from the Settings; ``python -m
+controlroom.processes.service confman`` (or ``controlroom confman run``) serves it.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from controlroom.config.confine import PathOutsideRoot, data_files
-from controlroom.config.settings import directive_roots, load_settings, location
+from controlroom.config.settings import directive_roots, location
 from controlroom.config.setup import DEFAULT_MAX_SETUP_BYTES
 from controlroom.device import Interface, command
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
-from controlroom.rpc.process import serve_until_signalled
-from controlroom.services.attach import service_attachments
 from controlroom.services.confman.errors import InvalidSetup, ObservationError
 from controlroom.services.confman.observations import ObservationLog
 from controlroom.services.confman.repository import SetupRepository
+from controlroom.services.control import service_server
 from controlroom.wire import Envelope
 from controlroom.wire.envelope import MAX_MESSAGE_BYTES
 
@@ -230,15 +225,15 @@ def build_server(
     settings: Mapping[str, Any], *, endpoint: str | None = None, pub_endpoint: str | None = None
 ) -> ControlServer:
     """The configuration manager's control server, on the Settings' endpoints unless given."""
-    entry = settings["services"][NAME]
     manager = build_manager(settings)
-    server = ConfmanServer(
+    server = service_server(
+        settings,
         NAME,
-        DeviceService(manager),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
+        manager,
+        endpoint=endpoint,
+        pub_endpoint=pub_endpoint,
+        server_class=ConfmanServer,
         status_period_s=0.5,
-        hk_period_s=10.0,
         max_message_bytes=request_limit(manager.repository.max_setup_bytes),
     )
     manager.notify = server.notify
@@ -253,22 +248,3 @@ def request_limit(max_setup_bytes: int) -> int:
     written out (``1.5``: 9 bytes against 3), hence the margin.
     """
     return min(MAX_MESSAGE_BYTES, 4 * max_setup_bytes + 64 * 1024)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the configuration manager until SIGINT, SIGTERM or ``quit``."""
-    parser = argparse.ArgumentParser(description="The controlroom configuration manager.")
-    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
-    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
-    server = build_server(settings, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    with service_attachments(server, settings, "confman"):
-        serve_until_signalled(server, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

@@ -5,7 +5,7 @@
 * :mod:`.query` -- the last N records that pass a filter, read from the end;
 * :mod:`.receiver` -- the PULL socket that every process's log handler pushes to;
 * :mod:`.server` -- :class:`~.server.LogManager`, served as the ``logman`` control
-  server (``python -m controlroom.services.logs.server``);
+  server (``python -m controlroom.processes.service logman``);
 * :mod:`.follow` -- following new records, and installing the handler from Settings.
 
 The handler every process installs is :mod:`controlroom.rpc.loghandler`.

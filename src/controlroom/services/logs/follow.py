@@ -7,19 +7,21 @@ is what a process calls at start to send its own records to the log manager.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import time
+import queue
 from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
 import zmq
 
-from controlroom import wire
+from controlroom.rpc.follow import Publication, Subscriber
 from controlroom.rpc.loghandler import LogHandler, ObsidProvider, install_log_handler
 from controlroom.services.logs.records import Filter
 
 _POLL_S = 0.2  # an iterating follower wakes this often, so Ctrl-C is prompt
-TOPIC_PREFIX = b"log/"
+TOPIC_PREFIX = "log/"
+KEPT = 1000  # records waiting for a slow reader; newer ones are dropped beyond that
 
 
 class LogFollower:
@@ -39,25 +41,17 @@ class LogFollower:
         context: zmq.Context[Any] | None = None,
     ) -> None:
         self._wanted = Filter(level, server)
-        self._sub = (context or zmq.Context.instance()).socket(zmq.SUB)
-        self._sub.setsockopt(zmq.LINGER, 0)
-        self._sub.setsockopt(zmq.SUBSCRIBE, TOPIC_PREFIX)
-        try:
-            self._sub.connect(publish_endpoint)
-        except zmq.ZMQError:
-            self._sub.close(linger=0)
-            raise
+        self._records: queue.Queue[dict[str, Any]] = queue.Queue(KEPT)
+        self._subscriber = Subscriber(name="log-follower", context=context)
+        self._subscriber.on(TOPIC_PREFIX, self._take).follow([publish_endpoint])
+        self._subscriber.start()
 
     def next(self, timeout_s: float) -> dict[str, Any] | None:
         """The next record, or None if none came within ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not self._sub.poll(max(1, int(remaining * 1000))):
-                break
-            record = _record(self._sub.recv_multipart())
-            if record is not None and self._wanted(record):
-                return record
-        return None
+        try:
+            return self._records.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Every record from now on; wakes often, so Ctrl-C is prompt."""
@@ -67,7 +61,7 @@ class LogFollower:
                 yield record
 
     def close(self) -> None:
-        self._sub.close(linger=0)
+        self._subscriber.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -75,14 +69,12 @@ class LogFollower:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _record(frames: list[bytes]) -> dict[str, Any] | None:
-    try:
-        body = wire.unpack(frames[1:])
-    except wire.WireError:
-        return None
-    values = body.get("values") if isinstance(body, dict) else None
-    return values if isinstance(values, dict) and isinstance(values.get("time"), str) else None
+    def _take(self, publication: Publication) -> None:
+        record = publication.values
+        if isinstance(record.get("time"), str) and self._wanted(record):
+            # Like a full ZeroMQ queue: the reader is behind, the newest record is lost.
+            with contextlib.suppress(queue.Full):
+                self._records.put_nowait(record)
 
 
 def install_from_settings(

@@ -10,15 +10,13 @@ Three sockets:
 * *publish* (PUB): each record, as written, on topic ``log/<server>/logman``
   (body ``{server, time, values: record}``), for ``controlroom logs tail -f``.
 
-Run it with ``python -m controlroom.services.logs.server`` (or ``controlroom
-logs run``); its ready line adds ``records`` to the usual endpoints.
+``python -m controlroom.processes.service logman`` (or ``controlroom logs
+run``) serves it; its ready line adds ``records`` to the usual endpoints.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import signal
 import sys
 import threading
@@ -26,12 +24,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from controlroom.config.settings import load_settings, location
+from controlroom.config.settings import location
 from controlroom.device import Interface, command
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
 from controlroom.rpc.process import READY_PREFIX
-from controlroom.services.attach import service_attachments
+from controlroom.services.control import service_server
 from controlroom.services.logs import query
 from controlroom.services.logs.receiver import Receiver
 from controlroom.services.logs.store import LogStore
@@ -142,15 +139,7 @@ def build_server(
     pub_endpoint: str | None = None,
 ) -> ControlServer:
     """The log manager's control server, on the Settings' endpoints unless given."""
-    entry = settings["services"][NAME]
-    server = ControlServer(
-        NAME,
-        DeviceService(manager),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
-        status_period_s=1.0,
-        hk_period_s=10.0,
-    )
+    server = service_server(settings, NAME, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
     manager.publish_event = server.publisher.publish
     return server
 
@@ -177,27 +166,3 @@ def serve(server: ControlServer, manager: LogManager, ready_stream: TextIO = sys
         server.serve_forever()
     finally:
         server.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the log manager until SIGINT, SIGTERM or ``quit``."""
-    parser = argparse.ArgumentParser(description="The controlroom log manager.")
-    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
-    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
-    parser.add_argument("--records-endpoint", help="records endpoint (default: Settings)")
-    parser.add_argument("--directory", type=Path, help="log directory (default: Settings)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
-    manager = build_manager(
-        settings, records_endpoint=args.records_endpoint, directory=args.directory
-    )
-    server = build_server(settings, manager, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    with service_attachments(server, settings, "logman"):
-        serve(server, manager, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

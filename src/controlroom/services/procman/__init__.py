@@ -8,7 +8,7 @@
   :mod:`.supervised` -- one process restarted with exponential backoff;
   :mod:`.supervisor` -- all of them, started and stopped in dependency order;
 * :mod:`.server` -- :class:`~.server.ProcessManager`, served as the ``procman``
-  control server (``python -m controlroom.services.procman.server``);
+  control server (``python -m controlroom.processes.service procman``);
   :mod:`.confmanlink` -- the current Setup and ``new_setup`` from the confman.
 
 Every error is a :class:`~.errors.ProcmanError`.

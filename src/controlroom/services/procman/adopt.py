@@ -6,33 +6,27 @@ their logs: for each running process its PID, the PID's start time (a
 recycled PID is never taken for ours), the argv and the ready-line info. A
 process manager that starts again finds them there and, when the spec still
 matches and the process still runs that argv, adopts it instead of starting
-a second copy (:class:`AdoptedRun`, watched by polling: it is not our child,
-so its exit code is unknown).
+a second copy (an :class:`~controlroom.rpc.child.AdoptedRun`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import signal
 import tempfile
 import threading
-import time
 from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from controlroom.services.procman.child import tail
+from controlroom.rpc.child import AdoptedRun, live_process, start_time, stop_process
 
 log = logging.getLogger(__name__)
 
 LEDGER = "processes.json"  # in the process manager's directory
-_SAME_START_S = 0.01
-_POLL_S = 0.02  # how often a process that is not our child is checked for exit
 
 
 class Ledger:
@@ -62,9 +56,8 @@ class Ledger:
 
     def record_run(self, name: str, pid: int, **fields: Any) -> None:
         """Record process ``pid`` with its start time under ``name``; nothing if it is gone."""
-        try:
-            create_time = psutil.Process(pid).create_time()
-        except psutil.Error:  # exited already: its exit is what comes next
+        create_time = start_time(pid)
+        if create_time is None:  # exited already: its exit is what comes next
             return
         self.record(name, {"pid": pid, "create_time": create_time, **fields})
 
@@ -83,65 +76,29 @@ class Ledger:
         Path(tmp).replace(self.path)
 
 
-def live_process(entry: dict[str, Any]) -> psutil.Process | None:
-    """The recorded process if it still runs, started when recorded, with the recorded argv."""
+def recorded_process(entry: dict[str, Any]) -> psutil.Process | None:
+    """The process ``entry`` records, if it still runs: started when recorded, with that argv."""
     try:
-        process = psutil.Process(int(entry["pid"]))
-        same = abs(process.create_time() - float(entry["create_time"])) < _SAME_START_S
-        if not same or process.cmdline() != list(entry["argv"]) or _gone(process):
-            return None
-    except (psutil.Error, KeyError, TypeError, ValueError):
-        return None
-    return process
-
-
-class AdoptedRun:
-    """A run started by an earlier process manager; the same interface as a :class:`Child`."""
-
-    timed_out = False
-
-    def __init__(self, process: psutil.Process, entry: dict[str, Any], log_path: Path) -> None:
-        self.process = process
-        self.info: dict[str, str] = {str(k): str(v) for k, v in dict(entry["info"]).items()}
-        self.log_path = log_path
-        self.offset = int(entry.get("offset") or 0)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def read_ready(self, *_: Any) -> dict[str, str]:
-        return self.info  # it said so to the process manager that started it
-
-    def drain(self) -> int | None:
-        """Wait until it exits; its exit code is unknown (it is not our child)."""
-        wait_gone(self.process, None)
+        argv = [str(arg) for arg in entry["argv"]]
+        return live_process(int(entry["pid"]), float(entry["create_time"]), argv)
+    except (KeyError, TypeError, ValueError):
         return None
 
-    def terminate(self, grace: float) -> None:
-        """SIGTERM to its process group, ``grace`` seconds, then SIGKILL."""
-        self.signal(signal.SIGTERM)
-        if not wait_gone(self.process, grace):
-            self.signal(signal.SIGKILL)
-            wait_gone(self.process, grace)
 
-    def signal(self, signum: int) -> None:
-        if not _gone(self.process):  # its PID is its group's id, while it lives
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signum)
-
-    def stderr_tail(self, lines: int) -> list[str]:
-        return tail(self.log_path, self.offset, lines)
+def adopted_run(process: psutil.Process, entry: dict[str, Any], log_path: Path) -> AdoptedRun:
+    """``process``, found by :func:`recorded_process`, as a run to supervise again."""
+    info = {str(k): str(v) for k, v in dict(entry["info"]).items()}
+    return AdoptedRun(process, info, log_path, int(entry.get("offset") or 0))
 
 
 def kill_stray(entry: dict[str, Any], grace: float) -> bool:
     """Stop a recorded process no spec wants any more (the Setup changed meanwhile);
     False if it was not running."""
-    process = live_process(entry)
+    process = recorded_process(entry)
     if process is None:
         return False
     log.info("stopping pid %d, left by an earlier process manager", process.pid)
-    AdoptedRun(process, {"info": {}}, Path(os.devnull)).terminate(grace)
+    stop_process(process, grace)
     return True
 
 
@@ -156,25 +113,3 @@ def stop_recorded(ledger: Ledger, grace: float, keep: Container[str] = ()) -> li
             stopped.append(name)
         ledger.forget(name)
     return stopped
-
-
-def wait_gone(process: psutil.Process, timeout: float | None) -> bool:
-    """Wait until ``process`` has exited; False if ``timeout`` passed first.
-
-    Polled: there is no exit notification for a process that is not our child,
-    and psutil's own wait takes a zombie whose new parent has not reaped it
-    yet for a live process.
-    """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while not _gone(process):
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(_POLL_S)
-    return True
-
-
-def _gone(process: psutil.Process) -> bool:
-    try:
-        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return True

@@ -21,7 +21,7 @@ from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host
 from controlroom.services.procman.processspec import ProcessSpec
 
-CLI_MODULE = "controlroom.cli.main"
+BRIDGE_MODULE = "controlroom.processes.bridge"
 FLEET_MODULE = "controlroom.bridges.nodes.fleet"
 BRIDGES = ("nodes", "pipe", "mqtt")
 FLEET_KEYS = {"nodes": int, "rate": float, "ctu": int}
@@ -65,7 +65,7 @@ def _nodes(settings: Mapping[str, Any], entry: Mapping[str, Any], python: str) -
     bridge = ProcessSpec(
         "nodes",
         "bridge",
-        (python, "-m", CLI_MODULE, "nodes", "run"),
+        (python, "-m", BRIDGE_MODULE, "nodes"),
         host=endpoint_host(commands),
         after=AFTER,
     )
@@ -101,5 +101,5 @@ def _fleet_options(fleet: Any) -> list[str]:
 
 
 def _json_ready(name: str, python: str, host: str) -> ProcessSpec:
-    argv = (python, "-m", CLI_MODULE, name, "run")
+    argv = (python, "-m", BRIDGE_MODULE, name)
     return ProcessSpec(name, "bridge", argv, host=host, after=AFTER, ready="json")

@@ -15,13 +15,12 @@ it stops every process it started; a stop it was asked for (``quit``, SIGINT,
 SIGTERM) is first recorded in its :class:`~.stopmark.StopMark`, so whoever
 supervises it does not take it for a crash and start it again.
 
-Run it with ``python -m controlroom.services.procman.server [--start-all]``
-(or ``controlroom procman run``); it prints the ready line once it serves.
+``python -m controlroom.processes.service procman [--start-all]`` (or
+``controlroom procman run``) serves it; it prints the ready line once it serves.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sys
@@ -29,12 +28,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from controlroom.config.settings import load_settings
 from controlroom.device import Interface, command
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
-from controlroom.rpc.process import ReadyThenLog, ready_line
-from controlroom.services.attach import service_attachments
+from controlroom.rpc.process import ready_line
+from controlroom.services.control import service_server
 from controlroom.services.procman.confmanlink import CONFMAN, ConfmanLink
 from controlroom.services.procman.errors import ProcmanError
 from controlroom.services.procman.processspec import ProcessSpec
@@ -181,15 +178,7 @@ def build_server(
     pub_endpoint: str | None = None,
 ) -> ControlServer:
     """The process manager's control server, on the Settings' endpoints unless given."""
-    entry = settings["services"][NAME]
-    server = ControlServer(
-        NAME,
-        DeviceService(manager),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
-        status_period_s=1.0,
-        hk_period_s=10.0,
-    )
+    server = service_server(settings, NAME, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
 
     def notify(event: str, data: dict[str, Any]) -> None:
         server.notify(event, data)
@@ -226,30 +215,3 @@ def serve(
         server.stop()  # as serve_forever would; the one below is for an error
     finally:
         server.stop(timeout=LONG_S)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the process manager until SIGINT, SIGTERM or ``quit``; its children stop with it."""
-    parser = argparse.ArgumentParser(description="The controlroom process manager.")
-    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
-    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
-    parser.add_argument("--start-all", action="store_true", help="start every process once serving")
-    parser.add_argument(
-        "--handoff-stdout", action="store_true", help="after the ready line, stdout goes to stderr"
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    settings = load_settings()
-    manager = build_manager(settings)
-    server = build_server(settings, manager, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    with service_attachments(server, settings, NAME):
-        stream = ReadyThenLog() if args.handoff_stdout else sys.stdout
-        serve(server, manager, start_all=args.start_all, ready_stream=stream)
-
-
-if __name__ == "__main__":
-    main()

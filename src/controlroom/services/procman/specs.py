@@ -37,21 +37,11 @@ from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host, is_local, local_names
 from controlroom.services.procman.processspec import WILDCARD_HOSTS, Link, Pin, ProcessSpec
 
-CLI_MODULE = "controlroom.cli.main"
-# Services that run building blocks, with the observation runner but without the CLI.
-JOB_MODULE = "controlroom.cli.jobserver"
-# A control server without the command-line interface: the same server as `cs run`.
-SERVER_MODULE = "controlroom.cli.devserver"
-SERVICES: dict[str, tuple[str, ...]] = {  # name -> arguments after the interpreter, in start order
-    "registry": ("-m", "controlroom.services.registry.server"),
-    "logman": ("-m", "controlroom.services.logs.server"),
-    "confman": ("-m", "controlroom.services.confman.server"),
-    "storage": ("-m", "controlroom.services.storage.server"),
-    # Their jobs and rules run building blocks in observations, and only the CLI
-    # layer may join services with obs: its lean job-service entry point.
-    "scheduler": ("-m", JOB_MODULE, "scheduler"),
-    "scenarios": ("-m", JOB_MODULE, "scenarios"),
-}
+# The entries of the composition root: each process as `controlroom <group> run` serves it,
+# without the command-line interface.
+SERVICE_MODULE = "controlroom.processes.service"
+DEVICE_MODULE = "controlroom.processes.device"
+SERVICES = ("registry", "logman", "confman", "storage", "scheduler", "scenarios")  # start order
 # Registering and logging never wait for the registry or the log manager, so the
 # services start together; the scheduler reads its jobs from the current Setup.
 SERVICE_AFTER: dict[str, tuple[str, ...]] = {"scheduler": ("confman",), "scenarios": ("confman",)}
@@ -105,14 +95,14 @@ def local_specs(
 def service_specs(settings: Mapping[str, Any], python: str) -> list[ProcessSpec]:
     """The core services, from the Settings' ``services`` section."""
     specs = []
-    for name, arguments in SERVICES.items():
+    for name in SERVICES:
         entry = settings["services"][name]
         endpoints = {role: str(entry[role]) for role in ENDPOINT_OPTIONS if entry.get(role)}
         specs.append(
             ProcessSpec(
                 name,
                 "service",
-                (python, *arguments),
+                (python, "-m", SERVICE_MODULE, name),
                 host=endpoint_host(endpoints["commands"]),
                 after=SERVICE_AFTER.get(name, ()),
                 pins=_pins(endpoints),
@@ -146,7 +136,7 @@ def device_specs(
     entry = device_settings(settings, device.name)
     endpoints = {r: str(entry.get(r) or ANY_PORT) for r in ("commands", "publish")}
     host = device.host or endpoint_host(endpoints["commands"])
-    argv = [python, "-m", SERVER_MODULE, device.name]
+    argv = [python, "-m", DEVICE_MODULE, device.name]
     after: tuple[str, ...] = DEVICES_AFTER
     link, specs = None, []
     if device.simulated:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from controlroom.services.procman.adopt import AdoptedRun, Ledger
-from controlroom.services.procman.child import Child
+from controlroom.rpc.child import AdoptedRun, Child
+from controlroom.services.procman.adopt import Ledger
 from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.policy import Policy, State
 from controlroom.services.procman.processspec import ProcessSpec, ReadyInfo
@@ -187,7 +187,7 @@ class Supervised:
                 return None
             self.command = argv
             self.ready_info = {}
-            self._child = Child.spawn(argv, self.log_path, self.env)
+            self._child = Child.spawn(self.name, argv, log_path=self.log_path, env=self.env)
             return self._child
 
     def _ready(self, child: Child | AdoptedRun, info: ReadyInfo) -> None:

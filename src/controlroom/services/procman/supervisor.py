@@ -17,10 +17,10 @@ from typing import Any
 
 from controlroom.services.procman.adopt import (
     LEDGER,
-    AdoptedRun,
     Ledger,
+    adopted_run,
     kill_stray,
-    live_process,
+    recorded_process,
     stop_recorded,
 )
 from controlroom.services.procman.errors import UnknownProcess
@@ -102,9 +102,9 @@ class Supervisor:
         entry = self.ledger.load().get(spec.name)
         if entry is None:
             return process
-        found = live_process(entry)
+        found = recorded_process(entry)
         if found is not None and entry.get("spec_argv") == list(spec.argv):
-            process.adopt(AdoptedRun(found, entry, process.log_path), entry)
+            process.adopt(adopted_run(found, entry, process.log_path), entry)
         else:  # left by an earlier process manager for another spec: it would be in the way
             kill_stray(entry, self.policy.stop_timeout_s)
             self.ledger.forget(spec.name)

@@ -12,25 +12,20 @@ socket as ``event/registry``.
 The registry keeps nothing on disk: after a restart the live servers
 register again by themselves (their heartbeat is answered ``unknown``).
 
-Run it as a process with ``python -m controlroom.services.registry.server``
-(or ``controlroom registry run``); it prints the ready line once it serves.
+``python -m controlroom.processes.service registry`` (or ``controlroom
+registry run``) serves it; it prints the ready line once it serves.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from controlroom.config.settings import load_settings
 from controlroom.device import Interface, command
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
-from controlroom.rpc.process import serve_until_signalled
-from controlroom.services.attach import service_attachments
+from controlroom.services.control import service_server
 from controlroom.services.registry.store import Entry, RegistryStore
 
 NAME = "registry"
@@ -136,35 +131,6 @@ def build_server(
     """The registry's control server, on the Settings' endpoints and TTL unless given."""
     entry = settings["services"][NAME]
     registry = Registry(RegistryStore(ttl_s or float(entry["ttl_s"])))
-    server = ControlServer(
-        NAME,
-        DeviceService(registry),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
-        status_period_s=1.0,
-        hk_period_s=10.0,
-    )
+    server = service_server(settings, NAME, registry, endpoint=endpoint, pub_endpoint=pub_endpoint)
     registry.notify = server.notify
     return server
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the registry until SIGINT, SIGTERM or ``quit``."""
-    parser = argparse.ArgumentParser(description="The controlroom registry.")
-    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
-    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
-    parser.add_argument("--ttl", type=float, help="seconds without heartbeat (default: Settings)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
-    server = build_server(
-        settings, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint, ttl_s=args.ttl
-    )
-    with service_attachments(server, settings, "registry"):
-        serve_until_signalled(server, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

@@ -4,32 +4,31 @@
 commands, the :class:`~.evaluator.Evaluator` with its clock, the
 :class:`~.firing.Firer` with the runner the program passes, the journal (to
 the storage manager of the Settings unless told otherwise) and the
-:class:`~.streams.StreamFollower` on every server's publish endpoint, found
+subscriber of :mod:`.streams` on every server's publish endpoint, found
 again every ``refresh_s`` (:mod:`.discovery`).
 
-Run it as a process with ``controlroom scenarios run``: the program that
-starts it chooses how firings run (see :class:`~.firing.Runner`); the CLI's
-opens observations around building blocks.
+The program that builds it chooses how firings run (see
+:class:`~.firing.Runner`): ``python -m controlroom.processes.service
+scenarios`` (or ``controlroom scenarios run``) opens observations around
+building blocks.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any
 
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer, Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
-from controlroom.services.attach import job_service_main, serve_job_service
+from controlroom.services.control import service_server
 from controlroom.services.scenarios.discovery import PublishDirectory
 from controlroom.services.scenarios.evaluator import Clock, Evaluator, Trigger
 from controlroom.services.scenarios.firing import Firer, ObsidLookup, Runner
 from controlroom.services.scenarios.journal import FiringJournal
 from controlroom.services.scenarios.rules import allowed_packages
 from controlroom.services.scenarios.service import Scenarios, SetupFollower
-from controlroom.services.scenarios.streams import Callback, StreamFollower
+from controlroom.services.scenarios.streams import Callback, others, stream_subscriber
 from controlroom.services.storage.options import sender_options, storage_endpoint
 from controlroom.services.storage.sender import StorageSender
 
@@ -61,7 +60,6 @@ def build_server(
     (default: the Settings'; ``""`` keeps firings in memory only).
     """
     services = settings["services"]
-    entry = services[NAME]
     confman_at = connectable(confman or str(services["confman"]["commands"]))
     timeout = float((settings.get("defaults") or {}).get("proxy_timeout_s", 5.0))
     evaluator = Evaluator(clock) if clock is not None else Evaluator()
@@ -69,26 +67,19 @@ def build_server(
     firer = Firer(
         evaluator, runner, journal, confman=confman_at, current_obsid=_obsid_at(confman_at)
     )
-    streams = StreamFollower(
+    streams = stream_subscriber(
         _firing(evaluator.observe_hk, firer), _firing(evaluator.observe_event, firer), ignore=NAME
     )
     confman_proxy = Proxy(confman_at, name="confman", timeout=timeout)
     scenarios = Scenarios(
         evaluator, firer, streams, confman_proxy, allowed_packages(settings, NAME)
     )
-    server = ControlServer(
-        NAME,
-        DeviceService(scenarios),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
-        status_period_s=1.0,
-        hk_period_s=10.0,
-    )
+    server = service_server(settings, NAME, scenarios, endpoint=endpoint, pub_endpoint=pub_endpoint)
     firer.notify = server.notify
     directory = PublishDirectory(settings)
 
     def refresh() -> None:
-        streams.follow(directory.endpoints(scenarios.devices))
+        streams.follow(others(directory.endpoints(scenarios.devices), NAME))
 
     SetupFollower(server, scenarios, follow_s).attach()
     server.tasks.schedule(refresh, every_s=refresh_s, name="find the servers")
@@ -130,21 +121,3 @@ def _obsid_at(confman: str) -> ObsidLookup:
         return str(obsid) if obsid else None
 
     return current_obsid
-
-
-def serve(
-    settings: Mapping[str, Any],
-    *,
-    runner: Runner,
-    ready_stream: TextIO = sys.stdout,
-    **options: Any,
-) -> None:
-    """Serve until SIGINT, SIGTERM or ``quit``: logging to the log manager, registered."""
-    serve_job_service(
-        settings, NAME, build_server, runner=runner, ready_stream=ready_stream, **options
-    )
-
-
-def main(argv: list[str] | None = None, *, runner: Runner) -> None:
-    """Serve the scenarios with ``runner`` until SIGINT, SIGTERM or ``quit``; ready line first."""
-    job_service_main(argv, NAME, build_server, runner=runner)

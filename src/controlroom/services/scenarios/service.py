@@ -21,13 +21,13 @@ from typing import Any
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer, Proxy, RpcError
 from controlroom.rpc.events import Event
+from controlroom.rpc.follow import Subscriber
 from controlroom.services.scenarios.discovery import setup_device_names
 from controlroom.services.scenarios.errors import RulesError
 from controlroom.services.scenarios.evaluator import Evaluator
 from controlroom.services.scenarios.firing import Firer
 from controlroom.services.scenarios.journal import FiringJournal
 from controlroom.services.scenarios.rules import parse_rules
-from controlroom.services.scenarios.streams import StreamFollower
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Scenarios(Interface):
         self,
         evaluator: Evaluator,
         firer: Firer,
-        streams: StreamFollower,
+        streams: Subscriber,
         confman: Proxy,
         allowed_packages: Iterable[str],
     ) -> None:

@@ -12,25 +12,23 @@ the two was down.
 
 Jobs publish ``job_started`` and ``job_ended`` events to the listeners.
 
-Run it as a process with ``controlroom scheduler run``: the program that
-starts it chooses how jobs run (see :class:`~.jobs.Runner`); the CLI's
-opens observations around building blocks.
+The program that builds it chooses how jobs run (see :class:`~.jobs.Runner`):
+``python -m controlroom.processes.service scheduler`` (or ``controlroom
+scheduler run``) opens observations around building blocks.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+from typing import Any
 
 from controlroom.device import Interface, command
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer, Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.events import Event
-from controlroom.services.attach import job_service_main, serve_job_service
+from controlroom.services.control import service_server
 from controlroom.services.scheduler.jobs import JobBook, Runner, build_jobs, describe_refused
 from controlroom.services.scheduler.schedules import parse_schedules
 
@@ -184,32 +182,7 @@ def build_server(
     ]
     book = JobBook(runner, confman_at)
     scheduler = Scheduler(book, Proxy(confman_at, name="confman", timeout=timeout), allowed)
-    server = ControlServer(
-        NAME,
-        DeviceService(scheduler),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
-        status_period_s=1.0,
-        hk_period_s=10.0,
-    )
+    server = service_server(settings, NAME, scheduler, endpoint=endpoint, pub_endpoint=pub_endpoint)
     book.notify = server.notify
     SetupFollower(server, scheduler, follow_s).attach()
     return server
-
-
-def serve(
-    settings: Mapping[str, Any],
-    *,
-    runner: Runner,
-    ready_stream: TextIO = sys.stdout,
-    **options: Any,
-) -> None:
-    """Serve until SIGINT, SIGTERM or ``quit``: logging to the log manager, registered."""
-    serve_job_service(
-        settings, NAME, build_server, runner=runner, ready_stream=ready_stream, **options
-    )
-
-
-def main(argv: list[str] | None = None, *, runner: Runner) -> None:
-    """Serve the scheduler with ``runner`` until SIGINT, SIGTERM or ``quit``; ready line first."""
-    job_service_main(argv, NAME, build_server, runner=runner)

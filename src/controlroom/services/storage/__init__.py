@@ -1,7 +1,7 @@
 """The storage manager: housekeeping and the command journal, stored for good.
 
 * :mod:`.server` -- :class:`~.server.StorageManager`, served as the ``storage``
-  control server (``python -m controlroom.services.storage.server``): ``store``
+  control server (``python -m controlroom.processes.service storage``): ``store``
   acknowledges a batch once every configured backend made it durable;
   ``get_housekeeping``, ``latest``, ``names``, ``journal`` answer queries;
 * :mod:`.sender` -- :class:`~.sender.StorageSender`, the housekeeping sink that

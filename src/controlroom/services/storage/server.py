@@ -14,24 +14,19 @@ housekeeping (hence its Prometheus metrics) has ``storage_write_failures`` and
 ``storage_backend_ok_<kind>``; and it publishes the events ``storage_failing``
 and ``storage_recovered`` (see :mod:`.health`).
 
-Run it as a process with ``python -m controlroom.services.storage.server``
-(or ``controlroom storage run``); it prints the ready line once it serves.
+``python -m controlroom.processes.service storage`` (or ``controlroom storage
+run``) serves it; it prints the ready line once it serves.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controlroom.config.settings import load_settings
 from controlroom.device import Interface, command
-from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
-from controlroom.rpc.process import serve_until_signalled
-from controlroom.services.attach import service_attachments
+from controlroom.services.control import service_server
 from controlroom.services.storage.health import Notify
 from controlroom.services.storage.ingest import Ingest
 from controlroom.services.storage.options import backend_specs
@@ -164,7 +159,6 @@ def build_server(
     settings: Mapping[str, Any], *, endpoint: str | None = None, pub_endpoint: str | None = None
 ) -> ControlServer:
     """The storage manager's control server, on the Settings' endpoints unless given."""
-    entry = settings["services"][NAME]
     workers = open_workers(settings)
     try:
         manager = StorageManager(workers, telemetry_dictionary(settings))
@@ -172,32 +166,13 @@ def build_server(
         for worker in workers:
             worker.close()
         raise
-    server = ControlServer(
+    server = service_server(
+        settings,
         NAME,
-        DeviceService(manager),
-        endpoint=endpoint or str(entry["commands"]),
-        pub_endpoint=pub_endpoint or str(entry["publish"]),
-        status_period_s=1.0,
+        manager,
+        endpoint=endpoint,
+        pub_endpoint=pub_endpoint,
         hk_period_s=HK_PERIOD_S,
     )
     manager.publish_events_with(server.notify)
     return server
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the storage manager until SIGINT, SIGTERM or ``quit``."""
-    parser = argparse.ArgumentParser(description="The controlroom storage manager.")
-    parser.add_argument("--endpoint", help="command endpoint (default: Settings)")
-    parser.add_argument("--pub-endpoint", help="publish endpoint (default: Settings)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
-    server = build_server(settings, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint)
-    with service_attachments(server, settings, "storage"):
-        serve_until_signalled(server, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,17 +1,21 @@
 """The pages of the panel: one module each, registered in :data:`controlroom.web.app.PAGES`.
 
-A page module exposes ``page = Page(...)``: its name, title, URL, and an
-``APIRouter`` holding its routes -- the HTML shell (served with
-:func:`html_shell`) and its JSON API under ``/api/<name>/...``. Its
-``static/<name>.html`` and ``static/<name>.js`` ship in ``controlroom/web/static``.
-See the package docstring of :mod:`controlroom.web` for the whole recipe.
+A page module exposes ``page = Page(...)``: its name, title, URL, its own
+stylesheets, and an ``APIRouter`` holding its routes -- the HTML shell (served
+with :func:`html_shell`) and its JSON API under ``/api/<name>/...``. Its
+``static/<name>.html`` (the inside of ``<main>``) and ``static/<name>.js`` (an ES
+module importing ``static/app.js``) ship in ``controlroom/web/static``; every
+page shares the rest of its HTML, ``static/page.html``. See the package
+docstring of :mod:`controlroom.web` for the whole recipe.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from importlib import resources
+from string import Template
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -22,6 +26,7 @@ from controlroom.web.security import session_of
 
 STATIC_PACKAGE = "controlroom.web"
 STATIC_DIR = "static"
+SHELL = "page.html"
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -43,6 +48,7 @@ class Page:
     router: APIRouter
     nav: bool = True
     order: int = 100
+    styles: tuple[str, ...] = ()  # stylesheets of static/ it needs besides style.css
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "title": self.title, "path": self.path}
@@ -67,9 +73,21 @@ def asset_response(name: str) -> Response:
     return Response(read_asset(name), media_type=content_type(name))
 
 
-def html_shell(request: Request, name: str) -> Response:
-    """The page's static HTML; a visitor without a session is sent to the login page."""
+def html_shell(request: Request, page: Page) -> Response:
+    """The page's HTML; a visitor without a session is sent to the login page."""
     if session_of(request) is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return asset_response(f"{name}.html")
+    return Response(page_html(page), media_type=content_type(SHELL))
+
+
+def page_html(page: Page) -> str:
+    """``static/<name>.html`` inside the shell every page shares, which loads the page's
+    stylesheets and its module ``static/<name>.js``."""
+    styles = "".join(f'\n  <link rel="stylesheet" href="/static/{s}">' for s in page.styles)
+    return Template(read_asset(SHELL).decode()).substitute(
+        title=escape(page.title),
+        styles=styles,
+        name=page.name,
+        main=read_asset(f"{page.name}.html").decode(),
+    )

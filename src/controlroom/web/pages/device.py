@@ -66,12 +66,12 @@ class CommandRequest(BaseModel):
 
 @router.get("/device", include_in_schema=False)
 def choose_page(request: Request) -> Response:
-    return html_shell(request, "device")
+    return html_shell(request, page)
 
 
 @router.get("/device/{name}", include_in_schema=False)
 def device_page(request: Request, name: str) -> Response:
-    return html_shell(request, "device")
+    return html_shell(request, page)
 
 
 @router.get("/api/device")
@@ -192,4 +192,4 @@ def _storage(context: WebContext) -> str:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from None
 
 
-page = Page("device", "Devices", "/device", router, order=10)
+page = Page("device", "Devices", "/device", router, order=10, styles=("widgets.css", "device.css"))

@@ -39,7 +39,7 @@ router = APIRouter()
 
 @router.get("/logs", include_in_schema=False)
 def logs_page(request: Request) -> Response:
-    return html_shell(request, "logs")
+    return html_shell(request, page)
 
 
 @router.get("/api/logs")
@@ -68,4 +68,4 @@ def last_records(
     }
 
 
-page = Page("logs", "Logs", "/logs", router, order=60)
+page = Page("logs", "Logs", "/logs", router, order=60, styles=("records.css",))

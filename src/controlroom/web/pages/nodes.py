@@ -55,7 +55,7 @@ class SendRequest(BaseModel):
 
 @router.get("/nodes", include_in_schema=False)
 def shell(request: Request) -> Response:
-    return html_shell(request, "nodes")
+    return html_shell(request, page)
 
 
 @router.get("/api/nodes")
@@ -95,4 +95,4 @@ def send(node: str, body: SendRequest, context: Context, session: Operator) -> d
     return dict(sent) if isinstance(sent, dict) else {"node": name, "result": sent}
 
 
-page = Page("nodes", "Nodes", "/nodes", router, order=20)
+page = Page("nodes", "Nodes", "/nodes", router, order=20, styles=("records.css", "nodes.css"))

@@ -45,7 +45,7 @@ class StartRequest(BaseModel):
 
 @router.get("/observations", include_in_schema=False)
 def observations_page(request: Request) -> Response:
-    return html_shell(request, "observations")
+    return html_shell(request, page)
 
 
 @router.get("/api/observations")
@@ -134,4 +134,6 @@ def _seconds(iso: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
-page = Page("observations", "Observations", "/observations", router, order=50)
+page = Page(
+    "observations", "Observations", "/observations", router, order=50, styles=("records.css",)
+)

@@ -25,7 +25,7 @@ router = APIRouter()
 
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request) -> Response:
-    return html_shell(request, "overview")
+    return html_shell(request, page)
 
 
 @router.get("/api/overview")

@@ -31,7 +31,7 @@ router = APIRouter()
 
 @router.get("/setups", include_in_schema=False)
 def setups_page(request: Request) -> Response:
-    return html_shell(request, "setups")
+    return html_shell(request, page)
 
 
 @router.get("/api/setups")
@@ -82,4 +82,4 @@ def load_setup(setup_id: int, context: Context, session: Operator) -> dict[str, 
     return {"setup_id": setup_id, "meta": loaded.get("_meta") if isinstance(loaded, dict) else None}
 
 
-page = Page("setups", "Setups", "/setups", router, order=30)
+page = Page("setups", "Setups", "/setups", router, order=30, styles=("records.css",))

@@ -3,8 +3,8 @@
 * ``GET /statusfile`` -- the page with the whole file, its fields and the acknowledgement
   (not in the nav: the nav bar's status links to it);
 * ``GET /api/statusfile`` -- what topic ``statusfile/main`` carries (see
-  :mod:`controlroom.web.statusdesk`); every page's WebSocket follows that topic
-  (``static/app.js``) and ``static/statusfile.js`` draws it;
+  :mod:`controlroom.web.statusdesk`); every page's WebSocket follows that topic and
+  the nav bar draws it (both in ``static/app.js``);
 * ``POST /api/statusfile/acknowledge`` ``{"sequence": N}`` (operators) -- writes the
   acknowledgement of reading ``N`` to the accept file with the user's name; 409 when
   the status changed since (or there is nothing to acknowledge).
@@ -34,7 +34,7 @@ class AcknowledgeRequest(BaseModel):
 
 @router.get("/statusfile", include_in_schema=False)
 def status_file_page(request: Request) -> Response:
-    return html_shell(request, "statusfile")
+    return html_shell(request, page)
 
 
 @router.get("/api/statusfile")

@@ -40,7 +40,7 @@ class RunRequest(BaseModel):
 
 @router.get("/tasks", include_in_schema=False)
 def tasks_page(request: Request) -> Response:
-    return html_shell(request, "tasks")
+    return html_shell(request, page)
 
 
 @router.get("/api/tasks")
@@ -97,4 +97,4 @@ def _run(lab: LabPanel, run_id: int) -> TaskRun:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
-page = Page("tasks", "Tasks", "/tasks", router, order=40)
+page = Page("tasks", "Tasks", "/tasks", router, order=40, styles=("widgets.css", "tasks.css"))

@@ -2,10 +2,10 @@
 // (deviceplots.js), offers every command as a form (forms.js) sent through
 // POST /api/device/<name>/command, and shows its command journal.
 
-import { renderCommandForm } from "./forms.js";
+import { api, byId, clock, el, fmt, live, nav } from "./app.js";
 import { DevicePlots, parameterChoice } from "./deviceplots.js";
+import { renderCommandForm } from "./forms.js";
 
-const { el, fmt, clock } = CR;
 const DEFAULT_PLOTS = 3;
 const JOURNAL_EVERY_MS = 5000;
 const JOURNAL_AFTER_COMMAND_MS = [300, 1500]; // the journal row reaches storage in a batch
@@ -13,7 +13,6 @@ const WINDOWS = ["300", "3600", "86400"];
 
 const device = decodeURIComponent(location.pathname.split("/")[2] || "");
 const base = `/api/device/${encodeURIComponent(device)}`;
-const $ = (id) => document.getElementById(id);
 let aliases = {}; // raw HK name -> canonical, for this device's origin
 let plots = null;
 let choice = null;
@@ -21,16 +20,16 @@ let choice = null;
 async function renderChooser() {
   let devices = [];
   try {
-    devices = await CR.api("/api/device");
+    devices = await api("/api/device");
   } catch (err) {
-    $("choose-note").textContent = err.message;
+    byId("choose-note").textContent = err.message;
     return;
   }
   const links = devices.map((d) => el("a", {
     href: `/device/${encodeURIComponent(d.name)}`, "data-device": d.name,
     class: d.name === device ? "current" : null,
   }, el("span", { class: `light ${d.up ? "up" : "down"}` }), d.name));
-  $("device-list").replaceChildren(
+  byId("device-list").replaceChildren(
     ...(links.length ? links : [el("span", { class: "muted", text: "no devices found yet" })]));
 }
 
@@ -59,18 +58,18 @@ function journalRow(e) {
 
 async function refreshJournal() {
   try {
-    const { entries } = await CR.api(`${base}/journal?limit=50`);
-    $("journal").replaceChildren(...entries.map(journalRow));
-    $("journal-note").textContent = entries.length ? "" : "no commands stored yet";
+    const { entries } = await api(`${base}/journal?limit=50`);
+    byId("journal").replaceChildren(...entries.map(journalRow));
+    byId("journal-note").textContent = entries.length ? "" : "no commands stored yet";
   } catch (err) {
-    $("journal-note").textContent = `journal unavailable: ${err.message}`;
+    byId("journal-note").textContent = `journal unavailable: ${err.message}`;
   }
 }
 
 async function send(command, args) {
   let answer;
   try {
-    answer = await CR.api(`${base}/command`, { method: "POST", body: { command, args } });
+    answer = await api(`${base}/command`, { method: "POST", body: { command, args } });
   } catch (err) {
     throw { type: err.status ? `refused (HTTP ${err.status})` : "Error", message: err.message };
   } finally {
@@ -87,7 +86,7 @@ function renderCommands(meta, me) {
     return el("div", { class: "command-card", "data-command": schema.name },
       el("h3", { text: schema.name }), holder);
   });
-  $("commands").replaceChildren(
+  byId("commands").replaceChildren(
     ...(cards.length ? cards : [el("p", { class: "muted", text: "no commands" })]));
   const notes = [];
   if (!meta.can_command) {
@@ -95,9 +94,9 @@ function renderCommands(meta, me) {
       "commanding a device needs the operator role.");
   }
   if (meta.commands_error) notes.push(meta.commands_error);
-  $("commands-fieldset").disabled = !meta.can_command;
-  $("commands-note").hidden = notes.length === 0;
-  $("commands-note").textContent = notes.join(" ");
+  byId("commands-fieldset").disabled = !meta.can_command;
+  byId("commands-note").hidden = notes.length === 0;
+  byId("commands-note").textContent = notes.join(" ");
 }
 
 function chosenFromUrl(names) {
@@ -116,18 +115,18 @@ function setupPlots(meta, telemetry) {
   const names = meta.parameters.slice();
   const { params, windowS } = chosenFromUrl(names);
   for (const p of params) if (!names.includes(p)) names.push(p);
-  plots = new DevicePlots(device, telemetry, $("plots"), $("history-note"));
+  plots = new DevicePlots(device, telemetry, byId("plots"), byId("history-note"));
   plots.windowSeconds = Number(windowS);
-  $("window").value = windowS;
+  byId("window").value = windowS;
   let current = params;
-  choice = parameterChoice($("param-choice"), names, params, (chosen) => {
+  choice = parameterChoice(byId("param-choice"), names, params, (chosen) => {
     current = chosen;
     plots.show(chosen);
-    remember(chosen, $("window").value);
+    remember(chosen, byId("window").value);
   });
-  $("window").addEventListener("change", () => {
-    plots.setWindow(Number($("window").value));
-    remember(current, $("window").value);
+  byId("window").addEventListener("change", () => {
+    plots.setWindow(Number(byId("window").value));
+    remember(current, byId("window").value);
   });
   plots.show(params);
   window.crDevice = { plots }; // for tests and the console: crDevice.plots.inspect()
@@ -144,39 +143,32 @@ function housekeeping(m) {
 
 function light(m) {
   const up = Boolean(m.values && m.values.up);
-  $("device-light").className = `light ${up ? "up" : "down"}`;
-  $("device-light").setAttribute("aria-label", up ? "up" : "down");
+  byId("device-light").className = `light ${up ? "up" : "down"}`;
+  byId("device-light").setAttribute("aria-label", up ? "up" : "down");
 }
 
 function follow() {
   const topics = [`hk/${device}`, `server/${device}`];
   const take = (m) => (m.topic.startsWith("hk/") ? housekeeping(m) : light(m));
-  CR.live(topics, {
-    snapshot(s) {
-      for (const m of Object.values(s.topics)) take(m);
-    },
-    change: take,
-  });
+  live(topics, { change: take });
 }
 
 async function start() {
-  await CR.nav("device");
+  const me = await nav("device");
   await renderChooser();
   if (!device) return;
   let meta;
   let telemetry;
-  let me;
   try {
-    [meta, telemetry, me] = await Promise.all(
-      [CR.api(base), CR.api("/api/overview"), CR.session()]);
+    [meta, telemetry] = await Promise.all([api(base), api("/api/overview")]);
   } catch (err) {
-    $("choose-note").textContent = err.message;
+    byId("choose-note").textContent = err.message;
     return;
   }
   document.title = `controlroom · ${device}`;
-  $("device").hidden = false;
-  $("device-name").textContent = device;
-  $("device-origin").textContent = meta.origin;
+  byId("device").hidden = false;
+  byId("device-name").textContent = device;
+  byId("device-origin").textContent = meta.origin;
   aliases = telemetry.aliases[meta.origin] || {};
   light({ values: { up: meta.up } });
   setupPlots(meta, telemetry);

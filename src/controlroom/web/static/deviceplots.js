@@ -2,9 +2,8 @@
 // history from the storage manager first (/api/device/<name>/history), then live points
 // from the page's WebSocket (hk/<name>). Changing the window fetches the history again.
 
+import { api, el, fmt } from "./app.js";
 import { TimePlot } from "./plot.js";
-
-const { el, fmt } = CR;
 
 /** Limit bands for TimePlot from a parameter's {ops, nonops}: ok inside ops, warning
  * between ops and nonops, alarm outside nonops (a missing edge is open). */
@@ -77,7 +76,7 @@ export class DevicePlots {
     this.note.textContent = "loading history…";
     let found;
     try {
-      found = await CR.api(`/api/device/${encodeURIComponent(this.device)}/history?${query}`);
+      found = await api(`/api/device/${encodeURIComponent(this.device)}/history?${query}`);
     } catch (err) {
       if (ticket === this.requested) this.note.textContent = `no history: ${err.message}`;
       return;

@@ -2,21 +2,12 @@
 // per parameter, checked in place before the call (see argcheck.js), with the
 // result or the remote error shown under the form.
 
+import { el } from "./app.js";
 import { UNREADABLE, parametersOf, rangeText, show, validate } from "./argcheck.js";
 
 export { describeParameter, validate } from "./argcheck.js";
 
 let formCount = 0;
-
-function el(tag, attrs = {}, text = undefined) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    node.setAttribute(key, value === true ? "" : String(value));
-  }
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function typeHint(param) {
   const s = param.schema;
@@ -112,26 +103,26 @@ function buildField(param, formId) {
   return { param, field, input, error };
 }
 
-function resultText(value) {
-  if (value === undefined || value === null) return "done (no value returned)";
-  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
-}
-
-function errorBox(err) {
+/** A remote error {type, message, traceback} (or an Error, or a message), traceback folded. */
+export function errorBox(err) {
   const info = typeof err === "string" ? { message: err } : err || {};
   const type = info.type || (info instanceof Error ? info.name : "") || "Error";
-  const box = el("div", { class: "cr-remote-error", role: "alert" });
-  box.append(
-    el("strong", { class: "cr-error-type" }, type),
-    document.createTextNode(": "),
-    el("span", { class: "cr-error-message" }, String(info.message ?? "")),
-  );
+  const box = el("div", { class: "cr-remote-error", role: "alert" },
+    el("strong", { class: "cr-error-type", text: type }), ": ",
+    el("span", { class: "cr-error-message", text: String(info.message ?? "") }));
   if (info.traceback) {
-    const details = el("details", { class: "cr-traceback" });
-    details.append(el("summary", {}, "traceback"), el("pre", {}, info.traceback));
-    box.append(details);
+    box.append(el("details", { class: "cr-traceback" },
+      el("summary", { text: "traceback" }), el("pre", { text: info.traceback })));
   }
   return box;
+}
+
+/** What a call returned: a label and the value (text as is, anything else as JSON). */
+export function resultNodes(value) {
+  const text = value === undefined || value === null ? "done (no value returned)"
+    : typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  return [el("span", { class: "cr-outcome-label", text: "result" }),
+    el("pre", { class: "cr-result", text })];
 }
 
 function buildActions(commandSchema, label) {
@@ -172,9 +163,7 @@ export function renderCommandForm(container, commandSchema, { onSubmit, submitLa
     outcome.className = `cr-outcome cr-${state}`;
     outcome.replaceChildren(...nodes);
   };
-  const showResult = (value) => setOutcome("ok",
-    el("span", { class: "cr-outcome-label" }, "result"),
-    el("pre", { class: "cr-result" }, resultText(value)));
+  const showResult = (value) => setOutcome("ok", ...resultNodes(value));
   const showError = (err) => setOutcome("error", errorBox(err));
   const clearOutcome = () => setOutcome("idle");
   const read = () => {

@@ -1,119 +1,110 @@
 // The overview: status lights, HK with limit colours, Setup and obsid, latest events.
-"use strict";
 
-(() => {
-  const { el, fmt, clock, band } = CR;
-  const EVENTS_SHOWN = 50;
-  const topics = new Map();   // topic -> latest body
-  let events = [];            // newest first
-  let meta = { parameters: {}, aliases: {}, site: "" };
-  let scheduled = false;
+import { api, band, byId, clock, el, fmt, live, nav, onNextFrame } from "./app.js";
 
-  function describe(name, server) {
-    const origin = server.toUpperCase();
-    const canonical = (meta.aliases[origin] || {})[name] || name;
-    return { canonical, info: meta.parameters[canonical] || null };
-  }
+const EVENTS_SHOWN = 50;
+const topics = new Map();   // topic -> latest body
+let events = [];            // newest first
+let meta = { parameters: {}, aliases: {}, site: "" };
 
-  function byKind(kind) {
-    return [...topics.values()]
-      .filter((m) => m.topic.startsWith(`${kind}/`))
-      .sort((a, b) => a.server.localeCompare(b.server));
-  }
+function describe(name, server) {
+  const origin = server.toUpperCase();
+  const canonical = (meta.aliases[origin] || {})[name] || name;
+  return { canonical, info: meta.parameters[canonical] || null };
+}
 
-  function renderContext() {
-    const confman = topics.get("status/confman");
-    const values = confman ? confman.values : {};
-    document.getElementById("site").textContent = values.site || meta.site || "–";
-    document.getElementById("setup-id").textContent = fmt(values.setup_id ?? null);
-    document.getElementById("obsid").textContent = values.obsid || "none running";
-  }
+function byKind(kind) {
+  return [...topics.values()]
+    .filter((m) => m.topic.startsWith(`${kind}/`))
+    .sort((a, b) => a.server.localeCompare(b.server));
+}
 
-  function renderServers() {
-    const rows = byKind("server").map((m) => {
-      const v = m.values;
-      return el("tr", { "data-server": m.server, title: v.error || v.commands || "" },
-        el("td", {}, el("span", { class: `light ${v.up ? "up" : "down"}`,
-                                  "aria-label": v.up ? "up" : "down" })),
-        el("td", {}, v.kind === "device"
-          ? el("a", { href: `/device/${encodeURIComponent(m.server)}`, text: m.server })
-          : m.server),
-        el("td", { class: "muted", text: v.kind || "" }),
-        el("td", { class: "muted", text: clock(v.since) }));
-    });
-    document.getElementById("servers").replaceChildren(...rows);
-  }
+function renderContext() {
+  const confman = topics.get("status/confman");
+  const values = confman ? confman.values : {};
+  byId("site").textContent = values.site || meta.site || "–";
+  byId("setup-id").textContent = fmt(values.setup_id ?? null);
+  byId("obsid").textContent = values.obsid || "none running";
+}
 
-  function renderHousekeeping() {
-    const rows = [];
-    for (const m of byKind("hk")) {
-      for (const [name, value] of Object.entries(m.values)) {
-        if (name.startsWith("_")) continue;  // reserved entries (limits, synoptics)
-        const { canonical, info } = describe(name, m.server);
-        const colour = band(value, info);
-        rows.push(el("tr", { "data-param": `${m.server}/${canonical}` },
-          el("td", { class: "muted", text: m.server }),
-          el("td", { text: canonical, title: info ? info.description : "" }),
-          el("td", { class: `num value ${colour}`, text: fmt(value) }),
-          el("td", { class: "muted", text: info ? info.unit : "" }),
-          el("td", { class: "muted", text: clock(m.time) })));
-      }
+function renderServers() {
+  const rows = byKind("server").map((m) => {
+    const v = m.values;
+    return el("tr", { "data-server": m.server, title: v.error || v.commands || "" },
+      el("td", {}, el("span", { class: `light ${v.up ? "up" : "down"}`,
+                                "aria-label": v.up ? "up" : "down" })),
+      el("td", {}, v.kind === "device"
+        ? el("a", { href: `/device/${encodeURIComponent(m.server)}`, text: m.server })
+        : m.server),
+      el("td", { class: "muted", text: v.kind || "" }),
+      el("td", { class: "muted", text: clock(v.since) }));
+  });
+  byId("servers").replaceChildren(...rows);
+}
+
+function renderHousekeeping() {
+  const rows = [];
+  for (const m of byKind("hk")) {
+    for (const [name, value] of Object.entries(m.values)) {
+      if (name.startsWith("_")) continue;  // reserved entries (limits, synoptics)
+      const { canonical, info } = describe(name, m.server);
+      const colour = band(value, info);
+      rows.push(el("tr", { "data-param": `${m.server}/${canonical}` },
+        el("td", { class: "muted", text: m.server }),
+        el("td", { text: canonical, title: info ? info.description : "" }),
+        el("td", { class: `num value ${colour}`, text: fmt(value) }),
+        el("td", { class: "muted", text: info ? info.unit : "" }),
+        el("td", { class: "muted", text: clock(m.time) })));
     }
-    document.getElementById("hk").replaceChildren(...rows);
   }
+  byId("hk").replaceChildren(...rows);
+}
 
-  function eventRow(m) {
-    const { event, ...data } = m.values;
-    if (event === "limit") {
-      const severe = data.band === "non_operational" && data.state === "entered_alarm";
-      const text = `${data.parameter} ${data.state.replaceAll("_", " ")} (${data.band} band` +
-        `${data.side ? `, ${data.side}` : ""}): ${fmt(data.value)} ${data.unit || ""}`;
-      return el("tr", { class: `crossing${severe ? " alarm" : ""}` },
-        el("td", { class: "muted", text: clock(m.time) }), el("td", { text: m.server }),
-        el("td", { text: "limit" }), el("td", { text }));
-    }
-    return el("tr", {},
+function eventRow(m) {
+  const { event, ...data } = m.values;
+  if (event === "limit") {
+    const severe = data.band === "non_operational" && data.state === "entered_alarm";
+    const text = `${data.parameter} ${data.state.replaceAll("_", " ")} (${data.band} band` +
+      `${data.side ? `, ${data.side}` : ""}): ${fmt(data.value)} ${data.unit || ""}`;
+    return el("tr", { class: `crossing${severe ? " alarm" : ""}` },
       el("td", { class: "muted", text: clock(m.time) }), el("td", { text: m.server }),
-      el("td", { text: event || "?" }), el("td", { class: "muted", text: JSON.stringify(data) }));
+      el("td", { text: "limit" }), el("td", { text }));
   }
+  return el("tr", {},
+    el("td", { class: "muted", text: clock(m.time) }), el("td", { text: m.server }),
+    el("td", { text: event || "?" }), el("td", { class: "muted", text: JSON.stringify(data) }));
+}
 
-  function renderEvents() {
-    document.getElementById("events").replaceChildren(...events.map(eventRow));
-  }
+function renderEvents() {
+  byId("events").replaceChildren(...events.map(eventRow));
+}
 
-  function render() {
-    scheduled = false;
-    renderContext();
-    renderServers();
-    renderHousekeeping();
-    renderEvents();
-  }
+function render() {
+  renderContext();
+  renderServers();
+  renderHousekeeping();
+  renderEvents();
+}
 
-  function later() {
-    if (!scheduled) {
-      scheduled = true;
-      requestAnimationFrame(render);
-    }
-  }
+const later = onNextFrame(render);
 
-  function snapshot(s) {
-    topics.clear();
-    for (const [topic, body] of Object.entries(s.topics)) topics.set(topic, body);
-    events = s.events.slice().reverse().slice(0, EVENTS_SHOWN);
-    later();
-  }
+function snapshot(s) {
+  topics.clear();
+  for (const [topic, body] of Object.entries(s.topics)) topics.set(topic, body);
+  events = s.events.slice().reverse().slice(0, EVENTS_SHOWN);
+  later();
+}
 
-  function change(m) {
-    topics.set(m.topic, m);
-    if (m.topic.startsWith("event/")) events = [m, ...events].slice(0, EVENTS_SHOWN);
-    later();
-  }
+function change(m) {
+  topics.set(m.topic, m);
+  if (m.topic.startsWith("event/")) events = [m, ...events].slice(0, EVENTS_SHOWN);
+  later();
+}
 
-  async function start() {
-    await CR.nav("overview");
-    meta = await CR.api("/api/overview");
-    CR.live(["server/", "status/confman", "hk/", "event/"], { snapshot, change });
-  }
+async function start() {
+  await nav("overview");
+  meta = await api("/api/overview");
+  live(["server/", "status/confman", "hk/", "event/"], { snapshot, change });
+}
 
-  start();
-})();
+start();

@@ -4,7 +4,7 @@
 // however fast points arrive.
 
 import {
-  drawAxes, drawBands, drawLegend, drawSeries, paddedRange, tickLabel, valueTicks,
+  drawAxes, drawBands, drawLegend, drawSeries, finite, paddedRange, tickLabel, valueTicks,
 } from "./plotdraw.js";
 
 const PALETTE = [
@@ -23,8 +23,6 @@ function toSeconds(t) {
   if (t instanceof Date) return t.getTime() / 1000;
   return Date.parse(t) / 1000;
 }
-
-const finite = (v) => typeof v === "number" && Number.isFinite(v);
 
 /** One series' points: parallel arrays with a moving start, compacted now and then. */
 class Points {

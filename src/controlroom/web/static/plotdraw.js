@@ -85,7 +85,7 @@ export function tickLabel(v, step) {
   return v.toFixed(decimals);
 }
 
-const finite = (v) => typeof v === "number" && Number.isFinite(v);
+export const finite = (v) => typeof v === "number" && Number.isFinite(v);
 
 /** Legend rows at the top: swatch, label [unit] and latest value; returns its bottom. */
 export function drawLegend(ctx, series, width, theme) {

@@ -4,27 +4,13 @@
 // changes (lines written since the previous change) and, after each
 // (re)subscription, GET /api/tasks/runs/<id>/output for the lines before them.
 
-const { el, clock } = CR;
-const $ = (id) => document.getElementById(id);
-
-function errorBox(error) {
-  const box = el("div", { class: "cr-remote-error", role: "alert" },
-    el("strong", { class: "cr-error-type", text: error.type || "Error" }), ": ",
-    el("span", { class: "cr-error-message", text: error.message || "" }));
-  if (error.traceback) {
-    box.append(el("details", { class: "cr-traceback" },
-      el("summary", { text: "traceback" }), el("pre", { text: error.traceback })));
-  }
-  return box;
-}
+import { api, byId, clock, el, onNextFrame } from "./app.js";
+import { errorBox, resultNodes } from "./forms.js";
 
 function resultBox(run) {
-  const value = run.result;
-  const text = value === null || value === undefined ? "done (no value returned)"
-    : typeof value === "string" ? value : JSON.stringify(value, null, 2);
-  return el("div", { class: "cr-outcome cr-ok" },
-    el("span", { class: "cr-outcome-label", text: "result" }),
-    el("pre", { class: "cr-result run-result", text }));
+  const [label, value] = resultNodes(run.result);
+  value.classList.add("run-result");
+  return el("div", { class: "cr-outcome cr-ok" }, label, value);
 }
 
 export class RunView {
@@ -33,7 +19,7 @@ export class RunView {
     this.run = null;
     this.lines = new Map(); // seq -> line
     this.missed = 0;
-    this.scheduled = false;
+    this.later = onNextFrame(() => this.render());
   }
 
   // Show run `id` (its facts come with `update`); the output is fetched afresh.
@@ -43,8 +29,8 @@ export class RunView {
       this.lines = new Map();
       this.missed = 0;
     }
-    $("run-panel").hidden = false;
-    $("run-id").textContent = String(id);
+    byId("run-panel").hidden = false;
+    byId("run-id").textContent = String(id);
     if (run) this.update(run);
     this.refetch();
   }
@@ -55,10 +41,10 @@ export class RunView {
     if (id === null) return;
     const after = Math.max(0, ...this.lines.keys());
     try {
-      const chunk = await CR.api(`/api/tasks/runs/${id}/output?after=${after}`);
+      const chunk = await api(`/api/tasks/runs/${id}/output?after=${after}`);
       if (id === this.id) this.add(chunk);
     } catch (err) {
-      if (id === this.id) $("run-outcome").replaceChildren(errorBox({ message: err.message }));
+      if (id === this.id) byId("run-outcome").replaceChildren(errorBox({ message: err.message }));
     }
   }
 
@@ -76,34 +62,25 @@ export class RunView {
     this.later();
   }
 
-  later() {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    requestAnimationFrame(() => {
-      this.scheduled = false;
-      this.render();
-    });
-  }
-
   render() {
     const run = this.run;
     if (run) {
-      $("run-task").textContent = run.display_name;
-      $("run-task").title = run.task;
-      const state = $("run-state");
+      byId("run-task").textContent = run.display_name;
+      byId("run-task").title = run.task;
+      const state = byId("run-state");
       state.textContent = run.state;
       state.className = `run-state ${run.state}`;
-      $("run-panel").dataset.state = run.state;
-      $("run-obsid").textContent = run.obsid || "–";
-      $("run-user").textContent = `${run.user || "?"} at ${clock(run.submitted)}`;
-      $("run-arguments").textContent = JSON.stringify(run.arguments);
+      byId("run-panel").dataset.state = run.state;
+      byId("run-obsid").textContent = run.obsid || "–";
+      byId("run-user").textContent = `${run.user || "?"} at ${clock(run.submitted)}`;
+      byId("run-arguments").textContent = JSON.stringify(run.arguments);
     }
     this.renderOutput();
     this.renderOutcome();
   }
 
   renderOutput() {
-    const out = $("run-output");
+    const out = byId("run-output");
     const atBottom = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
     const sorted = [...this.lines.values()].sort((a, b) => a.seq - b.seq);
     const nodes = sorted.map((line) => el("span", {
@@ -118,7 +95,7 @@ export class RunView {
 
   renderOutcome() {
     const run = this.run;
-    const outcome = $("run-outcome");
+    const outcome = byId("run-outcome");
     if (!run || run.state === "queued" || run.state === "running") {
       outcome.replaceChildren();
     } else if (run.state === "failed" && run.error) {

@@ -3,14 +3,13 @@
 // JSON Schema); the chosen run streams its output live (taskrun.js); the history
 // lists the recent runs. Live topics: tasks/catalog, tasks/runs, task/<run id>.
 
+import { api, byId, clock, el, fmt, live, mayOperate, nav } from "./app.js";
 import { renderCommandForm } from "./forms.js";
 import { RunView } from "./taskrun.js";
 
-const { el, fmt, clock } = CR;
-const $ = (id) => document.getElementById(id);
 const BASE_TOPICS = ["tasks/"];
 const view = new RunView();
-let live = null;
+let connection = null;
 let canRun = false;
 let catalog = { groups: {}, problems: [], setup_id: null };
 let runs = [];
@@ -25,9 +24,9 @@ function findTask(name) {
 }
 
 function renderCatalog() {
-  $("setup-note").textContent = catalog.setup_id === null || catalog.setup_id === undefined
+  byId("setup-note").textContent = catalog.setup_id === null || catalog.setup_id === undefined
     ? "" : `(Setup ${catalog.setup_id})`;
-  $("problems").replaceChildren(...catalog.problems.map((p) => el("li", { class: "error", text: p })));
+  byId("problems").replaceChildren(...catalog.problems.map((p) => el("li", { class: "error", text: p })));
   const groups = Object.entries(catalog.groups).map(([group, tasks]) =>
     el("div", { class: "task-group", "data-group": group },
       el("h3", { text: group }),
@@ -35,7 +34,7 @@ function renderCatalog() {
   if (!groups.length) {
     groups.push(el("p", { class: "muted", text: "The current Setup names no task modules." }));
   }
-  $("groups").replaceChildren(...groups);
+  byId("groups").replaceChildren(...groups);
   if (chosenTask && !findTask(chosenTask)) closeForm();
 }
 
@@ -51,30 +50,30 @@ function taskButton(task) {
 
 function openForm(task) {
   chosenTask = task.name;
-  $("form-panel").hidden = false;
-  $("form-title").textContent = task.display_name;
+  byId("form-panel").hidden = false;
+  byId("form-title").textContent = task.display_name;
   const schema = { name: task.name, doc: task.doc, params: task.schema };
-  renderCommandForm($("form-area"), schema, {
+  renderCommandForm(byId("form-area"), schema, {
     submitLabel: "Run",
     onSubmit: async (args) => `run ${(await start(task, args)).id} started`,
   });
-  const first = $("form-area").querySelector("input, select");
+  const first = byId("form-area").querySelector("input, select");
   if (first) first.focus();
 }
 
 function closeForm() {
   chosenTask = null;
-  $("form-panel").hidden = true;
-  $("form-area").replaceChildren();
+  byId("form-panel").hidden = true;
+  byId("form-area").replaceChildren();
 }
 
 function say(err) {
-  $("run-message").textContent = err ? err.message : "";
+  byId("run-message").textContent = err ? err.message : "";
 }
 
 async function start(task, args) {
   say(null);
-  const run = await CR.api("/api/tasks/run", {
+  const run = await api("/api/tasks/run", {
     method: "POST", body: { task: task.name, arguments: args },
   });
   choose(run.id, run);
@@ -82,7 +81,7 @@ async function start(task, args) {
 }
 
 function choose(id, run) {
-  if (live) live.subscribe([...BASE_TOPICS, `task/${id}`]);
+  if (connection) connection.subscribe([...BASE_TOPICS, `task/${id}`]);
   view.show(id, run || runs.find((r) => r.id === id));
   renderHistory();
 }
@@ -99,12 +98,12 @@ function renderHistory() {
   el("td", { class: "muted", text: clock(r.started || r.submitted) }),
   el("td", { class: "num", text: r.duration_s === null ? "" : fmt(Number(r.duration_s.toFixed(3))) }),
   el("td", { class: "muted", text: r.obsid || "" })));
-  $("history").replaceChildren(...rows);
+  byId("history").replaceChildren(...rows);
 }
 
 function renderBusy(busy) {
   const held = Object.entries(busy || {}).map(([device, id]) => `${device} (run ${id})`);
-  $("busy").textContent = held.length ? `in use: ${held.join(", ")}` : "";
+  byId("busy").textContent = held.length ? `in use: ${held.join(", ")}` : "";
 }
 
 function take(topic, values) {
@@ -128,11 +127,9 @@ function snapshot(s) {
 }
 
 async function init() {
-  await CR.nav("tasks");
-  const me = await CR.session();
-  canRun = me.role === "operator" || me.role === "admin";
-  $("role-note").hidden = canRun;
-  live = CR.live(BASE_TOPICS, { snapshot, change: (m) => take(m.topic, m.values) });
+  canRun = mayOperate((await nav("tasks")).role);
+  byId("role-note").hidden = canRun;
+  connection = live(BASE_TOPICS, { snapshot, change: (m) => take(m.topic, m.values) });
 }
 
 init();

@@ -1,0 +1,51 @@
+"""The section base and the value types that every part of the Settings shares."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+ENDPOINT_SCHEMES = ("tcp", "ipc", "inproc")
+
+
+class Section(BaseModel):
+    """A section with a fixed set of keys: anything else is a typo."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _endpoint(value: str) -> str:
+    scheme, separator, rest = value.partition("://")
+    if not separator or scheme not in ENDPOINT_SCHEMES or not rest:
+        raise ValueError("not a ZeroMQ endpoint (tcp://host:port, ipc://path or inproc://name)")
+    return value
+
+
+def _object_path(value: str) -> str:
+    module, _, attribute = value.partition(":")
+    if not module or not attribute:
+        raise ValueError("not of the form package.module:Class")
+    return value
+
+
+def _package_name(value: str) -> str:
+    if not all(part.isidentifier() for part in value.split(".")):
+        raise ValueError("not a package name such as controlroom.devices")
+    return value
+
+
+def _command_name(value: str) -> str:
+    if not value.isidentifier():
+        raise ValueError(f"{value!r} is not a command name (letters, digits, underscores)")
+    return value
+
+
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
+PackageName = Annotated[str, AfterValidator(_package_name)]
+ObjectPath = Annotated[str, AfterValidator(_object_path)]
+CommandName = Annotated[str, AfterValidator(_command_name)]
+Period = Annotated[float, Field(gt=0)]
+"""Seconds, strictly positive."""
+Port = Annotated[int, Field(ge=0, le=65535)]
+"""A TCP port; 0 lets the system choose."""

@@ -1,0 +1,1 @@
+"""The simulated stage controller: trapezoidal kinematics, axes, command set, TCP server."""

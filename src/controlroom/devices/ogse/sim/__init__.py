@@ -1,0 +1,1 @@
+"""The simulated OGSE controller: lamp and power-meter physics, state, command set, TCP server."""

@@ -1,0 +1,1 @@
+"""The simulated supply: loads, output model, SCPI command table and TCP server."""
