@@ -19,8 +19,8 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from controlroom.cli.main import app
-from controlroom.cli.spawn import stop_pid
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.detached import stop_pid
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc.child import wait_gone
 from controlroom.testing.ports import free_tcp_port
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from controlroom.cli.convert import SERVICE_PARAMS, convert, parse_arguments
 from controlroom.cli.errors import CliError
-from controlroom.cli.render import describe_params, jsonable
+from controlroom.cli.render import describe_params
 
 SET_POINT = {
     "properties": {
@@ -104,8 +103,3 @@ def test_parameters_are_described_for_people() -> None:
     assert lines[:3] == ["loop: one of 1|2", "kelvin: number 0..400", "(ramp: boolean = False)"]
     assert "(curve: list of number)" in lines
     assert "(label: string or null)" in lines
-
-
-def test_results_become_json_types() -> None:
-    value = {"t": np.arange(3.0), "n": np.int64(4), "c": 1 + 2j, "s": {1}}
-    assert jsonable(value) == {"t": [0.0, 1.0, 2.0], "n": 4, "c": [1.0, 2.0], "s": [1]}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import Result
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 
 Cli = Callable[..., Result]
 Controlroom = Callable[..., subprocess.CompletedProcess[str]]

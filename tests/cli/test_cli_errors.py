@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc.child import wait_gone
 
 pytestmark = pytest.mark.integration

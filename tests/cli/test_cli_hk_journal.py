@@ -17,9 +17,9 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from controlroom.cli.main import app
-from controlroom.cli.state import ProcessRecord
 from controlroom.config.settings import load_settings
 from controlroom.device.proxy import make_proxy
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import ControlServer
 from controlroom.rpc.hooks import CommandRecord
 from controlroom.services.storage.journal import JOURNAL, journal_values

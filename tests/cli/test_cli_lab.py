@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 
 Controlroom = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -21,7 +21,7 @@ from typer.testing import Result
 
 from controlroom.cli.errors import CliError
 from controlroom.cli.logs import parse_since
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc.loghandler import LogHandler
 from controlroom.testing.waiting import wait_until
 

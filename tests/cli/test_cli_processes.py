@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import Proxy
 from controlroom.rpc.child import Child, module_argv
 from controlroom.rpc.process import parse_ready_line

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from typer.testing import Result
 
-from controlroom.cli.state import ProcessRecord
 from controlroom.cli.systemd import exec_line
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.testing.waiting import wait_until
 
 Cli = Callable[..., Result]

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import Result
 
-from controlroom.cli.state import ProcessRecord
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import ControlServer
 from controlroom.rpc.registration import attach_registration
 from controlroom.testing.ports import free_tcp_port

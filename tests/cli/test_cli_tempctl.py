@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 
 Cli = Callable[..., Result]
 Controlroom = Callable[..., subprocess.CompletedProcess[str]]

@@ -26,8 +26,8 @@ from typing import Any
 import psutil
 import pytest
 
-from controlroom.cli.state import ProcessRecord
 from controlroom.config.settings import load_settings
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import Proxy, RpcError
 from controlroom.services.storage.client import StorageClient
 from controlroom.testing.ports import free_tcp_port

@@ -25,7 +25,7 @@ import psutil
 import pytest
 import yaml
 
-from controlroom.cli.state import ProcessRecord
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import Proxy, RpcError
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until

@@ -32,6 +32,12 @@ class Subscription:
             lambda topic, body: topic.startswith("hk/") and body["time"] > after, timeout_s
         )
 
+    def next_status(self, after: float, timeout_s: float = 5.0) -> dict[str, Any] | None:
+        """The next status body published later than ``after`` (UTC seconds)."""
+        return self._next(
+            lambda topic, body: topic.startswith("status/") and body["time"] > after, timeout_s
+        )
+
     def next_event(self, event: str, timeout_s: float = 5.0) -> dict[str, Any] | None:
         """The values of the next ``event`` published."""
         found = self._next(

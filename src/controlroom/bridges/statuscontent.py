@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -53,16 +53,7 @@ class StatusContent:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for a WebSocket message or an HTTP answer."""
-        return {
-            "sequence": self.sequence,
-            "state": self.state,
-            "text": self.text,
-            "value": self.value,
-            "fields": dict(self.fields),
-            "error": self.error,
-            "sha256": self.sha256,
-            "read_at": self.read_at.isoformat().replace("+00:00", "Z"),
-        }
+        return {**asdict(self), "read_at": self.read_at.isoformat().replace("+00:00", "Z")}
 
     def same_content(self, other: StatusContent | None) -> bool:
         """True when ``other`` read the same bytes (or the same absence)."""

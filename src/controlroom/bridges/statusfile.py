@@ -35,7 +35,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
 from watchdog.events import (
     FileClosedEvent,
@@ -51,6 +50,7 @@ from watchdog.observers.api import BaseObserver
 
 from controlroom.bridges.errors import StatusFileError
 from controlroom.bridges.statuscontent import StatusContent, read_status
+from controlroom.rpc.lifecycle import Startable
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class _Handler(FileSystemEventHandler):
             self._note(event)
 
 
-class StatusFileWatcher:
+class StatusFileWatcher(Startable):
     """Deliver every new content of the file at ``path`` to ``on_change``.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. The
@@ -192,17 +192,6 @@ class StatusFileWatcher:
         if observer is not None:
             observer.stop()
             observer.join(_STOP_TIMEOUT_S)
-
-    def __enter__(self) -> StatusFileWatcher:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _note(self, event: FileSystemEvent) -> None:
         with self._cond:

@@ -14,13 +14,12 @@ from controlroom.cli import render
 from controlroom.cli.context import cli_state, server_endpoints
 from controlroom.cli.convert import SERVICE_PARAMS, parse_arguments
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import DeviceName, JsonOutput
 from controlroom.rpc import CallTimeout, Proxy
 
 DEFAULT_TIMEOUT_S = 5.0
 
 # Options shared by `call` and `info`.
-NameArg = Annotated[str, typer.Argument(help="Device name, as in the Settings (e.g. dummy).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 TimeoutOpt = Annotated[
     float,
     typer.Option("--timeout", min=0.01, help="Seconds to wait for each reply.", metavar="S"),
@@ -31,7 +30,7 @@ TimeoutOpt = Annotated[
 def call(
     ctx: typer.Context,
     *,
-    name: NameArg,
+    name: DeviceName,
     command: Annotated[str, typer.Argument(help="Device or service command (see `info NAME`).")],
     args: Annotated[
         list[str] | None,
@@ -41,7 +40,7 @@ def call(
             show_default=False,
         ),
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOutput = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Call COMMAND on control server NAME and print its result.
@@ -87,8 +86,8 @@ def _params_of(proxy: Proxy, name: str, command: str) -> Mapping[str, Any]:
 def info(
     ctx: typer.Context,
     *,
-    name: NameArg,
-    as_json: JsonOpt = False,
+    name: DeviceName,
+    as_json: JsonOutput = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
 ) -> None:
     """List the commands of control server NAME: kind, arguments with types, ranges, defaults.

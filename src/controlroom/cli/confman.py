@@ -1,11 +1,4 @@
-"""``controlroom confman``: run, start and stop the configuration manager.
-
-``start`` detaches it like ``cs start`` does a control server: its PID and
-actual endpoints go to the state file ``cs-confman.json`` (the configuration
-manager is a control server), its output to ``cs-confman.log``. The
-``setup`` and ``obs`` commands find it there, else at the Settings'
-``services.confman`` endpoints.
-"""
+"""``controlroom confman``: run, start and stop the configuration manager."""
 
 from __future__ import annotations
 

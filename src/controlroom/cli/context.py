@@ -6,18 +6,16 @@ Settings are read once, in the Typer callback, and reach the commands through
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import typer
 
 from controlroom.cli.errors import CliError
-from controlroom.cli.state import ProcessRecord, StateFiles
 from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES
-from controlroom.config.settings import LOCAL_SETTINGS_ENV, device_settings, location
+from controlroom.config.settings import device_settings
+from controlroom.processes.detached import LocalState
+from controlroom.processes.statefiles import ProcessRecord
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:0"
 
@@ -31,13 +29,9 @@ class Endpoints:
     source: str  # "state file" (actual ports of a started server) or "settings"
 
 
-@dataclass(frozen=True)
-class CliState:
-    """The Settings and global flags, shared by all commands of one invocation."""
-
-    settings: Mapping[str, Any]
-    settings_file: Path | None = None
-    debug: bool = False
+class CliState(LocalState):
+    """The Settings and global flags, shared by all commands of one invocation; the
+    lookups commands need on top of what the processes started from here inherit."""
 
     def device(self, name: str) -> dict[str, Any]:
         """The Settings entry of device ``name`` (a clear error lists the known ones)."""
@@ -53,21 +47,6 @@ class CliState:
         """A value from the Settings' ``defaults`` section."""
         return float((self.settings.get("defaults") or {}).get(key, fallback))
 
-    @property
-    def files(self) -> StateFiles:
-        return StateFiles(state_dir(self.settings))
-
-    def child_env(self) -> dict[str, str]:
-        """Environment for child processes: they must read the same Settings as we did."""
-        env = dict(os.environ)
-        if self.settings_file is not None:
-            env[LOCAL_SETTINGS_ENV] = str(self.settings_file.resolve())
-        return env
-
-    def global_args(self) -> list[str]:
-        """Global options a child ``controlroom`` process should inherit."""
-        return ["--debug"] if self.debug else []
-
 
 def cli_state(ctx: typer.Context) -> CliState:
     """The :class:`CliState` the program callback stored in the context."""
@@ -75,11 +54,6 @@ def cli_state(ctx: typer.Context) -> CliState:
     if state is None:  # only when a command is invoked without the app's callback
         raise CliError("internal error: the settings were not loaded")
     return state
-
-
-def state_dir(settings: Mapping[str, Any]) -> Path:
-    """``locations.state`` (or the older ``runtime.state_dir``), else the XDG state directory."""
-    return location(settings, "state")
 
 
 def server_endpoints(state: CliState, name: str) -> Endpoints:

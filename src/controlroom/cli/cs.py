@@ -11,18 +11,23 @@ import typer
 from controlroom.cli import render, status
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import (
+    CommandEndpoint,
+    DeviceName,
+    Handoff,
+    PublishEndpoint,
+    ReadyTimeout,
+)
 from controlroom.cli.ps import procman_cs
-from controlroom.cli.services import ready_endpoints, stop_server
 from controlroom.cli.sim import simulator_transport
-from controlroom.cli.spawn import READY_TIMEOUT_S, wait_ready
-from controlroom.cli.state import ProcessRecord
-from controlroom.rpc.child import Child, module_argv
+from controlroom.processes.detached import READY_TIMEOUT_S, start_detached, stop_server
+from controlroom.processes.statefiles import ProcessRecord
+from controlroom.rpc.child import module_argv
 from controlroom.rpc.process import ReadyThenLog
 
 cs_app = typer.Typer(help="Run, start, stop and inspect control servers (one per device).")
 cs_app.command("status")(status.status)
 
-NameArg = Annotated[str, typer.Argument(help="Device name, as in the Settings (e.g. dummy).")]
 SimOpt = Annotated[
     bool,
     typer.Option(
@@ -40,18 +45,14 @@ EXIT_WAIT_S = 5.0
 def run_server(
     ctx: typer.Context,
     *,
-    name: NameArg,
+    name: DeviceName,
     sim: SimOpt = False,
-    endpoint: Annotated[
-        str | None, typer.Option(help="Command endpoint to bind (default: Settings).")
-    ] = None,
-    pub_endpoint: Annotated[
-        str | None, typer.Option(help="Publish endpoint to bind (default: Settings).")
-    ] = None,
+    endpoint: CommandEndpoint = None,
+    pub_endpoint: PublishEndpoint = None,
     transport: Annotated[
         str | None, typer.Option(help="Device URL to use instead of the Settings' (or --sim's).")
     ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
+    handoff_stdout: Handoff = False,
 ) -> None:
     """Run the control server of device NAME in the foreground until Ctrl-C, SIGTERM or quit.
 
@@ -88,11 +89,9 @@ def _simulator_url(state: CliState, name: str, sim: bool) -> str | None:
 def start(
     ctx: typer.Context,
     *,
-    name: NameArg,
+    name: DeviceName,
     sim: SimOpt = False,
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for the server to be ready.")
-    ] = READY_TIMEOUT_S,
+    timeout: ReadyTimeout = READY_TIMEOUT_S,
 ) -> None:
     """Start the control server of device NAME in the background and wait until it serves.
 
@@ -111,7 +110,6 @@ def start(
                 f"{running.endpoints.get('commands')}); `controlroom cs stop {name}` first"
             )
         record = _start_detached(state, name, sim=sim, timeout=timeout)
-        state.files.write(record)
     ends = record.endpoints
     render.say(
         f"{name} control server started (pid {record.pid}): commands {ends['commands']}, "
@@ -125,18 +123,12 @@ def _start_detached(state: CliState, name: str, *, sim: bool, timeout: float) ->
         transport = _simulator_url(state, name, sim)
         args += ["--sim", *(["--transport", transport] if transport else [])]
     argv = module_argv(DEVICE_MODULE, *args)
-    log = state.files.log_path("cs", name)
-    child = Child.spawn(
-        f"{name} control server", argv, log_path=log, detached=True, env=state.child_env()
-    )
-    ready = wait_ready(child, ready_endpoints, timeout)
-    child.release()
-    return ProcessRecord.of_process("cs", name, child.pid, ready, log)
+    return start_detached(state, "cs", name, argv, title=f"{name} control server", timeout=timeout)
 
 
 @cs_app.command("stop")
 @reported
-def stop(ctx: typer.Context, name: NameArg) -> None:
+def stop(ctx: typer.Context, name: DeviceName) -> None:
     """Stop the control server of device NAME started with `cs start`.
 
     Asks it to quit, waits for the process to exit, and falls back to SIGTERM,

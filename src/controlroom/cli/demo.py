@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -23,9 +23,11 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import ReadyTimeout
 from controlroom.cli.sim import SimulatorEntry, launch_simulator, wait_simulator
-from controlroom.cli.spawn import READY_TIMEOUT_S, signals_ignored, sigterm_interrupts, wait_ready
 from controlroom.devices.factory import DeviceConfigError, import_object
+from controlroom.processes.detached import READY_TIMEOUT_S, wait_ready
+from controlroom.processes.entry import signals_ignored, sigterm_interrupts
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.child import Child, module_argv
 from controlroom.rpc.follow import Publication, Subscriber
@@ -44,33 +46,30 @@ class Server:
     name: str
     child: Child
     endpoints: Mapping[str, str]
-    updated: float | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+    last: Publication | None = None  # set on the subscriber's thread
 
-    def take(self, publication: Publication) -> None:
-        """A status it published (on the subscriber's thread)."""
-        self.values = publication.values
-        self.updated = publication.time
+    @property
+    def values(self) -> dict[str, Any]:
+        return {} if self.last is None else self.last.values
+
+    def age(self) -> float | None:
+        """Seconds since its last status (None: none yet)."""
+        return None if self.last is None else time.time() - self.last.time
 
     def state(self) -> Text:
         code = self.child.process.poll()
         if code is not None:
             return Text(f"exited ({code})", style="bold red")
-        if self.updated is None:
+        age = self.age()
+        if age is None:
             return Text("starting", style="yellow")
-        if time.time() - self.updated > _STALE_S:
+        if age > _STALE_S:
             return Text("stale", style="yellow")
         return Text("up", style="bold green")
 
 
 @reported
-def demo(
-    ctx: typer.Context,
-    *,
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for each process to be ready.")
-    ] = READY_TIMEOUT_S,
-) -> None:
+def demo(ctx: typer.Context, *, timeout: ReadyTimeout = READY_TIMEOUT_S) -> None:
     """Run the demo: simulated tempctl and dummy servers with a live status table.
 
     Starts the tempctl simulator, the tempctl control server on it and the dummy
@@ -182,7 +181,7 @@ def _status_subscriber(servers: list[Server]) -> Subscriber:
     def take(publication: Publication) -> None:
         server = by_name.get(publication.server)
         if server is not None:
-            server.take(publication)
+            server.last = publication
 
     subscriber = Subscriber(name="demo-status").on("status/", take)
     subscriber.follow(server.endpoints["publish"] for server in servers)
@@ -194,13 +193,13 @@ def _table(servers: list[Server]) -> Table:
     for column in ("device", "state", "pid", "commands", "age", "status"):
         table.add_column(column, no_wrap=column != "status")
     for server in servers:
-        age = f"{time.time() - server.updated:.1f} s" if server.updated else "-"
+        age = server.age()
         table.add_row(
             Text(server.name, style="bold cyan"),
             server.state(),
             str(server.child.pid),
             server.endpoints.get("commands", ""),
-            age,
+            "-" if age is None else f"{age:.1f} s",
             Text(render.format_values(server.values)),
         )
     return table

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -50,14 +49,3 @@ def reported(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return command
-
-
-@contextlib.contextmanager
-def bridge_errors() -> Iterator[None]:
-    """A bridge that cannot start or serve ends in one line, like a command that fails."""
-    from controlroom.bridges import BridgeError  # the bridges only where one is run
-
-    try:
-        yield
-    except BridgeError as exc:
-        raise CliError(str(exc)) from None

@@ -19,18 +19,11 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import JsonOutput, Since, Until
 from controlroom.cli.storage import storage_client
 from controlroom.storage.timefmt import format_datetime
 
 hk_app = typer.Typer(help="Stored housekeeping: one parameter over time, the names there are.")
-
-SinceOpt = Annotated[
-    str, typer.Option("--since", help="Start: 30m, 1h, 2d, an ISO time (UTC) or UTC seconds.")
-]
-UntilOpt = Annotated[
-    str | None, typer.Option("--until", help="End (excluded), like --since; default: now.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @hk_app.command("get")
@@ -39,13 +32,13 @@ def get(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Canonical name of the parameter.")],
     *,
-    since: SinceOpt = "1h",
-    until: UntilOpt = None,
+    since: Since = "1h",
+    until: Until = None,
     origin: Annotated[
         str | None, typer.Option(help="Origin it is stored under (default: looked up).")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many (earliest).")] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOutput = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV: timestamp,NAME.")] = False,
 ) -> None:
     """Print the stored values of NAME between --since and --until."""
@@ -88,7 +81,7 @@ def names(
     ctx: typer.Context,
     *,
     origin: Annotated[str | None, typer.Option(help="Only the parameters of this origin.")] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """List the housekeeping parameters: stored ones and those in the telemetry dictionary."""
     with storage_client(cli_state(ctx)) as client:

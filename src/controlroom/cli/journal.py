@@ -17,6 +17,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import JsonOutput, Since, Until
 from controlroom.cli.storage import storage_client
 from controlroom.storage.timefmt import format_datetime
 
@@ -26,13 +27,11 @@ def journal(
     ctx: typer.Context,
     *,
     obsid: Annotated[str | None, typer.Option(help="Only commands of this observation.")] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Start: 30m, 1h, 2d, an ISO time (UTC) or UTC seconds.")
-    ] = None,
-    until: Annotated[str | None, typer.Option(help="End (excluded), like --since.")] = None,
+    since: Since = None,
+    until: Until = None,
     server: Annotated[str | None, typer.Option(help="Only commands of this server.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show the latest this many.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Show the device commands that were run: when, where, with what, and how it ended."""
     try:

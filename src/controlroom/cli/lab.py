@@ -6,7 +6,7 @@ server and simulator of the current Setup, each waited for by its ready line.
 In the foreground, Ctrl-C or SIGTERM stops everything again; ``-d`` returns
 once all are ready and leaves them running until ``down``.
 
-Either way the process manager itself is supervised (:mod:`.labwatch`): by
+Either way the process manager itself is supervised (:mod:`controlroom.processes.labwatch`): by
 the foreground ``up``, or by the watcher ``up -d`` leaves behind. A crashed
 process manager is started again and adopts the processes still running;
 one stopped on purpose is not, so ``down`` stays down and a foreground
@@ -27,13 +27,13 @@ from controlroom.cli import render
 from controlroom.cli.confman import confman_proxy
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.labwatch import start_watcher, stop_watcher, supervise, watching
 from controlroom.cli.ps import processes_table
-from controlroom.cli.services import KIND, start_service, stop_service
-from controlroom.cli.spawn import signals_ignored, sigterm_interrupts
 from controlroom.config import ConfigError
 from controlroom.config.setup import Setup
 from controlroom.device.proxy import make_proxy
+from controlroom.processes.detached import KIND, start_service, stop_service
+from controlroom.processes.entry import signals_ignored, sigterm_interrupts
+from controlroom.processes.labwatch import start_watcher, stop_watcher, supervise, watching
 from controlroom.processes.service import CORE_SERVICES
 from controlroom.rpc import RpcError
 from controlroom.services.procman.adopt import LEDGER, Ledger, stop_recorded

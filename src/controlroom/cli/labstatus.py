@@ -12,6 +12,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import JsonOutput
 from controlroom.cli.ps import listening, procman_endpoint
 from controlroom.cli.status import EXIT_DOWN
 
@@ -22,7 +23,7 @@ STATE_STYLES = {"running": "green", "failed": "bold red", "backoff": "yellow", "
 def lab_status(
     ctx: typer.Context,
     *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOutput = False,
     timeout: Annotated[
         float, typer.Option(min=0.01, help="Seconds each server has to answer.")
     ] = 1.0,

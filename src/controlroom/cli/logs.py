@@ -1,10 +1,4 @@
-"""``controlroom logs``: read the central logs, and run, start and stop the log manager.
-
-``start`` detaches the log manager like ``confman start`` does: its PID and
-actual endpoints (``records`` too) go to the state file ``cs-logman.json``,
-its own output to ``cs-logman.log``. ``tail`` finds it there, else at the
-Settings' ``services.logman`` endpoints.
-"""
+"""``controlroom logs``: read the central logs, and run, start and stop the log manager."""
 
 from __future__ import annotations
 
@@ -24,9 +18,7 @@ from controlroom.cli import render
 from controlroom.cli.context import Endpoints, cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.services import add_service_commands, service_endpoints
-from controlroom.cli.spawn import (
-    sigterm_interrupts,
-)
+from controlroom.processes.entry import sigterm_interrupts
 
 NAME = "logman"
 _STYLES = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}

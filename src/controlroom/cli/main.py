@@ -9,8 +9,9 @@ command.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,38 +47,48 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(sim.sim_app, name="sim")
-app.add_typer(cs.cs_app, name="cs")
-app.add_typer(confman.confman_app, name="confman")
-app.add_typer(logs_app, name="logs")
-app.add_typer(registry_app, name="registry")
-app.add_typer(scheduler_app, name="scheduler")
-app.add_typer(scenarios_app, name="scenarios")
-app.add_typer(setup.setup_app, name="setup")
-app.add_typer(obs.obs_app, name="obs")
-app.add_typer(storage_app, name="storage")
-app.add_typer(web_app, name="web")
-app.add_typer(hk_app, name="hk")
-app.add_typer(procman_app, name="procman")
-app.add_typer(pipe_app, name="pipe")
-app.add_typer(nodes_app, name="nodes")
-app.add_typer(node_app, name="node")
-app.add_typer(mqtt_app, name="mqtt")
-app.command("ps")(ps)
-app.command("up")(lab.up)
-app.command("down")(lab.down)
-app.command("status")(lab_status)
-app.command("systemd")(systemd)
-app.command("journal")(journal)
-# `call` takes raw values, so "-5" must reach it as a value, not as an unknown option.
-app.command("call", context_settings={"ignore_unknown_options": True})(call.call)
-app.command("info")(call.info)
-app.command("demo")(demo.demo)
-# `run` passes --name value pairs it does not know on to the building block.
-app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
-    run_block
-)
-app.command("settings")(show_settings)
+GROUPS = {
+    "sim": sim.sim_app,
+    "cs": cs.cs_app,
+    "confman": confman.confman_app,
+    "logs": logs_app,
+    "registry": registry_app,
+    "scheduler": scheduler_app,
+    "scenarios": scenarios_app,
+    "setup": setup.setup_app,
+    "obs": obs.obs_app,
+    "storage": storage_app,
+    "web": web_app,
+    "hk": hk_app,
+    "procman": procman_app,
+    "pipe": pipe_app,
+    "nodes": nodes_app,
+    "node": node_app,
+    "mqtt": mqtt_app,
+}
+COMMANDS: dict[str, Callable[..., None]] = {
+    "ps": ps,
+    "up": lab.up,
+    "down": lab.down,
+    "status": lab_status,
+    "systemd": systemd,
+    "journal": journal,
+    "call": call.call,
+    "info": call.info,
+    "demo": demo.demo,
+    "run": run_block,
+    "settings": show_settings,
+}
+CONTEXTS: dict[str, dict[str, Any]] = {
+    # `call` takes raw values, so "-5" must reach it as a value, not as an unknown option.
+    "call": {"ignore_unknown_options": True},
+    # `run` passes --name value pairs it does not know on to the building block.
+    "run": {"allow_extra_args": True, "ignore_unknown_options": True},
+}
+for name, group in GROUPS.items():
+    app.add_typer(group, name=name)
+for name, command in COMMANDS.items():
+    app.command(name, context_settings=CONTEXTS.get(name))(command)
 
 
 def _version(value: bool) -> None:

@@ -15,40 +15,25 @@ from typing import Annotated
 
 import typer
 
-from controlroom.cli.context import cli_state
-from controlroom.cli.errors import bridge_errors, reported
+from controlroom.cli.bridges import add_bridge_run
+
+BrokerHost = Annotated[
+    str | None, typer.Option(help="The broker's host (default: bridges.mqtt.host).")
+]
+BrokerPort = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="The broker's port (default: bridges.mqtt.port)."),
+]
+RUN_HELP = """Run the MQTT bridge in the foreground until Ctrl-C or SIGTERM.
+
+Publishes every server's status and HK values (retained) under
+<prefix>/<site>/<server>/<parameter>, limit events on .../events and Home
+Assistant discovery configs. Commands on .../<command>/set are taken only
+for bridges.mqtt.allow and only with a broker username. Prints one line
+READY {"name", "broker"} (JSON) once connected.
+"""
 
 mqtt_app = typer.Typer(
     help="The MQTT bridge: values, events and Home Assistant discovery on an MQTT broker."
 )
-
-
-@mqtt_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    host: Annotated[
-        str | None, typer.Option(help="The broker's host (default: bridges.mqtt.host).")
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option(min=1, max=65535, help="The broker's port (default: bridges.mqtt.port)."),
-    ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-) -> None:
-    """Run the MQTT bridge in the foreground until Ctrl-C or SIGTERM.
-
-    Publishes every server's status and HK values (retained) under
-    <prefix>/<site>/<server>/<parameter>, limit events on .../events and Home
-    Assistant discovery configs. Commands on .../<command>/set are taken only
-    for bridges.mqtt.allow and only with a broker username. Prints one line
-    READY {"name", "broker"} (JSON) once connected.
-    """
-    from controlroom.processes.bridge import serve_mqtt
-
-    state = cli_state(ctx)
-    with bridge_errors():
-        serve_mqtt(
-            state.settings, host=host, port=port, debug=state.debug, handoff_stdout=handoff_stdout
-        )
+add_bridge_run(mqtt_app, "mqtt", RUN_HELP, host=BrokerHost, port=BrokerPort)

@@ -14,8 +14,16 @@ import typer
 from rich.table import Table
 
 from controlroom.cli import render
+from controlroom.cli.bridges import add_bridge_run
 from controlroom.cli.context import CliState, cli_state
-from controlroom.cli.errors import CliError, bridge_errors, reported
+from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import (
+    CommandEndpoint,
+    JsonOutput,
+    ListenHost,
+    ListenPort,
+    PublishEndpoint,
+)
 from controlroom.rpc.endpoints import connectable
 
 if TYPE_CHECKING:
@@ -34,36 +42,23 @@ LIST_COLUMNS = (
     "stored",
 )
 
+RUN_HELP = """Run the node bridge in the foreground until Ctrl-C, SIGTERM or quit.
+
+Nodes connect to --host and --port (default: bridges.nodes). Prints one line
+READY {"name", "commands", "publish", "nodes"} (JSON) once it serves.
+"""
+
 nodes_app = typer.Typer(help="The sensor-node bridge: run it, list the nodes.")
 node_app = typer.Typer(help="One sensor node behind the bridge: show it, send it a line.")
-
-
-@nodes_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    host: Annotated[str | None, typer.Option(help="Address nodes connect to.")] = None,
-    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port for nodes.")] = None,
-    endpoint: Annotated[str | None, typer.Option(help="Command endpoint to bind.")] = None,
-    pub_endpoint: Annotated[str | None, typer.Option(help="Publish endpoint to bind.")] = None,
-) -> None:
-    """Run the node bridge in the foreground until Ctrl-C, SIGTERM or quit.
-
-    Prints one line READY {"name", "commands", "publish", "nodes"} (JSON) once it serves.
-    """
-    from controlroom.processes.bridge import serve_nodes
-
-    state = cli_state(ctx)
-    with bridge_errors():
-        serve_nodes(
-            state.settings,
-            host=host,
-            port=port,
-            endpoint=endpoint,
-            pub_endpoint=pub_endpoint,
-            debug=state.debug,
-        )
+add_bridge_run(
+    nodes_app,
+    "nodes",
+    RUN_HELP,
+    host=ListenHost,
+    port=ListenPort,
+    endpoint=CommandEndpoint,
+    pub_endpoint=PublishEndpoint,
+)
 
 
 EndpointOption = Annotated[
@@ -94,7 +89,7 @@ def list_nodes(
     ctx: typer.Context,
     *,
     endpoint: EndpointOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Every node the bridge has seen: type, address, connected, heartbeat age, lines."""
     with bridge_proxy(cli_state(ctx), endpoint) as proxy:

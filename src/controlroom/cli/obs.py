@@ -11,6 +11,7 @@ from controlroom.cli import render
 from controlroom.cli.confman import confman_proxy
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import JsonOutput
 
 obs_app = typer.Typer(help="Start, end and show observations (spans of test activity).")
 
@@ -40,11 +41,7 @@ def end(ctx: typer.Context) -> None:
 
 @obs_app.command("status")
 @reported
-def status(
-    ctx: typer.Context,
-    *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def status(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     """Show the running observation and the current Setup; exit code 3 when none runs."""
     with confman_proxy(cli_state(ctx)) as proxy:
         running = proxy.get_observation()

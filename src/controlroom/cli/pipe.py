@@ -9,42 +9,20 @@ request: who, what, outcome) also go to the log manager.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from controlroom.cli.context import cli_state
-from controlroom.cli.errors import bridge_errors, reported
+from controlroom.cli.bridges import add_bridge_run
+from controlroom.cli.options import ListenHost, ListenPort
+
+RUN_HELP = """Serve the pipe-command server in the foreground until Ctrl-C or SIGTERM.
+
+Clients send `Device|command arg ...` lines (e.g. `dummy|read_value`) and get
+`OK <value>` or `ERR <message>`; only the commands in bridges.pipe.allow are
+served. Host and port default to bridges.pipe.host and .port. Prints one
+line READY {"name", "url"} (JSON) once it listens.
+"""
 
 pipe_app = typer.Typer(
     help="The pipe-command server: one plain `Device|command arg ...` line per request."
 )
-
-
-@pipe_app.command("run")
-@reported
-def run(
-    ctx: typer.Context,
-    *,
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on (default: bridges.pipe.host).")
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option(min=0, max=65535, help="Port (default: bridges.pipe.port; 0: the OS picks)."),
-    ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
-) -> None:
-    """Serve the pipe-command server in the foreground until Ctrl-C or SIGTERM.
-
-    Clients send `Device|command arg ...` lines (e.g. `dummy|read_value`) and get
-    `OK <value>` or `ERR <message>`; only the commands in bridges.pipe.allow are
-    served. Prints one line READY {"name", "url"} (JSON) once it listens.
-    """
-    from controlroom.processes.bridge import serve_pipe
-
-    state = cli_state(ctx)
-    with bridge_errors():
-        serve_pipe(
-            state.settings, host=host, port=port, debug=state.debug, handoff_stdout=handoff_stdout
-        )
+add_bridge_run(pipe_app, "pipe", RUN_HELP, host=ListenHost, port=ListenPort)

@@ -6,14 +6,14 @@ output in ``cs-procman.log`` (the logs of its children are in
 ``<state>/procman/``). ``ps`` and ``cs start|stop`` find it there, else at the
 Settings' ``services.procman`` endpoints. Started this way nothing restarts it
 if it is killed (``down`` then stops what it left running); ``up`` and ``up -d``
-supervise it (see :mod:`controlroom.cli.labwatch`).
+supervise it (see :mod:`controlroom.processes.labwatch`).
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -22,6 +22,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import JsonOutput
 from controlroom.cli.services import add_service_commands
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
@@ -35,11 +36,7 @@ add_service_commands(procman_app, NAME)
 
 
 @reported
-def ps(
-    ctx: typer.Context,
-    *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def ps(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     """List the processes of the process manager: state, PID, restarts, last exit."""
     state = cli_state(ctx)
     endpoint = procman_endpoint(state)

@@ -1,15 +1,9 @@
-"""``controlroom registry``: run, start, stop the registry, and list who is registered.
-
-``start`` detaches it like ``confman start`` does the configuration manager:
-its PID and actual endpoints go to the state file ``cs-registry.json``, its
-output to ``cs-registry.log``. ``list`` finds it there, else at the Settings'
-``services.registry`` endpoints.
-"""
+"""``controlroom registry``: run, start, stop the registry, and list who is registered."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -18,6 +12,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import JsonOutput
 from controlroom.cli.services import add_service_commands, ask_service, service_endpoints
 
 NAME = "registry"
@@ -28,21 +23,13 @@ add_service_commands(registry_app, NAME)
 
 @registry_app.command("list")
 @reported
-def list_services(
-    ctx: typer.Context,
-    *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def list_services(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     """List the servers registered now, with their endpoints and last heartbeat."""
     state = cli_state(ctx)
     entries: list[dict[str, Any]] = ask_service(state, NAME, "list_services")
     endpoint = service_endpoints(state, NAME).commands
-    if as_json:
-        render.print_json(entries)
-    elif not entries:
-        render.say(f"no server is registered (registry at {endpoint})")
-    else:
-        render.out().print(services_table(entries))
+    empty = f"no server is registered (registry at {endpoint})"
+    render.print_listing(entries, as_json=as_json, table=services_table, empty=empty)
 
 
 def services_table(entries: list[dict[str, Any]]) -> Table:

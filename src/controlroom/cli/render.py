@@ -6,20 +6,18 @@ Consoles are made per call, not at import, so they write to whatever
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 import json
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.pretty import Pretty
 from rich.table import Table
 from rich.text import Text
 
 from controlroom.rpc import RemoteError
+from controlroom.wire.jsondata import jsonable
 
 
 def out() -> Console:
@@ -51,31 +49,28 @@ def report_error(exc: BaseException, *, debug: bool, expected: bool) -> None:
         console.print(Text(f"  {detail}", style="dim"), soft_wrap=True)
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` made of JSON types only: arrays become lists, enums their values."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, complex):
-        return [value.real, value.imag]
-    return value
-
-
 def print_json(value: Any) -> None:
     print(json.dumps(jsonable(value), indent=2))  # plain print: exact text for scripts
+
+
+def print_listing(
+    entries: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    table: Callable[[list[dict[str, Any]]], Table],
+    empty: str,
+) -> bool:
+    """What a service listed: as JSON, as a table, or ``empty`` when it listed nothing.
+
+    True when the table was printed, for a caller that adds notes below it.
+    """
+    if as_json:
+        print_json(entries)
+    elif not entries:
+        say(empty)
+    else:
+        out().print(table(entries))
+    return bool(entries) and not as_json
 
 
 def print_result(value: Any) -> None:

@@ -41,6 +41,7 @@ from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.convert import convert
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import JsonOutput
 from controlroom.device.argtypes import coerce, json_schema
 from controlroom.device.dryrun import RecordedCommand
 from controlroom.obs import BuildingBlock, ObsError, generate_command_sequence, observation
@@ -64,7 +65,7 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the device commands instead of sending them.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOutput = False,
     description: Annotated[
         str | None,
         typer.Option("--description", help="What the observation is for (default: the block)."),

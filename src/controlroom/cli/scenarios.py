@@ -3,11 +3,6 @@
 The service fires the rules of the current Setup's ``scenarios`` section (see
 :mod:`controlroom.services.scenarios.rules`), a building block inside an
 observation of its own (:mod:`controlroom.processes.jobs`).
-
-``start`` detaches it like ``scheduler start`` does the scheduler (state file
-``cs-scenarios.json``, output in ``cs-scenarios.log``); ``rules`` and
-``firings`` find it there, else at the Settings' ``services.scenarios``
-endpoints.
 """
 
 from __future__ import annotations
@@ -22,6 +17,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import JsonOutput
 from controlroom.cli.services import add_service_commands, ask_service
 
 NAME = "scenarios"
@@ -32,19 +28,11 @@ add_service_commands(scenarios_app, NAME)
 
 @scenarios_app.command("rules")
 @reported
-def rules(
-    ctx: typer.Context,
-    *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def rules(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     """List the rules of the current Setup: condition, what runs, firings, last outcome."""
     entries: list[dict[str, Any]] = ask_service(cli_state(ctx), NAME, "rules")
-    if as_json:
-        render.print_json(entries)
-    elif not entries:
-        render.say("the current Setup has no scenarios")
-    else:
-        render.out().print(rules_table(entries))
+    empty = "the current Setup has no scenarios"
+    if render.print_listing(entries, as_json=as_json, table=rules_table, empty=empty):
         for entry in entries:
             if entry.get("last_outcome") == "error":
                 render.say(Text(f"{entry['name']}: {entry.get('last_error')}", style="red"))
@@ -56,16 +44,12 @@ def firings(
     ctx: typer.Context,
     *,
     limit: Annotated[int, typer.Option(min=0, help="How many, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """List the last firings: when, rule, value that fired it, obsid, outcome, duration."""
     entries: list[dict[str, Any]] = ask_service(cli_state(ctx), NAME, "firings", limit)
-    if as_json:
-        render.print_json(entries)
-    elif not entries:
-        render.say("no rule has fired yet")
-    else:
-        render.out().print(firings_table(entries))
+    empty = "no rule has fired yet"
+    render.print_listing(entries, as_json=as_json, table=firings_table, empty=empty)
 
 
 def rules_table(entries: list[dict[str, Any]]) -> Table:

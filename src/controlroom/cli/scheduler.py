@@ -3,16 +3,11 @@
 The scheduler runs the jobs of the current Setup's ``schedules`` section (see
 :mod:`controlroom.services.scheduler.schedules`), building blocks inside
 observations (:mod:`controlroom.processes.jobs`).
-
-``start`` detaches it like ``registry start`` does the registry: its PID and
-actual endpoints go to the state file ``cs-scheduler.json``, its output to
-``cs-scheduler.log``. ``jobs`` finds it there, else at the Settings'
-``services.scheduler`` endpoints.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -21,6 +16,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import JsonOutput
 from controlroom.cli.services import add_service_commands, ask_service
 
 NAME = "scheduler"
@@ -31,19 +27,11 @@ add_service_commands(scheduler_app, NAME)
 
 @scheduler_app.command("jobs")
 @reported
-def jobs(
-    ctx: typer.Context,
-    *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def jobs(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     """List the jobs of the current Setup: schedule, next run, last outcome."""
     entries: list[dict[str, Any]] = ask_service(cli_state(ctx), NAME, "list_jobs")
-    if as_json:
-        render.print_json(entries)
-    elif not entries:
-        render.say("the current Setup schedules no job")
-    else:
-        render.out().print(jobs_table(entries))
+    empty = "the current Setup schedules no job"
+    if render.print_listing(entries, as_json=as_json, table=jobs_table, empty=empty):
         for line in _problems(entries):
             render.say(line)
 

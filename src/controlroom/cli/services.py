@@ -4,10 +4,12 @@ Every core service's CLI group gets its ``run``, ``start`` and ``stop`` from
 :func:`add_service_commands`, made from the service's definition
 (:mod:`controlroom.processes.service`): ``run`` serves it in the foreground
 with the options the definition declares and prints a ready line; ``start``
-runs the same process detached (``python -m controlroom.processes.service
-NAME``), waits for the ready line and records its PID and actual endpoints in
-the state file ``cs-<name>.json``; ``stop`` asks it to quit and falls back to
-signals. ``controlroom up`` and ``down`` use the same functions.
+runs the same process detached and ``stop`` stops it
+(:mod:`controlroom.processes.detached`, which ``controlroom up`` and ``down``
+use too). A started service's PID and actual endpoints are in the state file
+``cs-<name>.json``, its output in ``cs-<name>.log``; the group's other
+commands find it there, else at the Settings' ``services.<name>`` endpoints
+(:func:`service_endpoints`).
 """
 
 from __future__ import annotations
@@ -21,107 +23,12 @@ import typer
 from controlroom.cli import render
 from controlroom.cli.context import CliState, Endpoints, cli_state, endpoints_of
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.spawn import READY_TIMEOUT_S, stop_pid, wait_ready
-from controlroom.cli.state import ProcessRecord
+from controlroom.cli.options import Handoff, ReadyTimeout, keyword, with_parameters
+from controlroom.processes.detached import KIND, READY_TIMEOUT_S, start_service, stop_service
 from controlroom.processes.service import CORE_SERVICES, Option, ServiceDefinition, serve_service
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import Proxy, RpcError
-from controlroom.rpc.child import Child, module_argv, wait_gone
 from controlroom.rpc.endpoints import connectable
-from controlroom.rpc.process import parse_ready_line
-
-KIND = "cs"  # core services are control servers: same state files as devices
-QUIT_TIMEOUT_S = 2.0
-SERVICE_MODULE = "controlroom.processes.service"
-
-
-def ready_endpoints(line: str) -> dict[str, str] | None:
-    """The endpoints of a service's ready line (None for other lines)."""
-    try:
-        ready = parse_ready_line(line)
-    except ValueError:  # a READY line with broken JSON is not the one we wait for
-        return None
-    if ready is None:
-        return None
-    return {key: str(value) for key, value in ready.items() if key != "name"}
-
-
-def start_service(
-    state: CliState, service: ServiceDefinition, timeout: float, run_args: tuple[str, ...] = ()
-) -> ProcessRecord:
-    """Start ``service`` detached and wait until it serves; refuse if it already runs."""
-    with state.files.locked(KIND, service.name):
-        running = state.files.live(KIND, service.name)
-        if running is not None:
-            raise CliError(
-                f"the {service.title} is already running (pid {running.pid}, commands at "
-                f"{running.endpoints.get('commands')}); `controlroom {service.group} stop` first"
-            )
-        return _start(state, service, timeout, run_args)
-
-
-def restart_service(
-    state: CliState,
-    service: ServiceDefinition,
-    timeout: float,
-    run_args: tuple[str, ...],
-    *,
-    stopped_on_purpose: Callable[[], bool],
-) -> ProcessRecord | None:
-    """Start ``service`` again after a crash; None if it was stopped on purpose meanwhile.
-
-    Asked under the lock that `stop` takes too, so a `stop` (or `down`) either
-    comes first and is seen here, or comes after and stops the new process.
-    One already started again by someone else is taken as it is.
-    """
-    with state.files.locked(KIND, service.name):
-        if stopped_on_purpose():
-            return None
-        running = state.files.live(KIND, service.name)
-        if running is not None:
-            return running
-        return _start(state, service, timeout, run_args)
-
-
-def _start(
-    state: CliState, service: ServiceDefinition, timeout: float, run_args: tuple[str, ...]
-) -> ProcessRecord:
-    """Start ``service`` and write its state file (the caller holds its lock)."""
-    # It reads the Settings file named in child_env().
-    args = (service.name, "--handoff-stdout", *state.global_args(), *run_args)
-    argv = module_argv(SERVICE_MODULE, *args)
-    log = state.files.log_path(KIND, service.name)
-    child = Child.spawn(service.title, argv, log_path=log, detached=True, env=state.child_env())
-    ready = wait_ready(child, ready_endpoints, timeout)
-    child.release()
-    record = ProcessRecord.of_process(KIND, service.name, child.pid, ready, log)
-    state.files.write(record)
-    return record
-
-
-def stop_service(state: CliState, service: ServiceDefinition) -> ProcessRecord | None:
-    """Ask ``service`` to quit, then signal it; None if it was not running."""
-    return stop_server(state, service.name, service.exit_wait_s)
-
-
-def stop_server(state: CliState, name: str, exit_wait_s: float) -> ProcessRecord | None:
-    """Ask the detached control server ``name`` to quit, signal it if it has not exited
-    within ``exit_wait_s``; None if it was not running."""
-    with state.files.locked(KIND, name):
-        record = state.files.live(KIND, name)
-        process = record.process() if record is not None else None
-        if record is None or process is None:
-            return None
-        try:
-            with Proxy(
-                record.endpoints.get("commands", ""), name=name, timeout=QUIT_TIMEOUT_S
-            ) as proxy:
-                proxy.quit()
-        except RpcError:
-            pass  # a hung server is stopped by signal instead
-        if not wait_gone(process, exit_wait_s):
-            stop_pid(process)
-        state.files.remove(KIND, name)
-    return record
 
 
 def service_endpoints(state: CliState, name: str) -> Endpoints:
@@ -190,8 +97,8 @@ def _run_command(service: ServiceDefinition) -> Callable[..., None]:
         launch = service.launch({**values, "debug": state.debug}, state.child_env())
         serve_service(service, state.settings, launch)
 
-    handoff = _parameter("handoff_stdout", Annotated[bool, typer.Option(hidden=True)], False)
-    return _with_options(run_command, service.all_options, handoff)
+    handoff = keyword("handoff_stdout", Handoff, False)
+    return with_parameters(run_command, *_parameters(service.all_options), handoff)
 
 
 def _start_command(service: ServiceDefinition) -> Callable[..., None]:
@@ -201,34 +108,18 @@ def _start_command(service: ServiceDefinition) -> Callable[..., None]:
         run_args = tuple(_arguments(passed_on, values))
         say_started(service, start_service(cli_state(ctx), service, timeout, run_args))
 
-    help_text = "Seconds to wait for it to be ready."
-    timeout = Annotated[float, typer.Option(min=0.1, help=help_text)]
-    return _with_options(start_command, passed_on, _parameter("timeout", timeout, READY_TIMEOUT_S))
+    timeout = keyword("timeout", ReadyTimeout, READY_TIMEOUT_S)
+    return with_parameters(start_command, *_parameters(passed_on), timeout)
 
 
-def _with_options(
-    command: Callable[..., None], options: Iterable[Option], *extra: inspect.Parameter
-) -> Callable[..., None]:
-    """``command(ctx, **values)`` with a signature Typer reads: one parameter per option."""
-    context = inspect.Parameter(
-        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
-    )
-    parameters = [context, *(_option_parameter(option) for option in options), *extra]
-    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    return command
-
-
-def _option_parameter(option: Option) -> inspect.Parameter:
-    info = typer.Option(option.flag, help=option.help, min=option.minimum)
-    if option.kind is bool:
-        return _parameter(option.dest, Annotated[bool, info], False)
-    return _parameter(option.dest, Annotated[option.kind | None, info], None)
-
-
-def _parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-    )
+def _parameters(options: Iterable[Option]) -> Iterable[inspect.Parameter]:
+    """One command parameter per option of a service's process."""
+    for option in options:
+        info = typer.Option(option.flag, help=option.help, min=option.minimum)
+        if option.kind is bool:
+            yield keyword(option.dest, Annotated[bool, info], False)
+        else:
+            yield keyword(option.dest, Annotated[option.kind | None, info])
 
 
 def _arguments(options: Iterable[Option], values: Mapping[str, Any]) -> Iterable[str]:

@@ -19,6 +19,7 @@ from controlroom.cli import render
 from controlroom.cli.confman import confman_proxy
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import JsonOutput
 from controlroom.config.errors import ConfigError
 from controlroom.config.setup import Setup
 
@@ -28,7 +29,6 @@ IdArg = Annotated[int, typer.Argument(help="Setup id (the number in SETUP_<SITE>
 SiteOpt = Annotated[
     str | None, typer.Option("--site", help="Site of the Setups (default: this site).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @setup_app.command("list")
@@ -45,7 +45,7 @@ def list_setups(
             "Repeat for several.",
         ),
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """List the Setups, oldest first: id, site, created, parent and description."""
     with confman_proxy(cli_state(ctx)) as proxy:
@@ -83,7 +83,7 @@ def parse_filters(items: list[str]) -> dict[str, Any]:
 @setup_app.command("show")
 @reported
 def show(
-    ctx: typer.Context, setup_id: IdArg, site: SiteOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context, setup_id: IdArg, site: SiteOpt = None, as_json: JsonOutput = False
 ) -> None:
     """Print Setup ID as a tree (directives as written, nothing is instantiated)."""
     with confman_proxy(cli_state(ctx)) as proxy:
@@ -136,7 +136,7 @@ def submit(
 @setup_app.command("diff")
 @reported
 def diff(
-    ctx: typer.Context, a: IdArg, b: IdArg, site: SiteOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context, a: IdArg, b: IdArg, site: SiteOpt = None, as_json: JsonOutput = False
 ) -> None:
     """Show what changed from Setup A to Setup B (a unified diff of their content)."""
     with confman_proxy(cli_state(ctx)) as proxy:

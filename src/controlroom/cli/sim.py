@@ -17,20 +17,14 @@ import typer
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.cli.spawn import (
-    READY_TIMEOUT_S,
-    signals_ignored,
-    sigterm_interrupts,
-    stop_pid,
-    wait_ready,
-)
-from controlroom.cli.state import ProcessRecord
+from controlroom.cli.options import DeviceName, ListenHost, ListenPort
 from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES, may_name_module
+from controlroom.processes.detached import READY_TIMEOUT_S, stop_pid, wait_ready
+from controlroom.processes.entry import signals_ignored, sigterm_interrupts
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc.child import Child, module_argv
 
 sim_app = typer.Typer(help="Run device simulators (stand-ins for the hardware).")
-
-NameArg = Annotated[str, typer.Argument(help="Device name, as in the Settings (e.g. tempctl).")]
 
 
 @dataclass(frozen=True)
@@ -96,14 +90,9 @@ def wait_simulator(child: Child, timeout: float = READY_TIMEOUT_S) -> str:
 def start(
     ctx: typer.Context,
     *,
-    name: NameArg,
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on (default: from the Settings).")
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option(min=0, max=65535, help="TCP port; 0 lets the OS pick (default: Settings)."),
-    ] = None,
+    name: DeviceName,
+    host: ListenHost = None,
+    port: ListenPort = None,
     speed: Annotated[
         float | None, typer.Option(min=0.001, help="Simulated time runs this many times faster.")
     ] = None,
@@ -155,7 +144,7 @@ def _run_foreground(
 
 @sim_app.command("stop")
 @reported
-def stop(ctx: typer.Context, name: NameArg) -> None:
+def stop(ctx: typer.Context, name: DeviceName) -> None:
     """Stop the simulator of device NAME started with --detach (SIGTERM, then SIGKILL)."""
     state = cli_state(ctx)
     SimulatorEntry.of(

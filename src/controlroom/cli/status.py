@@ -14,6 +14,7 @@ from rich.text import Text
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state, server_endpoints
 from controlroom.cli.errors import CliError, reported
+from controlroom.cli.options import DeviceName, JsonOutput
 from controlroom.rpc import Proxy, RpcError
 
 EXIT_DOWN = 3  # what LSB init scripts return for "program is not running"
@@ -23,8 +24,8 @@ EXIT_DOWN = 3  # what LSB init scripts return for "program is not running"
 def status(
     ctx: typer.Context,
     *,
-    name: Annotated[str, typer.Argument(help="Device name, as in the Settings (e.g. dummy).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    name: DeviceName,
+    as_json: JsonOutput = False,
     timeout: Annotated[
         float, typer.Option(min=0.01, help="Seconds to wait for the server to answer.")
     ] = 2.0,

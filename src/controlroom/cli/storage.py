@@ -1,22 +1,17 @@
-"""``controlroom storage``: run, start, stop and show the storage manager.
-
-``start`` detaches it like ``confman start`` does the configuration manager:
-its PID and actual endpoints go to the state file ``cs-storage.json``, its
-output to ``cs-storage.log``. The ``hk`` and ``journal`` commands find it
-there, else at the Settings' ``services.storage`` endpoints.
-"""
+"""``controlroom storage``: run, start, stop and show the storage manager."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from controlroom.cli import render
 from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import reported
+from controlroom.cli.options import JsonOutput
 from controlroom.cli.services import add_service_commands, service_endpoints
 
 if TYPE_CHECKING:
@@ -30,11 +25,7 @@ add_service_commands(storage_app, NAME)
 
 @storage_app.command("stats")
 @reported
-def stats(
-    ctx: typer.Context,
-    *,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-) -> None:
+def stats(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     """Rows and batches stored, refusals and failures, per origin and per backend."""
     with storage_client(cli_state(ctx)) as client:
         figures = client.proxy.stats()

@@ -30,6 +30,7 @@ from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.config.settings import LOCAL_SETTINGS_ENV
 from controlroom.config.setup import Setup
+from controlroom.processes.entry import ProcessError
 from controlroom.rpc import RpcError
 from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import is_local, local_names
@@ -96,7 +97,7 @@ def _setup(state: CliState, choice: str | None) -> tuple[dict[str, Any] | None, 
     try:
         with confman_proxy(state, timeout=CONFMAN_TIMEOUT_S) as confman:
             found = confman.get_setup(int(choice)) if choice else confman.get_current_setup()
-    except (RpcError, CliError) as exc:
+    except (RpcError, CliError, ProcessError) as exc:
         if choice is not None:
             raise CliError(f"Setup {choice} is not available: {exc}") from None
         render.say(f"note: no current Setup ({exc}); core services only")

@@ -8,7 +8,6 @@ port when ``--port 0``), like the ready lines of the other services.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from typing import Annotated, TextIO
 
@@ -16,7 +15,9 @@ import typer
 
 from controlroom.cli.context import cli_state
 from controlroom.cli.errors import CliError, reported
-from controlroom.rpc.process import READY_PREFIX, ReadyThenLog
+from controlroom.cli.options import Handoff, ListenHost, ListenPort
+from controlroom.processes.entry import configure_logging, log_level, ready_stream
+from controlroom.rpc.process import READY_PREFIX
 
 NAME = "web"
 web_app = typer.Typer(help="The web panel: serve it, make password hashes for its users.")
@@ -27,36 +28,28 @@ web_app = typer.Typer(help="The web panel: serve it, make password hashes for it
 def run(
     ctx: typer.Context,
     *,
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on (default: web.host).")
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option(min=0, max=65535, help="Port (default: web.port; 0: the OS picks)."),
-    ] = None,
-    handoff_stdout: Annotated[bool, typer.Option(hidden=True)] = False,
+    host: ListenHost = None,
+    port: ListenPort = None,
+    handoff_stdout: Handoff = False,
 ) -> None:
     """Serve the web panel in the foreground until Ctrl-C or SIGTERM.
 
-    Prints one line READY {"name", "url"} (JSON) once it listens.
+    Host and port default to web.host and web.port. Prints one line
+    READY {"name", "url"} (JSON) once it listens.
     """
     from controlroom.web import WebError, create_app
     from controlroom.web.config import WebConfig
     from controlroom.web.serve import serve
 
     state = cli_state(ctx)
-    logging.basicConfig(
-        level=logging.DEBUG if state.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(log_level(state.debug))
     try:
         config = WebConfig.from_settings(state.settings)
         bind = host or config.host
         app = create_app(state.settings, bind_host=bind)
     except WebError as exc:
         raise CliError(str(exc)) from None
-    stream: TextIO = ReadyThenLog() if handoff_stdout else sys.stdout
+    stream = ready_stream(handoff_stdout)
     chosen = config.port if port is None else port
     if not serve(app, bind, chosen, lambda url: _announce(url, stream), debug=state.debug):
         raise CliError(f"the web panel could not listen on {bind}:{chosen}")

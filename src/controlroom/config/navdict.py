@@ -25,7 +25,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from controlroom.config.directives import Directive, Request, inputs_of, parse_directive, resolve
 from controlroom.config.errors import ConfigError, KeyTypeError
@@ -78,11 +78,14 @@ class NavigableDict(dict[str, Any]):
         source_dir: str | Path | None = None,
         allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
         file_roots: Iterable[str | Path] = (),
-    ) -> NavigableDict:
-        """A NavigableDict of ``data``; relative directive files are in ``source_dir``."""
-        return cls(
+    ) -> Self:
+        """A mapping of ``data``, checked as a whole; relative directive files are in
+        ``source_dir``."""
+        made = cls(
             data, source_dir=source_dir, allowed_packages=allowed_packages, file_roots=file_roots
         )
+        made._check_whole(None)
+        return made
 
     @classmethod
     def from_yaml_file(
@@ -91,12 +94,13 @@ class NavigableDict(dict[str, Any]):
         *,
         allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
         file_roots: Iterable[str | Path] = (),
-    ) -> NavigableDict:
-        """The YAML file ``path`` (safe_load); its directory is the ``source_dir``."""
+    ) -> Self:
+        """The YAML file ``path`` (safe_load), checked as a whole; its directory is the
+        ``source_dir``."""
         path = Path(path)
         data = read_mapping(path)
         try:
-            return cls(
+            made = cls(
                 data,
                 source_dir=path.parent,
                 allowed_packages=allowed_packages,
@@ -104,6 +108,12 @@ class NavigableDict(dict[str, Any]):
             )
         except KeyTypeError as exc:
             raise KeyTypeError(f"{path}: {exc}") from None
+        made._check_whole(path)
+        return made
+
+    def _check_whole(self, source: Path | None) -> None:
+        """Refuse what this kind of mapping cannot be made of (read from ``source``);
+        a plain NavigableDict takes any mapping."""
 
     def to_yaml_file(self, path: str | Path) -> None:
         """Write the raw values to ``path``: directives are written as the strings they are."""

@@ -32,15 +32,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from controlroom.config.errors import ConfigError
-from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES
 from controlroom.config.navdict import NavigableDict
-from controlroom.config.yamlfile import write_mapping
 
 META_KEY = "_meta"
 DEFAULT_MAX_SETUP_BYTES = 1024 * 1024
@@ -119,51 +117,20 @@ class Setup(NavigableDict):
         return super()._child(data, ctx)
 
     @classmethod
-    def from_dict(
-        cls,
-        data: Mapping[str, Any],
-        *,
-        source_dir: str | Path | None = None,
-        allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
-        file_roots: Iterable[str | Path] = (),
-    ) -> Setup:
-        """A Setup of ``data`` (e.g. what ``get_setup`` returned); its ``_meta`` is checked.
-
-        Its ``yaml//``/``csv//`` files may be in ``source_dir`` and ``file_roots``.
-        """
-        setup = cls(
-            data, source_dir=source_dir, allowed_packages=allowed_packages, file_roots=file_roots
-        )
-        SetupMeta.from_raw(setup.to_dict().get(META_KEY))
-        return setup
-
-    @classmethod
     def from_yaml_file(
-        cls,
-        path: str | Path,
-        *,
-        allowed_packages: Iterable[str] = DEFAULT_ALLOWED_PACKAGES,
-        file_roots: Iterable[str | Path] = (),
-        max_bytes: int = DEFAULT_MAX_SETUP_BYTES,
-    ) -> Setup:
-        """The Setup in the YAML file ``path``; relative directive files are next to it.
-
-        A file larger than ``max_bytes`` is refused before it is read.
-        """
+        cls, path: str | Path, *, max_bytes: int = DEFAULT_MAX_SETUP_BYTES, **options: Any
+    ) -> Self:
+        """The Setup in the YAML file ``path``, as :meth:`NavigableDict.from_yaml_file` reads
+        it with ``options``; a file larger than ``max_bytes`` is refused before it is read."""
         _check_file_size(Path(path), max_bytes)
-        setup = super().from_yaml_file(
-            path, allowed_packages=allowed_packages, file_roots=file_roots
-        )
-        assert isinstance(setup, Setup)
-        try:
-            setup.meta  # noqa: B018 - read to check it
-        except SetupError as exc:
-            raise SetupError(f"{path}: {exc}") from None
-        return setup
+        return super().from_yaml_file(path, **options)
 
-    def to_yaml_file(self, path: str | Path) -> None:
-        """Write the Setup (raw values, ``_meta`` first) to ``path``."""
-        write_mapping(Path(path), self.to_dict())
+    def _check_whole(self, source: Path | None) -> None:
+        """The ``_meta`` must be well formed (the error names the file it came from)."""
+        try:
+            self.meta  # noqa: B018 - read to check it
+        except SetupError as exc:
+            raise SetupError(f"{source}: {exc}" if source else str(exc)) from None
 
     def to_dict(self, resolve: bool = False) -> dict[str, Any]:
         """Plain data, ``_meta`` first when there is one (as in the files)."""

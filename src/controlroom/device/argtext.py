@@ -15,7 +15,7 @@ one-line message that names the argument.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from controlroom.device.errors import ArgumentError
@@ -85,22 +85,9 @@ def _convert(text: str, schema: Mapping[str, Any]) -> Any:
         return _any_of(text, schema["anyOf"])
     if "enum" in schema:
         return _choice(text, schema["enum"])
-    kind = schema.get("type")
-    if kind == "integer":
-        return _integer(text)
-    if kind == "number":
-        return _number(text)
-    if kind == "boolean":
-        return _boolean(text)
-    if kind == "array":
+    if schema.get("type") == "array":
         return _array(text, schema.get("items") or {})
-    if kind == "null":
-        if text.lower() in _NULL:
-            return None
-        raise ValueError(f"expected null, got {text!r}")
-    if kind == "string":
-        return text
-    return _json_or_text(text)
+    return _SCALARS.get(schema.get("type"), _json_or_text)(text)
 
 
 def _any_of(text: str, options: Sequence[Mapping[str, Any]]) -> Any:
@@ -150,6 +137,21 @@ def _boolean(text: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"expected true or false (yes/no, on/off, 1/0), got {text!r}")
+
+
+def _null(text: str) -> None:
+    if text.lower() not in _NULL:
+        raise ValueError(f"expected null, got {text!r}")
+
+
+_SCALARS: dict[Any, Callable[[str], Any]] = {
+    "integer": _integer,
+    "number": _number,
+    "boolean": _boolean,
+    "null": _null,
+    "string": str,
+}
+"""How text becomes a value of each scalar schema type; text of any other type is read as JSON."""
 
 
 def _array(text: str, items: Mapping[str, Any]) -> list[Any]:

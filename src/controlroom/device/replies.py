@@ -48,14 +48,17 @@ def parse_int(reply: str) -> int:
     return int(value)
 
 
+SCPI_BOOLEANS = {"1": True, "ON": True, "0": False, "OFF": False}
+"""How SCPI writes a boolean, in replies and in parameters alike (upper case)."""
+
+
 def parse_bool(reply: str) -> bool:
     """``1``/``ON`` → True, ``0``/``OFF`` → False."""
-    text = reply.strip().upper()
-    if text in ("1", "ON"):
-        return True
-    if text in ("0", "OFF"):
-        return False
-    raise ReplyError(f"expected 0 or 1 (ON or OFF) from the instrument, got {reply!r}")
+    try:
+        return SCPI_BOOLEANS[reply.strip().upper()]
+    except KeyError:
+        expected = "expected 0 or 1 (ON or OFF) from the instrument"
+        raise ReplyError(f"{expected}, got {reply!r}") from None
 
 
 def parse_error(reply: str) -> tuple[int, str]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar, overload
 
 from controlroom.config.importing import NamedImportError, import_module, is_defined_in
@@ -49,6 +49,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 TASK_ATTRIBUTE = "__controlroom_task__"
 GROUP_ATTRIBUTE = "TASK_GROUP"  # a module's display name for its group of buttons
 SHIPPED_TASK_PACKAGES = ("controlroom.obs.demo_tasks",)
+NOT_DESCRIBED = ("function", "parameters")  # the schema stands for both
 
 
 class TaskDiscoveryError(TaskError):
@@ -104,16 +105,8 @@ class TaskSpec:
 
     def describe(self) -> dict[str, Any]:
         """The task as JSON data, for the panel's list of buttons."""
-        return {
-            "name": self.name,
-            "display_name": self.display_name,
-            "group": self.group,
-            "immediate": self.immediate,
-            "doc": self.doc,
-            "devices": list(self.devices),
-            "building_block": self.building_block,
-            "schema": self.schema(),
-        }
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_DESCRIBED}
+        return {**shown, "devices": list(self.devices), "schema": self.schema()}
 
 
 @overload

@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict, Unpack
 
 from controlroom.bridges import BridgeError
 from controlroom.config.settings import load_settings
@@ -34,6 +34,7 @@ from controlroom.processes.entry import (
     stop_on_signals,
 )
 from controlroom.processes.links import Links, central_logs, context_links, metrics_host
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import READY_PREFIX
 
 if TYPE_CHECKING:
@@ -46,24 +47,32 @@ DATA_INFO_KEY = "storage_rows"
 log = logging.getLogger(__name__)
 
 
-def serve_nodes(
-    settings: Mapping[str, Any],
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
-    debug: bool = False,
-    handoff_stdout: bool = False,
-) -> None:
+class BridgeLaunch(TypedDict, total=False):
+    """What a bridge's process is given besides the Settings (None or left out: the Settings')."""
+
+    host: str | None  # where it listens (the node and pipe bridges) or the broker (MQTT)
+    port: int | None
+    debug: bool
+    handoff_stdout: bool  # after the ready line, stdout goes to stderr
+
+
+class NodesLaunch(BridgeLaunch, ServerEndpoints, total=False):
+    """The node bridge is a control server too: it also takes the endpoints to bind."""
+
+
+def serve_nodes(settings: Mapping[str, Any], **launch: Unpack[NodesLaunch]) -> None:
     """Serve the node bridge until SIGINT, SIGTERM or ``quit``; ready line
     ``READY {name, commands, publish, nodes}`` first."""
-    from controlroom.bridges.nodes import build_bridge_server
+    from controlroom.bridges.nodes import bridge_options, build_bridge_server
 
-    level = log_level(debug)
+    level = log_level(launch.get("debug", False))
     configure_logging(level)
+    options = bridge_options(settings, host=launch.get("host"), port=launch.get("port"))
     server, bridge = build_bridge_server(
-        settings, host=host, port=port, endpoint=endpoint, pub_endpoint=pub_endpoint
+        settings,
+        options,
+        endpoint=launch.get("endpoint"),
+        pub_endpoint=launch.get("pub_endpoint"),
     )
     with node_links(server, bridge, settings, level=level) as attached:
         stop_on_signals(server.stopping)
@@ -72,7 +81,7 @@ def serve_nodes(
             attached.add(_register_nodes(server, bridge, settings))  # with the port now bound
             ready = {"name": server.name, "commands": server.endpoint}
             ready |= {"publish": server.pub_endpoint, "nodes": bridge.nodes_url}
-            _announce(ready, ready_stream(handoff_stdout))
+            _announce(ready, ready_stream(launch.get("handoff_stdout", False)))
             server.serve_forever()
         finally:
             server.stop()
@@ -125,47 +134,26 @@ def _register_nodes(
     return attach_from_settings(server, settings, metadata=metadata).stop
 
 
-def serve_pipe(
-    settings: Mapping[str, Any],
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    debug: bool = False,
-    handoff_stdout: bool = False,
-) -> None:
+def serve_pipe(settings: Mapping[str, Any], **launch: Unpack[BridgeLaunch]) -> None:
     """Serve the pipe-command server until SIGINT or SIGTERM; ready line
     ``READY {name, url}`` (the actual port when 0) first."""
     from controlroom.bridges.pipe import PipeConfig, PipeServer
 
-    configure_logging(log_level(debug))
-    server = PipeServer(PipeConfig.from_settings(settings, host=host, port=port))
+    configure_logging(log_level(launch.get("debug", False)))
+    config = PipeConfig.from_settings(settings, host=launch.get("host"), port=launch.get("port"))
+    server = PipeServer(config)
     ready = lambda: {"url": server.url}  # noqa: E731
-    _serve_until_signalled(
-        "pipe",
-        settings,
-        server.start,
-        server.stop,
-        ready,
-        debug=debug,
-        handoff_stdout=handoff_stdout,
-    )
+    _serve_until_signalled("pipe", settings, server.start, server.stop, ready, launch=launch)
 
 
-def serve_mqtt(
-    settings: Mapping[str, Any],
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    debug: bool = False,
-    handoff_stdout: bool = False,
-) -> None:
+def serve_mqtt(settings: Mapping[str, Any], **launch: Unpack[BridgeLaunch]) -> None:
     """Run the MQTT bridge until SIGINT or SIGTERM; ready line ``READY {name, broker}``
     once connected. It runs whatever ``bridges.mqtt.enabled`` says (that key tells
     the process manager whether to start it)."""
     from controlroom.bridges.mqtt import MqttBridge, MqttConfig, load_units
 
-    configure_logging(log_level(debug))
-    config = MqttConfig.from_settings(settings, host=host, port=port)
+    configure_logging(log_level(launch.get("debug", False)))
+    config = MqttConfig.from_settings(settings, host=launch.get("host"), port=launch.get("port"))
     bridge = MqttBridge(config, units=load_units(settings))
 
     def start() -> None:
@@ -174,9 +162,7 @@ def serve_mqtt(
             log.info("no broker username in bridges.mqtt: command topics are not subscribed")
 
     ready = lambda: {"broker": config.broker}  # noqa: E731
-    _serve_until_signalled(
-        "mqtt", settings, start, bridge.stop, ready, debug=debug, handoff_stdout=handoff_stdout
-    )
+    _serve_until_signalled("mqtt", settings, start, bridge.stop, ready, launch=launch)
 
 
 def _serve_until_signalled(
@@ -186,16 +172,15 @@ def _serve_until_signalled(
     stop: Callable[[], None],
     ready: Callable[[], dict[str, Any]],
     *,
-    debug: bool,
-    handoff_stdout: bool,
+    launch: BridgeLaunch,
 ) -> None:
     """Start, announce ``{name, **ready()}``, wait for SIGINT or SIGTERM, stop (also after
     a failed start); the records go to the log manager meanwhile."""
-    with central_logs(settings, name, level=log_level(debug)):
+    with central_logs(settings, name, level=log_level(launch.get("debug", False))):
         stopping = stop_on_signals(threading.Event())
         try:
             start()
-            _announce({"name": name, **ready()}, ready_stream(handoff_stdout))
+            _announce({"name": name, **ready()}, ready_stream(launch.get("handoff_stdout", False)))
             stopping.wait()
         finally:
             stop()

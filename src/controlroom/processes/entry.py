@@ -8,8 +8,9 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from types import FrameType
+from typing import NoReturn, TextIO
 
 import zmq
 
@@ -19,7 +20,17 @@ from controlroom.rpc import RpcError
 from controlroom.rpc.process import ReadyThenLog
 from controlroom.wire import WireError
 
+
+class ProcessError(Exception):
+    """A process that would not start, stop or be recorded; ``details`` go below the message."""
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.details = list(details)
+
+
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    ProcessError,
     SettingsError,
     DeviceError,
     RpcError,
@@ -52,6 +63,31 @@ def stop_on_signals(stopping: threading.Event) -> threading.Event:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopping.set())
     return stopping
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Make SIGTERM act like Ctrl-C, so one ``finally`` cleans up after either."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while children are being stopped, so none is left behind."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, TypedDict
+from typing import Any, TextIO
 
 from controlroom.config.settings import load_settings
 from controlroom.processes.entry import (
@@ -31,6 +31,7 @@ from controlroom.processes.entry import (
 )
 from controlroom.processes.links import CENTRAL_LOGS, METRICS, REGISTRATION, service_links
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import serve_until_signalled
 
 SERVER_READY = ("name", "commands", "publish")
@@ -57,13 +58,6 @@ ENDPOINT_OPTIONS = (
 )
 
 
-class Endpoints(TypedDict):
-    """What every service's ``build_server`` takes: the endpoints to bind (None: Settings)."""
-
-    endpoint: str | None
-    pub_endpoint: str | None
-
-
 @dataclass(frozen=True)
 class Launch:
     """What one run of a service was given: endpoints, options, flags, its children's env."""
@@ -76,7 +70,7 @@ class Launch:
     child_env: Mapping[str, str] | None = None  # None: ours
 
     @property
-    def endpoints(self) -> Endpoints:
+    def endpoints(self) -> ServerEndpoints:
         return {"endpoint": self.endpoint, "pub_endpoint": self.pub_endpoint}
 
 
@@ -165,11 +159,13 @@ def _scheduler(settings: Mapping[str, Any], launch: Launch) -> Served:
 
 
 def _scenarios(settings: Mapping[str, Any], launch: Launch) -> Served:
-    from controlroom.processes.jobs import run_scenario
+    from controlroom.processes.jobs import run_in_observation
     from controlroom.services.scenarios.server import build_server
 
     confman = launch.options["confman"]
-    return served(build_server(settings, runner=run_scenario, confman=confman, **launch.endpoints))
+    return served(
+        build_server(settings, runner=run_in_observation, confman=confman, **launch.endpoints)
+    )
 
 
 def _procman(settings: Mapping[str, Any], launch: Launch) -> Served:

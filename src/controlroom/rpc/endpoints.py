@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TypedDict
 
 import zmq
+
+
+class ServerEndpoints(TypedDict, total=False):
+    """Where a control server binds, as its builders take it (None or left out: the Settings')."""
+
+    endpoint: str | None
+    pub_endpoint: str | None
 
 
 def bindable(endpoint: str) -> str:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from controlroom.rpc.endpoints import tcp_peer
 from controlroom.rpc.errors import RpcError
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 Handler = Callable[[Event], None]
+T = TypeVar("T")
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0)  # then the listener is dropped
 QUEUE_LIMIT = 1000
@@ -46,6 +47,37 @@ MAX_EVENT_NAMES = 64  # per listener
 
 class TooManyListeners(RpcError):
     """A producer already has ``MAX_LISTENERS`` listeners; the registration was refused."""
+
+
+class _Inbox(Generic[T]):
+    """A bounded queue that one supervised thread drains into ``take``, item by item."""
+
+    def __init__(self, supervisor: Supervisor, role: str, take: Callable[[T], None]) -> None:
+        self.stopping = threading.Event()
+        self._queue: queue.Queue[T | None] = queue.Queue(QUEUE_LIMIT)
+        self._take = take
+        self._thread = supervisor.thread(role, self._run, stop=self.stopping)
+
+    def put(self, item: T) -> None:
+        """Queue ``item`` without waiting; :class:`queue.Full` when ``QUEUE_LIMIT`` wait."""
+        self._queue.put_nowait(item)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self.stopping.set()
+        # When the queue is full the thread sees the stop flag after its current item.
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            item = self._queue.get()
+            if item is None:
+                return
+            self._take(item)
 
 
 @dataclass
@@ -87,20 +119,13 @@ class Notifier:
         self.dropped_events = 0
         self._listeners: dict[str, Listener] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(QUEUE_LIMIT)
-        self._stopping = threading.Event()
-        supervisor = supervisor or Supervisor(source)
-        self._thread = supervisor.thread("notifier", self._run, stop=self._stopping)
+        self._inbox = _Inbox(supervisor or Supervisor(source), "notifier", self._deliver_to_all)
 
     def start(self) -> None:
-        self._thread.start()
+        self._inbox.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        # When the queue is full the thread sees the stop flag after its delivery.
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
-        self._thread.join(timeout)
+        self._inbox.stop(timeout)
         with self._lock:
             for listener in self._listeners.values():
                 if listener.proxy is not None:
@@ -141,26 +166,22 @@ class Notifier:
     def notify(self, event: str, data: dict[str, Any]) -> None:
         """Queue ``event`` for every listener that wants it; returns at once."""
         try:
-            self._queue.put_nowait((event, data))
+            self._inbox.put((event, data))
         except queue.Full:
             self.dropped_events += 1
             log.warning("%s: event queue full, %s dropped", self.source, event)
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            item = self._queue.get()
-            if item is None:
-                return
-            event, data = item
-            with self._lock:
-                targets = [lsn for lsn in self._listeners.values() if lsn.wants(event)]
-            for listener in targets:
-                self._deliver(listener, event, data)
+    def _deliver_to_all(self, item: tuple[str, dict[str, Any]]) -> None:
+        event, data = item
+        with self._lock:
+            targets = [lsn for lsn in self._listeners.values() if lsn.wants(event)]
+        for listener in targets:
+            self._deliver(listener, event, data)
 
     def _deliver(self, listener: Listener, event: str, data: dict[str, Any]) -> None:
         payload = {"event": event, "source": self.source, "time": time.time(), "data": data}
         for delay in (0.0, *RETRY_DELAYS_S):
-            if delay and self._stopping.wait(delay):
+            if delay and self._inbox.stopping.wait(delay):
                 return
             try:
                 self._proxy_for(listener).request(
@@ -188,23 +209,17 @@ class EventHandlers:
         self.received = 0
         self.failures = 0
         self._handlers: dict[str, list[Handler]] = {}
-        self._queue: queue.Queue[Event | None] = queue.Queue(QUEUE_LIMIT)
-        self._stopping = threading.Event()
-        supervisor = supervisor or Supervisor(name)
-        self._thread = supervisor.thread("events", self._run, stop=self._stopping)
+        self._inbox = _Inbox(supervisor or Supervisor(name), "events", self._dispatch)
 
     def on(self, event: str, handler: Handler) -> None:
         """Call ``handler(payload)`` for each ``event`` ("*" for all)."""
         self._handlers.setdefault(event, []).append(handler)
 
     def start(self) -> None:
-        self._thread.start()
+        self._inbox.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
-        self._thread.join(timeout)
+        self._inbox.stop(timeout)
 
     def accept(self, payload: Any) -> bool:
         """The ``handle_event`` service command: queue the event, answer at once."""
@@ -212,25 +227,18 @@ class EventHandlers:
             raise ValueError("an event is a map with an 'event' name")
         self.received += 1
         try:
-            self._queue.put_nowait(payload)
+            self._inbox.put(payload)
         except queue.Full:
             raise RpcError(f"{self.name}: too many events waiting") from None
         return True
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            payload = self._queue.get()
-            if payload is None:
-                return
-            for handler in [
-                *self._handlers.get(payload["event"], []),
-                *self._handlers.get("*", []),
-            ]:
-                try:
-                    handler(payload)
-                except Exception:
-                    self.failures += 1
-                    log.exception("%s: handler for %s failed", self.name, payload["event"])
+    def _dispatch(self, payload: Event) -> None:
+        for handler in [*self._handlers.get(payload["event"], []), *self._handlers.get("*", [])]:
+            try:
+                handler(payload)
+            except Exception:
+                self.failures += 1
+                log.exception("%s: handler for %s failed", self.name, payload["event"])
 
 
 def _listener_name(name: object) -> str:

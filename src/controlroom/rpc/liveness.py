@@ -11,6 +11,10 @@ without a registry, and for servers that publish nothing between HK samples.
 A server ``find`` no longer names stays known as down (reported once, if it
 was up), so a panel or a broker never keeps showing it up. A round that fails
 is logged; the next one comes at the end of the period all the same.
+
+A :class:`ServerWatch` is the usual round for a consumer of publications (the
+web panel's status lights, the MQTT bridge's availability): find the servers,
+follow what they publish, ping them, report.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from controlroom.rpc.errors import RpcError
+from controlroom.rpc.follow import Subscriber
 from controlroom.rpc.proxy import Proxy
 
 log = logging.getLogger(__name__)
@@ -150,6 +156,54 @@ class LivenessWatcher:
     def _forget_proxies(self, endpoints: set[str]) -> None:
         for endpoint in set(self._proxies) - endpoints:
             self._proxies.pop(endpoint).close()
+
+
+class Located(Protocol):
+    """A server as found: where it takes commands and where it publishes ("" when unknown yet)."""
+
+    @property
+    def commands(self) -> str: ...
+
+    @property
+    def publish(self) -> str: ...
+
+
+L = TypeVar("L", bound=Located)
+
+
+class ServerWatch(Generic[L]):
+    """Each round: ``find`` the servers, point ``follower`` at what they publish, ping them.
+
+    ``report`` gets the round's liveness; the servers that round found are in :attr:`found`.
+    """
+
+    def __init__(
+        self,
+        find: Callable[[], Mapping[str, L]],
+        follower: Subscriber,
+        report: Report,
+        *,
+        name: str,
+        every_s: float,
+        ping_timeout_s: float,
+    ) -> None:
+        self.found: Mapping[str, L] = {}
+        self._find, self._follower = find, follower
+        self.liveness = LivenessWatcher(
+            self._look, report, name=name, every_s=every_s, ping_timeout_s=ping_timeout_s
+        )
+
+    def start(self) -> None:
+        self.liveness.start()
+
+    def stop(self) -> None:
+        self.liveness.stop()
+
+    def _look(self) -> dict[str, str]:
+        found = self._find()
+        self._follower.follow(server.publish for server in found.values())
+        self.found = found
+        return {name: server.commands for name, server in found.items()}
 
 
 def _marked(liveness: Liveness, previous: Liveness | None) -> Liveness:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import zmq
 
@@ -38,6 +38,15 @@ _RETRY_MS = 100  # how long the sender waits for the log manager before looking 
 _IDLE_S = 0.5  # how long an idle sender sleeps when nobody logs
 _CLOSE_S = 0.5  # how long close() lets the sender deliver what is left
 _formatter = logging.Formatter()  # renders exception text and stack info only
+
+
+class HandlerOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`LogHandler` that :func:`install_log_handler` passes on."""
+
+    level: int | str
+    buffer: int
+    process: str | None
+    obsid: ObsidProvider | None
 
 
 class LogHandler(logging.Handler):
@@ -231,26 +240,22 @@ def install_log_handler(
     endpoint: str,
     *,
     server: str,
-    level: int | str = logging.INFO,
-    buffer: int = DEFAULT_BUFFER,
-    process: str | None = None,
-    obsid: ObsidProvider | None = None,
     logger: logging.Logger | None = None,
+    **options: Unpack[HandlerOptions],
 ) -> LogHandler:
     """Send the records of ``logger`` (default: the root logger) to the log manager.
 
-    A :class:`LogHandler` installed earlier on the same logger is closed and
-    replaced, so calling this twice does not log everything twice. The
-    logger's level is lowered to ``level`` if it was higher, or records at
-    ``level`` would never reach the handler.
+    ``options`` are those of :class:`LogHandler`. A :class:`LogHandler`
+    installed earlier on the same logger is closed and replaced, so calling
+    this twice does not log everything twice. The logger's level is lowered to
+    the handler's ``level`` if it was higher, or records at that level would
+    never reach the handler.
     """
     target = logger or logging.getLogger()
     for old in [h for h in target.handlers if isinstance(h, LogHandler)]:
         target.removeHandler(old)
         old.close()
-    handler = LogHandler(
-        endpoint, server=server, level=level, buffer=buffer, process=process, obsid=obsid
-    )
+    handler = LogHandler(endpoint, server=server, **options)
     target.addHandler(handler)
     if target.getEffectiveLevel() > handler.level:
         target.setLevel(handler.level)

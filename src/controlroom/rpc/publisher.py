@@ -93,6 +93,7 @@ class Publisher:
         self.failures = 0
         self._events: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
         self._wake = threading.Event()
+        self._status_now = threading.Event()
         self._socket: zmq.Socket[bytes] | None = None
         self.thread = server.supervisor.thread("publisher", self._run, stop=server.stopping)
 
@@ -116,6 +117,11 @@ class Publisher:
         self._wake.set()  # re-plan the next poll with the new period
         return self.rates[kind].describe()
 
+    def status_changed(self) -> None:
+        """Poll and publish the status now rather than at its next period; never blocks."""
+        self._status_now.set()
+        self._wake.set()
+
     def publish(self, topic: str, values: dict[str, Any]) -> None:
         """Queue an event for publication; safe from any thread, never blocks."""
         self._events.put((topic, values))
@@ -124,6 +130,9 @@ class Publisher:
     def _run(self) -> None:
         due = {HK: time.monotonic(), STATUS: time.monotonic()}
         while not self.server.stopping.is_set():
+            if self._status_now.is_set():
+                self._status_now.clear()
+                due[STATUS] = time.monotonic()
             for kind in (STATUS, HK):
                 if time.monotonic() >= due[kind]:
                     self._sample(kind)

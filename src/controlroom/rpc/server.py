@@ -42,6 +42,7 @@ from controlroom.rpc.errors import RpcError
 from controlroom.rpc.events import EventHandlers, Handler, Notifier
 from controlroom.rpc.frames import recv_frames, send_frames
 from controlroom.rpc.hooks import CommandRecord, Hooks
+from controlroom.rpc.lifecycle import Startable
 from controlroom.rpc.publisher import EVENT, Publisher
 from controlroom.rpc.served import Served
 from controlroom.rpc.service import ServiceCommands
@@ -61,7 +62,7 @@ class ServerBusy(RpcError):
     """Too many device commands are waiting; the request was refused."""
 
 
-class ControlServer:
+class ControlServer(Startable):
     """Serve ``served`` under ``name`` on ``endpoint``; publish on ``pub_endpoint``."""
 
     def __init__(
@@ -174,6 +175,10 @@ class ControlServer:
         self.notifier.notify(event, values)
         self.publisher.publish(EVENT, {"event": event, **values})
 
+    def status_changed(self) -> None:
+        """Publish the status at once: followers should not wait a period for a change."""
+        self.publisher.status_changed()
+
     def thread_states(self) -> dict[str, dict[str, Any]]:
         """Each background thread of the server (and of the process): alive, restarts, error."""
         return {**self.supervisor.describe(), **PROCESS.describe()}
@@ -185,13 +190,6 @@ class ControlServer:
     def on_event(self, event: str, handler: Handler) -> None:
         """Run ``handler(payload)`` when another server sends us ``event`` ("*": any)."""
         self.events.on(event, handler)
-
-    def __enter__(self) -> ControlServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- command loop (owns the socket except during a device command) --------
 

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from controlroom.rpc.errors import RpcError
@@ -65,14 +65,7 @@ class Crash:
     retry_in_s: float | None
 
     def as_event(self) -> dict[str, Any]:
-        return {
-            "thread": self.thread,
-            "owner": self.owner,
-            "error": self.error,
-            "crashes": self.crashes,
-            "restarting": self.restarting,
-            "retry_in_s": self.retry_in_s,
-        }
+        return asdict(self)
 
 
 CrashObserver = Callable[[Crash], None]

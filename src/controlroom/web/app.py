@@ -66,9 +66,7 @@ def create_app(
     settings: Mapping[str, Any],
     *,
     bind_host: str | None = None,
-    live: Live | None = None,
     discovery: Discovery | None = None,
-    dictionary: TelemetryDictionary | None = None,
     clock: Callable[[], float] = time.time,
     pages: Sequence[Page] | None = None,
 ) -> FastAPI:
@@ -99,8 +97,8 @@ def create_app(
             max_lockout_s=config.login_lockout_max_s,
             clock=clock,
         ),
-        live=live or Live.build(settings, config, discovery=discovery),
-        dictionary=dictionary or _dictionary(settings),
+        live=Live.build(settings, config, discovery=discovery),
+        dictionary=_dictionary(settings),
         pages=chosen,
     )
     context.actions["ping"] = WsAction("viewer", _pong)

@@ -24,6 +24,7 @@ from controlroom.web.context import WebContext
 
 CALL_TIMEOUT_S = 5.0
 CLIENT = "controlroom-web"
+CONFMAN = "confman"
 
 Call = Callable[..., Any]
 
@@ -79,3 +80,10 @@ def ask(
     """``command(*args, **kwargs)`` on service ``name``; blocking (call from a sync route)."""
     with connected(context, name, timeout=timeout) as call:
         return call(command, *args, **kwargs)
+
+
+def ask_in_context(context: WebContext, command: str, *args: Any) -> tuple[dict[str, Any], Any]:
+    """confman's context (``site``, ``setup_id``, ``obsid``) and its answer to ``command``,
+    on one connection: a list of Setups or observations is shown with what is current."""
+    with connected(context, CONFMAN) as call:
+        return call("get_context"), call(command, *args)

@@ -23,6 +23,8 @@ from typing import Any
 
 from controlroom.web.hub import Message
 
+DESCRIBED = ("user", "delivered", "dropped", "resyncs", "lag")  # what the hub page shows of one
+
 
 class ClientQueue:
     """The changes and replies waiting for one WebSocket (a :class:`~.hub.Sink`)."""
@@ -70,13 +72,7 @@ class ClientQueue:
         return len(self._changes)
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "user": self.user,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "resyncs": self.resyncs,
-            "lag": self.lag,
-        }
+        return {name: getattr(self, name) for name in DESCRIBED}
 
     def _put(self, messages: Sequence[Message]) -> None:
         if len(self._changes) + len(messages) > self.limit:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
 
-from pydantic import ValidationError
-
+from controlroom.config.schema.base import SectionError
 from controlroom.config.schema.web import Web
 from controlroom.web.errors import WebConfigError
 
@@ -21,50 +19,16 @@ ROLES = ("viewer", "operator", "admin")  # each role may do everything the ones 
 LOOPBACK_NAMES = ("localhost", "ip6-localhost")
 
 
-@dataclass(frozen=True)
-class User:
-    name: str
-    password_hash: str
-    role: str
-
-
-@dataclass(frozen=True)
-class WebConfig:
-    """What the panel reads from ``settings["web"]``."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    users: Mapping[str, User] = field(default_factory=dict)
-    session_ttl_s: float = 28800.0
-    max_sessions: int = 10000
-    login_failures_per_user: int = 5
-    login_failures_per_address: int = 20
-    login_lockout_s: float = 1.0
-    login_lockout_max_s: float = 900.0
-    allow_anonymous: bool = False
-    anonymous_role: str = "viewer"
-    discover_every_s: float = 2.0
-    ping_timeout_s: float = 1.0
-    client_queue: int = 1000
-    events_kept: int = 200
+class WebConfig(Web):
+    """What the panel reads from ``settings["web"]``: the section as the schema checks it."""
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> WebConfig:
         """The panel's configuration; Settings without a ``web`` section get the defaults."""
         try:
-            model = Web.model_validate(_plain(settings.get("web") or {}))
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in ("web", *first["loc"]))
-            raise WebConfigError(f"{where}: {first['msg']}") from None
-        users = {
-            name: User(name, entry.password_hash, entry.role) for name, entry in model.users.items()
-        }
-        # Keys the panel process itself does not use (e.g. ``enabled``, read by the
-        # process manager) are validated above and left out here.
-        known = {f.name for f in fields(cls)} - {"users"}
-        values = {k: v for k, v in model.model_dump(exclude={"users"}).items() if k in known}
-        return cls(users=users, **values)
+            return cls.read(settings.get("web") or {}, "web")
+        except SectionError as exc:
+            raise WebConfigError(str(exc)) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -92,12 +56,3 @@ def role_at_least(role: str, needed: str) -> bool:
     if needed not in ROLES:
         raise ValueError(f"unknown role {needed!r} (roles: {', '.join(ROLES)})")
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
-
-
-def _plain(value: Any) -> Any:
-    """Plain dicts and lists (the schema is strict about container types)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

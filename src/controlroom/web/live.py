@@ -30,6 +30,8 @@ class Live:
 
     def __init__(self, hub: Hub, feed: Subscriber, lights: StatusLights) -> None:
         self.hub, self.feed, self.lights = hub, feed, lights
+        # Started in this order, stopped in the reverse: the lights point the feed.
+        self._parts: tuple[Subscriber | StatusLights, ...] = (feed, lights)
 
     @classmethod
     def build(
@@ -52,19 +54,19 @@ class Live:
         return cls(hub, feed, lights)
 
     def start(self) -> None:
-        self.feed.start()
-        self.lights.start()
+        for part in self._parts:
+            part.start()
 
     def stop(self) -> None:
-        self.lights.stop()
-        self.feed.stop()
+        for part in reversed(self._parts):
+            part.stop()
 
     def describe(self) -> dict[str, Any]:
         """Counters for the hub status page and tests."""
         return {
             "published": self.hub.published,
             "subscribers": self.hub.subscribers,
-            "rounds": self.lights.watcher.rounds,
+            "rounds": self.lights.servers.liveness.rounds,
             "feed": self.feed.describe(),
         }
 

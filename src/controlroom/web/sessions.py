@@ -28,13 +28,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from controlroom.web.config import User
+from controlroom.config.schema.web import WebUser
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(users: Mapping[str, User], name: str, password: str) -> User | None:
+def verify_password(users: Mapping[str, WebUser], name: str, password: str) -> WebUser | None:
     """The user when ``password`` is theirs, else None (unknown user or wrong password)."""
     user = users.get(name)
     try:
@@ -77,11 +77,11 @@ class Passwords:
     taking the threads that synchronous routes (static files, pages) run in.
     """
 
-    def __init__(self, users: Mapping[str, User], *, at_once: int = HASHES_AT_ONCE) -> None:
+    def __init__(self, users: Mapping[str, WebUser], *, at_once: int = HASHES_AT_ONCE) -> None:
         self._users = users
         self._limiter = anyio.CapacityLimiter(at_once)
 
-    async def verify(self, name: str, password: str) -> User | None:
+    async def verify(self, name: str, password: str) -> WebUser | None:
         """The user when ``password`` is theirs, else None; the event loop keeps running."""
         return await anyio.to_thread.run_sync(
             verify_password, self._users, name, password, limiter=self._limiter
@@ -99,13 +99,9 @@ class Session:
 
     def describe(self) -> dict[str, object]:
         """What the page may know about its own session (never the cookie token)."""
-        return {
-            "user": self.user,
-            "role": self.role,
-            "csrf": self.csrf,
-            "expires": self.expires,
-            "anonymous": self.anonymous,
-        }
+        public: dict[str, object] = asdict(self)
+        del public["token"]
+        return public
 
 
 class SessionStore:

@@ -25,7 +25,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +52,19 @@ class _Record:
     in_flight: int = 0
 
 
+@dataclass(eq=False)
 class FailureTable:
     """Failed logins per key (a user name or an address), bounded: least recently tried go first."""
 
-    def __init__(
-        self,
-        reason: str,
-        *,
-        allowed: int,
-        first_lockout_s: float,
-        max_lockout_s: float,
-        capacity: int,
-        clock: Clock,
-    ) -> None:
-        self.reason = reason
-        self.allowed = allowed
-        self.first_lockout_s = first_lockout_s
-        self.max_lockout_s = max_lockout_s
-        self.capacity = capacity
-        self._clock = clock
-        # Least recently tried first; an attempt moves its key to the end.
-        self._records: OrderedDict[str, _Record] = OrderedDict()
+    reason: str
+    _: KW_ONLY
+    allowed: int
+    first_lockout_s: float
+    max_lockout_s: float
+    capacity: int
+    clock: Clock
+    # Least recently tried first; an attempt moves its key to the end.
+    _records: OrderedDict[str, _Record] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def lockout(self, key: str) -> Lockout | None:
         """Why ``key`` may not try now; None when it may."""
@@ -81,7 +73,7 @@ class FailureTable:
             return None  # free failures left, counting the attempts under way as failures
         wait_s = 0.0
         if record.failures >= self.allowed:
-            wait_s = self._locked_until(record) - self._clock()
+            wait_s = self._locked_until(record) - self.clock()
         if wait_s <= 0:
             if record.in_flight == 0:
                 return None
@@ -102,7 +94,7 @@ class FailureTable:
                 del self._records[key]
         elif failed:
             record.failures += 1
-            record.last_failure = self._clock()
+            record.last_failure = self.clock()
             if record.failures >= self.allowed:
                 log.warning(
                     "web panel: %d failed logins for %s %r: locked for %.0f s",
@@ -121,7 +113,7 @@ class FailureTable:
         return record.last_failure + lockout_s
 
     def _record(self, key: str) -> _Record:
-        now = self._clock()
+        now = self.clock()
         self._forget_before(now - 2 * self.max_lockout_s)
         record = self._records.get(key)
         if record is None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from controlroom.rpc.follow import Subscriber
-from controlroom.rpc.liveness import Liveness, LivenessWatcher
+from controlroom.rpc.liveness import Liveness, ServerWatch
 from controlroom.web.discovery import Discovery, Target
 from controlroom.web.hub import SERVER, Hub, Message, topic_of
 
@@ -35,34 +35,28 @@ class StatusLights:
         ping_timeout_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.hub, self.feed, self.discovery = hub, feed, discovery
-        self.watcher = LivenessWatcher(
-            self._find,
+        self.hub, self.discovery, self._clock = hub, discovery, clock
+        self.servers: ServerWatch[Target] = ServerWatch(
+            discovery.targets,
+            feed,
             self._show,
             name="web",
             every_s=every_s,
             ping_timeout_s=ping_timeout_s,
         )
-        self._clock = clock
-        self._targets: dict[str, Target] = {}
         self._lights: dict[str, dict[str, Any]] = {}
 
     def start(self) -> None:
-        self.watcher.start()
+        self.servers.start()
 
     def stop(self) -> None:
-        self.watcher.stop()
+        self.servers.stop()
         self.discovery.close()
-
-    def _find(self) -> dict[str, str]:
-        self._targets = self.discovery.targets()
-        self.feed.follow(t.publish for t in self._targets.values())
-        return {name: t.commands for name, t in self._targets.items()}
 
     def _show(self, states: Mapping[str, Liveness]) -> None:
         now = self._clock()
         changed = []
-        for name, target in self._targets.items():
+        for name, target in self.servers.found.items():
             liveness = states[name]
             light = {
                 "up": liveness.up,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -51,12 +52,13 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     client = ClientQueue(asyncio.get_running_loop(), context.config.client_queue, session.user)
-    topics = {"prefixes": parse_topics(websocket.query_params.get("topics", ""))}
+    prefixes = parse_topics(websocket.query_params.get("topics", ""))
+    link = _Link(websocket, context, session, client, prefixes)
     context.clients.add(client)
     client.resync()  # the first thing sent is the snapshot
-    sender = asyncio.create_task(_send(websocket, context, session, client, topics))
+    sender = asyncio.create_task(link.send())
     try:
-        await _receive(websocket, context, session, client, topics)
+        await link.receive()
     except WebSocketDisconnect:
         pass
     finally:
@@ -67,61 +69,58 @@ async def live_socket(websocket: WebSocket) -> None:
         context.clients.discard(client)
 
 
-async def _send(
-    websocket: WebSocket,
-    context: WebContext,
-    session: Session,
-    client: ClientQueue,
-    topics: dict[str, list[str]],
-) -> None:
-    """The only writer of the socket: replies, snapshots, changes newer than the snapshot."""
-    seen = 0
-    first = True
-    while True:
-        replies, resync, changes = await client.take()
-        if context.sessions.get(session.token) is None:
-            await websocket.close(code=UNAUTHORISED, reason="session expired")
-            return
-        for reply in replies:
-            await websocket.send_text(dumps(reply))
-        if resync:
-            snapshot = context.hub.attach(client, topics["prefixes"])
-            seen = snapshot.seq
-            client.resyncs += 0 if first else 1
-            first = False
-            await websocket.send_text(dumps(snapshot.to_json()))
-        fresh = [m for m in changes if m.seq > seen]
-        for message in fresh:
-            await websocket.send_text(dumps({"type": "change", **message.to_json()}))
-        client.delivered += len(fresh)
+@dataclass
+class _Link:
+    """One open socket: its session, its queue and the topic prefixes it follows now."""
 
+    websocket: WebSocket
+    context: WebContext
+    session: Session
+    client: ClientQueue
+    prefixes: list[str]
 
-async def _receive(
-    websocket: WebSocket,
-    context: WebContext,
-    session: Session,
-    client: ClientQueue,
-    topics: dict[str, list[str]],
-) -> None:
-    while True:
-        text = await websocket.receive_text()
-        try:
-            message = json.loads(text)
-            if not isinstance(message, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            client.reply({"type": "error", "id": None, "error": f"bad message: {exc}"})
-            continue
-        kind = message.get("type")
-        if kind == "subscribe":
-            topics["prefixes"] = parse_topics(message.get("topics") or [])
-            client.resync()
-        elif kind == "command":
-            client.reply(await _command(context, session, message))
-        else:
-            client.reply(
-                {"type": "error", "id": message.get("id"), "error": f"unknown type {kind!r}"}
-            )
+    async def send(self) -> None:
+        """The only writer of the socket: replies, snapshots, changes newer than the snapshot."""
+        seen = 0
+        first = True
+        while True:
+            replies, resync, changes = await self.client.take()
+            if self.context.sessions.get(self.session.token) is None:
+                await self.websocket.close(code=UNAUTHORISED, reason="session expired")
+                return
+            for reply in replies:
+                await self.websocket.send_text(dumps(reply))
+            if resync:
+                snapshot = self.context.hub.attach(self.client, self.prefixes)
+                seen = snapshot.seq
+                self.client.resyncs += 0 if first else 1
+                first = False
+                await self.websocket.send_text(dumps(snapshot.to_json()))
+            fresh = [m for m in changes if m.seq > seen]
+            for message in fresh:
+                await self.websocket.send_text(dumps({"type": "change", **message.to_json()}))
+            self.client.delivered += len(fresh)
+
+    async def receive(self) -> None:
+        while True:
+            text = await self.websocket.receive_text()
+            try:
+                message = json.loads(text)
+                if not isinstance(message, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                self.client.reply({"type": "error", "id": None, "error": f"bad message: {exc}"})
+                continue
+            kind = message.get("type")
+            if kind == "subscribe":
+                self.prefixes = parse_topics(message.get("topics") or [])
+                self.client.resync()
+            elif kind == "command":
+                self.client.reply(await _command(self.context, self.session, message))
+            else:
+                self.client.reply(
+                    {"type": "error", "id": message.get("id"), "error": f"unknown type {kind!r}"}
+                )
 
 
 async def _command(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from controlroom.wire.errors import MalformedFrame
@@ -24,12 +24,7 @@ class ErrorInfo:
         return cls(type(exc).__name__, str(exc), text, origin)
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "type": self.type,
-            "message": self.message,
-            "traceback": self.traceback,
-            "origin": self.origin,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> ErrorInfo:

@@ -206,3 +206,19 @@ def test_a_stored_setup_reads_its_tables_from_the_data_directory(
     with pytest.raises(Exception, match="outside") as refused:
         _ = stored.gse.stray
     assert "5,6" not in str(refused.value)
+
+
+def test_a_new_observation_is_published_at_once(
+    confman: tuple[ControlServer, DeviceProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, proxy = confman
+    told = threading.Event()
+    changed = server.publisher.status_changed
+
+    def spy() -> None:
+        told.set()
+        changed()
+
+    monkeypatch.setattr(server.publisher, "status_changed", spy)
+    proxy.start_observation("published at once")
+    assert told.is_set()  # before the call returned, not at the next status period

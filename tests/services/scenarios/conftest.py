@@ -10,7 +10,7 @@ import pytest
 from scenarios_helpers import LOOPBACK, StandInConfman, scenarios_settings
 
 from controlroom.device.serving import DeviceService
-from controlroom.processes.jobs import run_scenario
+from controlroom.processes.jobs import run_in_observation
 from controlroom.rpc import ControlServer
 from controlroom.services.scenarios.server import build_server
 from controlroom.services.storage.server import StorageManager
@@ -49,7 +49,7 @@ def start_scenarios(confman: Confman) -> Iterator[Callable[..., ControlServer]]:
         options.setdefault("refresh_s", 0.2)
         options.setdefault("storage", "")
         settings = settings or scenarios_settings(confman[1].endpoint)
-        server = build_server(settings, runner=run_scenario, **options)
+        server = build_server(settings, runner=run_in_observation, **options)
         server.start()
         started.append(server)
         return server

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from controlroom.cli.main import app
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
-from controlroom.processes.jobs import run_scenario
+from controlroom.processes.jobs import run_in_observation
 from controlroom.rpc import ControlServer
 from controlroom.testing.ports import free_tcp_port
 from controlroom.testing.waiting import wait_until
@@ -38,8 +38,12 @@ def test_a_task_gets_its_arguments_coerced_and_runs_without_an_observation(
     endpoint = confman[1].endpoint
     kwargs = {"mode": "FAST", "repeat": "3"}
     assert (
-        run_scenario(
-            scenario_actions.set_mode, kwargs, observation=None, confman=endpoint, rule="r"
+        run_in_observation(
+            scenario_actions.set_mode,
+            kwargs,
+            observation=None,
+            confman=endpoint,
+            default_observation="scenario r",
         )
         is None
     )
@@ -50,13 +54,21 @@ def test_a_task_gets_its_arguments_coerced_and_runs_without_an_observation(
 def test_a_building_block_runs_in_an_observation_named_after_the_rule(confman: Confman) -> None:
     state, server = confman
     block = scenario_actions.cool_down
-    obsid = run_scenario(
-        block, {"kelvin": 80.0}, observation=None, confman=server.endpoint, rule="cold"
+    obsid = run_in_observation(
+        block,
+        {"kelvin": 80.0},
+        observation=None,
+        confman=server.endpoint,
+        default_observation="scenario cold",
     )
     assert obsid == "LAB_00001"
     assert state.calls[0] == ("start_observation", "scenario cold", "LAB_00001")
-    described = run_scenario(
-        scenario_actions.record, {}, observation="Noted", confman=server.endpoint, rule="r"
+    described = run_in_observation(
+        scenario_actions.record,
+        {},
+        observation="Noted",
+        confman=server.endpoint,
+        default_observation="scenario r",
     )
     assert described == "LAB_00002"
     assert scenario_actions.DONE.get_nowait()[2] == "LAB_00001"

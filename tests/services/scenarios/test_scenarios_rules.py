@@ -10,7 +10,8 @@ import scenario_actions
 
 from controlroom.services.scenarios.conditions import EventCondition, HkCondition
 from controlroom.services.scenarios.errors import RulesError, ScenarioError
-from controlroom.services.scenarios.rules import allowed_packages, parse_rules
+from controlroom.services.scenarios.rules import DEMO_TASKS, parse_rules
+from controlroom.services.setupdriven import allowed_packages
 
 ALLOWED = ("scenario_actions", "controlroom.obs.demo_tasks")
 HOT = {"hk": "TEMPCTL_TEMP_A", "above": 300.0, "for_s": 60}
@@ -174,7 +175,7 @@ def test_allowed_packages_come_from_the_settings_and_include_the_demo_tasks() ->
         "security": {"allowed_packages": ["controlroom.devices"]},
         "services": {"scenarios": {"allowed_packages": ["mylab"]}},
     }
-    assert allowed_packages(settings, "scenarios") == (
+    assert allowed_packages(settings, "scenarios", DEMO_TASKS) == (
         "controlroom.devices",
         "mylab",
         "controlroom.obs.demo_tasks",

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from controlroom.services.scheduler.crontab import cron_trigger, day_of_week
-from controlroom.services.scheduler.errors import ScheduleError, SchedulerError, TargetError
-from controlroom.services.scheduler.jobs import build_jobs, run_plain
-from controlroom.services.scheduler.schedules import JobSpec, import_target, parse_schedules
+from controlroom.services.scheduler.errors import ScheduleError
+from controlroom.services.scheduler.jobs import build_jobs
+from controlroom.services.scheduler.schedules import JobSpec, parse_schedules
 
 SETUP = {
     "_meta": {"id": 12},
@@ -99,25 +99,25 @@ def test_impossible_weekdays_are_refused() -> None:
             day_of_week(field)
 
 
+def refusal(run: str, allowed: str = "scheduler_jobs") -> str | None:
+    """Why the job that runs ``run`` was refused (None: it was not)."""
+    [job] = build_jobs([JobSpec("job", "0 2 * * *", run)], [allowed])
+    return job.refused
+
+
 def test_a_job_is_imported_only_from_an_allowed_package() -> None:
-    assert callable(import_target("scheduler_jobs:save_snapshot", ["scheduler_jobs"]))
-    with pytest.raises(TargetError, match="not in an allowed package"):
-        import_target("scheduler_jobs_evil:run", ["scheduler_jobs"])
-    with pytest.raises(TargetError, match="not in an allowed package"):
-        import_target("os:system", ["controlroom.devices"])
-    with pytest.raises(TargetError, match="private"):
-        import_target("scheduler_jobs:_obsid", ["scheduler_jobs"])
-    with pytest.raises(TargetError, match="cannot import"):
-        import_target("scheduler_jobs:missing", ["scheduler_jobs"])
-    with pytest.raises(TargetError, match="not a function"):
-        import_target("scheduler_jobs:DONE", ["scheduler_jobs"])
+    assert refusal("scheduler_jobs:save_snapshot") is None
+    assert "not in an allowed package" in (refusal("scheduler_jobs_evil:run") or "")
+    assert "not in an allowed package" in (refusal("os:system", "controlroom.devices") or "")
+    assert "private" in (refusal("scheduler_jobs:_obsid") or "")
+    assert "cannot import" in (refusal("scheduler_jobs:missing") or "")
+    assert "not a function" in (refusal("scheduler_jobs:DONE") or "")
 
 
 @pytest.mark.parametrize("name", ["current_observation", "building_block", "queue.SimpleQueue"])
 def test_a_name_the_jobs_module_only_imported_is_refused(name: str) -> None:
     # scheduler_jobs imports these; it does not define them.
-    with pytest.raises(TargetError, match="not defined in an allowed package"):
-        import_target(f"scheduler_jobs:{name}", ["scheduler_jobs"])
+    assert "not defined in an allowed package" in (refusal(f"scheduler_jobs:{name}") or "")
 
 
 def test_a_refused_import_never_runs_the_module() -> None:
@@ -126,11 +126,3 @@ def test_a_refused_import_never_runs_the_module() -> None:
     assert job.target is None
     assert "not in an allowed package" in (job.refused or "")
     assert "controlroom_untrusted_module" not in sys.modules
-
-
-def test_the_plain_runner_calls_functions_and_refuses_observations() -> None:
-    calls: list[dict[str, int]] = []
-    run_plain(lambda **kw: calls.append(kw), {"a": 1}, observation=None, confman="tcp://x:1")
-    assert calls == [{"a": 1}]
-    with pytest.raises(SchedulerError, match="without observations"):
-        run_plain(print, {}, observation="Warm-up", confman="tcp://x:1")

@@ -13,10 +13,9 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from controlroom.bridges.mqtt.errors import MqttError
 from controlroom.bridges.mqtt.topics import Topics, slug
+from controlroom.config.schema.base import SectionError
 from controlroom.config.schema.mqtt import MqttBridgeSettings
 
 Endpoints = Mapping[str, str]
@@ -38,17 +37,15 @@ class MqttConfig:
         cls, settings: Mapping[str, Any], *, host: str | None = None, port: int | None = None
     ) -> MqttConfig:
         """The configuration in ``settings``; ``host`` and ``port`` override the broker's."""
-        section = _plain((settings.get("bridges") or {}).get("mqtt") or {})
+        section = dict((settings.get("bridges") or {}).get("mqtt") or {})
         if host is not None:
             section["host"] = host
         if port is not None:
             section["port"] = port
         try:
-            mqtt = MqttBridgeSettings.model_validate(section)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise MqttError(f"bridges.mqtt.{where}: {first['msg']}") from None
+            mqtt = MqttBridgeSettings.read(section, "bridges.mqtt")
+        except SectionError as exc:
+            raise MqttError(str(exc)) from None
         services = {
             str(name): {r: str(entry[r]) for r in ("commands", "publish") if entry.get(r)}
             for name, entry in (settings.get("services") or {}).items()
@@ -78,12 +75,3 @@ class MqttConfig:
 
     def wants_event(self, event: str) -> bool:
         return "*" in self.mqtt.events or event in self.mqtt.events
-
-
-def _plain(value: Any) -> Any:
-    """Plain dicts and lists (the Settings are NavigableDicts; the schema is strict)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

@@ -29,16 +29,43 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controlroom.bridges.nodes.errors import LineError
 
 Scalar = int | float | str
 
-_NODE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}\Z")
-_NODE_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,31}\Z")
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """A word that names something: folded to one case, then checked against ``pattern``."""
+
+    what: str  # in the error, before the word as sent
+    pattern: re.Pattern[str]
+    rule: str  # in the error, after it
+    fold: Callable[[str], str] = str.lower
+
+    def read(self, word: str) -> str:
+        folded = self.fold(word)
+        if not self.pattern.match(folded):
+            raise LineError(f"{self.what} {word!r}: {self.rule}")
+        return folded
+
+
+_NODE_ID = _Name(
+    "node id", re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}\Z"), "use 1-32 of a-z 0-9 _ . - (not first)"
+)
+_NODE_TYPE = _Name(
+    "node type", re.compile(r"[a-z][a-z0-9_-]{0,31}\Z"), "a letter, then up to 31 of a-z 0-9 _ -"
+)
+_KIND = _Name(
+    "DATA kind",
+    re.compile(r"[A-Z][A-Z0-9_]{0,31}\Z"),
+    "a letter, then up to 31 of A-Z 0-9 _",
+    str.upper,
+)
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,47}\Z")
-_KIND = re.compile(r"[A-Z][A-Z0-9_]{0,31}\Z")
 # A wider integer cannot be sent to storage: one such row would wedge its queue.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 LEVELS = {
@@ -101,10 +128,7 @@ def scalar(word: str) -> Scalar:
 
 def node_id(text: str) -> str:
     """``text`` folded to a valid node id, else a :class:`LineError`."""
-    folded = text.lower()
-    if not _NODE_ID.match(folded):
-        raise LineError(f"node id {text!r}: use 1-32 of a-z 0-9 _ . - (not first)")
-    return folded
+    return _NODE_ID.read(text)
 
 
 def pairs(words: list[str], what: str) -> dict[str, Scalar]:
@@ -122,9 +146,7 @@ def pairs(words: list[str], what: str) -> dict[str, Scalar]:
 def _hello(words: list[str]) -> Hello:
     if len(words) < 2:
         raise LineError("HELLO needs <node-id> <node-type>")
-    node_type = words[1].lower()
-    if not _NODE_TYPE.match(node_type):
-        raise LineError(f"node type {words[1]!r}: a letter, then up to 31 of a-z 0-9 _ -")
+    node_type = _NODE_TYPE.read(words[1])
     return Hello(node_id(words[0]), node_type, pairs(words[2:], "HELLO"))
 
 
@@ -155,9 +177,7 @@ def _log(words: list[str], rest: str) -> LogLine:
 def _data(words: list[str]) -> Data:
     if len(words) < 2:
         raise LineError("DATA needs <kind> <t_ns> [fields]")
-    kind = words[0].upper()
-    if not _KIND.match(kind):
-        raise LineError(f"DATA kind {words[0]!r}: a letter, then up to 31 of A-Z 0-9 _")
+    kind = _KIND.read(words[0])
     try:
         t_ns = int(words[1])
     except ValueError:

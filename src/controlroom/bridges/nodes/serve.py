@@ -17,12 +17,13 @@ the core services; this module only builds what the bridge itself owns.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from controlroom.bridges.nodes.bridge import NodeBridge, NodeBridgeOptions
 from controlroom.bridges.nodes.parsers import ParserRegistry
 from controlroom.device.serving import DeviceService
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 
 NAME = "nodes"
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:0"
@@ -53,21 +54,19 @@ def bridge_options(settings: Mapping[str, Any], **overrides: Any) -> NodeBridgeO
 
 def build_bridge_server(
     settings: Mapping[str, Any],
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
+    options: NodeBridgeOptions | None = None,
     parsers: ParserRegistry | None = None,
+    **where: Unpack[ServerEndpoints],
 ) -> tuple[ControlServer, NodeBridge]:
-    """The bridge and the control server that serves it (not started)."""
+    """The bridge and the control server that serves it (not started); ``options``
+    default to the Settings' (:func:`bridge_options`)."""
     entry = section(settings)
-    bridge = NodeBridge(bridge_options(settings, host=host, port=port), parsers)
+    bridge = NodeBridge(options or bridge_options(settings), parsers)
     server = ControlServer(
         NAME,
         DeviceService(bridge),
-        endpoint=endpoint or str(entry.get("commands") or DEFAULT_ENDPOINT),
-        pub_endpoint=pub_endpoint or str(entry.get("publish") or DEFAULT_ENDPOINT),
+        endpoint=where.get("endpoint") or str(entry.get("commands") or DEFAULT_ENDPOINT),
+        pub_endpoint=where.get("pub_endpoint") or str(entry.get("publish") or DEFAULT_ENDPOINT),
         hk_period_s=float(entry.get("hk_period_s", 1.0)),
         status_period_s=float(entry.get("status_period_s", 0.5)),
     )

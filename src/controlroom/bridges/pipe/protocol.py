@@ -20,15 +20,13 @@ A reply is one line, ``OK`` or ``OK <value>`` or ``ERR <message>``:
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import enum
 import json
 import math
 import shlex
-from collections.abc import Mapping
 from typing import Any
 
 from controlroom.bridges.pipe.errors import RequestRefused
+from controlroom.wire.jsondata import jsonable
 
 TOKEN_WORD = "TOKEN"  # noqa: S105 -- the keyword, not a secret
 PING_WORD = "PING"
@@ -108,7 +106,7 @@ def err_line(message: str) -> str:
 
 def format_value(value: Any) -> str | None:
     """A result as the text after ``OK``; None for no value."""
-    value = plain(value)
+    value = jsonable(value)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -120,27 +118,6 @@ def format_value(value: Any) -> str | None:
     if isinstance(value, str):
         return value if _plain_text(value) else json.dumps(value)
     return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def plain(value: Any) -> Any:
-    """``value`` made of JSON types: enums become values, arrays lists, times ISO text."""
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars
-        return plain(value.tolist())
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, complex):
-        return [value.real, value.imag]
-    return value
 
 
 def _plain_text(text: str) -> bool:

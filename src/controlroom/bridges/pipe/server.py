@@ -29,7 +29,6 @@ import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import Self
 
 from controlroom.bridges.pipe.admission import Admission
@@ -38,6 +37,7 @@ from controlroom.bridges.pipe.errors import PipeError
 from controlroom.bridges.pipe.protocol import err_line
 from controlroom.bridges.pipe.router import Router
 from controlroom.bridges.pipe.session import UNAUTHORISED, Session
+from controlroom.rpc.lifecycle import Startable
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ _START_TIMEOUT_S = 10.0
 _NEWLINE = b"\n"
 
 
-class PipeServer:
+class PipeServer(Startable):
     """Serves ``Device|command`` requests from plain TCP clients until stopped."""
 
     def __init__(self, config: PipeConfig, *, router: Router | None = None) -> None:
@@ -99,17 +99,6 @@ class PipeServer:
             self._thread.join(timeout)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.router.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- the loop's thread ------------------------------------------------------------
 

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 ENDPOINT_SCHEMES = ("tcp", "ipc", "inproc")
+
+
+class SectionError(ValueError):
+    """A part of the Settings that does not fit its section: ``where.key: what is wrong``."""
 
 
 class Section(BaseModel):
     """A section with a fixed set of keys: anything else is a typo."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @classmethod
+    def read(cls, value: object, where: str) -> Self:
+        """``value``, the part of the Settings at ``where``, checked as this section.
+
+        NavigableDicts and tuples are taken as the plain dicts and lists the strict
+        schema wants; :class:`SectionError` names the first problem.
+        """
+        try:
+            return cls.model_validate(_plain(value))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            path = ".".join(str(part) for part in (where, *first["loc"]))
+            raise SectionError(f"{path}: {first['msg']}") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _endpoint(value: str) -> str:

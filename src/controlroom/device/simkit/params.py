@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 
+from controlroom.device.replies import SCPI_BOOLEANS
 from controlroom.device.simkit.scpi import ScpiError
 
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)")
@@ -81,12 +82,10 @@ def to_int(text: str, low: int, high: int) -> int:
 
 def to_bool(text: str) -> bool:
     """A boolean parameter: ``ON``, ``OFF``, ``1`` or ``0``."""
-    upper = text.strip().upper()
-    if upper in ("ON", "1"):
-        return True
-    if upper in ("OFF", "0"):
-        return False
-    raise ScpiError(-224, text)
+    try:
+        return SCPI_BOOLEANS[text.strip().upper()]
+    except KeyError:
+        raise ScpiError(-224, text) from None
 
 
 def format_bool(value: bool) -> str:

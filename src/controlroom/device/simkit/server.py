@@ -20,8 +20,10 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from types import FrameType, TracebackType
-from typing import Self, TextIO
+from types import FrameType
+from typing import TextIO
+
+from controlroom.rpc.lifecycle import Startable
 
 _LOG = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ _RECV_BYTES = 4096
 _JOIN_TIMEOUT_S = 5.0
 
 
-class LineSimulator:
+class LineSimulator(Startable):
     """A TCP server speaking newline-terminated text commands, like most lab instruments.
 
     ``terminator`` ends every reply; input lines may end with ``\\r\\n`` or ``\\n``
@@ -124,18 +126,6 @@ class LineSimulator:
                 conn.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in recv()
             _join(thread)
         _LOG.info("%s on port %d stopped", type(self).__name__, self._port)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _accept_loop(self, listener: socket.socket, wake: socket.socket) -> None:
         with selectors.DefaultSelector() as selector:

@@ -8,12 +8,11 @@ a port or a thread: the driver's command goes to the simulator's
 from __future__ import annotations
 
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Self
 
 from controlroom.device.errors import DeviceTimeout, TransportError
+from controlroom.device.transports.base import LockedTransport
 
 _LOG = logging.getLogger(__name__)
 
@@ -21,7 +20,7 @@ LineHandler = Callable[[str], str | None]
 """What a simulator offers: one command line in, one reply line (or None) out."""
 
 
-class InProcessTransport:
+class InProcessTransport(LockedTransport):
     """A transport whose far end is a function, usually ``simulator.handle_line``.
 
     It behaves like the wire would: a reply the driver does not read stays
@@ -32,9 +31,9 @@ class InProcessTransport:
     """
 
     def __init__(self, handler: LineHandler) -> None:
+        super().__init__()
         self._handler = handler
         self._pending: deque[str] = deque()
-        self._lock = threading.Lock()
         self._connected = False
 
     def __repr__(self) -> str:
@@ -44,33 +43,12 @@ class InProcessTransport:
     def is_connected(self) -> bool:
         return self._connected
 
-    def connect(self) -> None:
+    def _open_link(self) -> None:
         self._connected = True
 
-    def close(self) -> None:
-        with self._lock:
-            self._connected = False
-            self._pending.clear()
-
-    def write(self, command: str) -> None:
-        with self._lock:
-            self._send(command)
-
-    def read(self) -> str:
-        with self._lock:
-            return self._next_reply()
-
-    def query(self, command: str) -> str:
-        with self._lock:
-            self._send(command)
-            return self._next_reply()
-
-    def __enter__(self) -> Self:
-        self.connect()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _close_link(self) -> None:
+        self._connected = False
+        self._pending.clear()
 
     def _send(self, command: str) -> None:
         if not self._connected:
@@ -83,7 +61,7 @@ class InProcessTransport:
         if reply is not None:
             self._pending.append(reply)
 
-    def _next_reply(self) -> str:
+    def _receive(self) -> str:
         if not self._connected:
             raise TransportError(f"{self!r} is not connected")
         if not self._pending:

@@ -10,20 +10,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import Any
 
 # This module is controlroom.device.transports.serial; absolute imports make
 # ``serial`` mean pyserial, never this file.
 import serial
 
-from controlroom.device.errors import ArgumentError, DeviceTimeout, ReplyError, TransportError
+from controlroom.device.errors import ArgumentError, DeviceTimeout, TransportError
+from controlroom.device.transports.base import LockedTransport, decode_line, encode_line
 
 _LOG = logging.getLogger(__name__)
 
 
-class SerialTransport:
+class SerialTransport(LockedTransport):
     """One line-based serial connection; ``query`` is one atomic exchange across threads.
 
     A reply that times out may still arrive later; the bytes waiting at the
@@ -46,6 +46,7 @@ class SerialTransport:
     ) -> None:
         if not read_terminator:
             raise ArgumentError("the read terminator must not be empty")
+        super().__init__()
         self.url = url
         self._timeout = timeout
         self._line_settings = {
@@ -57,7 +58,6 @@ class SerialTransport:
         self._encoding = encoding
         self._write_terminator = write_terminator
         self._read_terminator = read_terminator.encode(encoding)
-        self._lock = threading.Lock()
         self._port: Any = None  # a pyserial SerialBase, untyped upstream
         self._stale = False
 
@@ -65,34 +65,9 @@ class SerialTransport:
     def is_connected(self) -> bool:
         return self._port is not None
 
-    def connect(self) -> None:
-        with self._lock:
-            if self._port is None:
-                self._port = self._open()
-
-    def close(self) -> None:
-        with self._lock:
-            self._discard_port()
-
-    def write(self, command: str) -> None:
-        with self._lock, self._guard(f"sending {command!r}"):
-            self._send(command)
-
-    def read(self) -> str:
-        with self._lock, self._guard("reading"):
-            return self._read_line()
-
-    def query(self, command: str) -> str:
-        with self._lock, self._guard(f"querying {command!r}"):
-            self._send(command)
-            return self._read_line()
-
-    def __enter__(self) -> Self:
-        self.connect()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _open_link(self) -> None:
+        if self._port is None:
+            self._port = self._open()
 
     def _open(self) -> Any:
         try:
@@ -104,7 +79,7 @@ class SerialTransport:
         _LOG.info("opened %s", self.url)
         return port
 
-    def _discard_port(self) -> None:
+    def _close_link(self) -> None:
         port, self._port = self._port, None
         self._stale = False
         if port is None:
@@ -129,14 +104,11 @@ class SerialTransport:
             raise DeviceTimeout(f"{action} on {self.url} timed out") from exc
         except OSError as exc:
             _LOG.warning("closing %s after an error %s: %s", self.url, action, exc)
-            self._discard_port()
+            self._close_link()
             raise TransportError(f"{action} on {self.url} failed: {exc}") from exc
 
     def _send(self, command: str) -> None:
-        try:
-            data = (command + self._write_terminator).encode(self._encoding)
-        except UnicodeEncodeError as exc:
-            raise ArgumentError(f"{command!r} cannot be sent as {self._encoding}") from exc
+        data = encode_line(command, self._write_terminator, self._encoding)
         if self._stale:
             # Whatever came in since a timeout answers an older command, not this one.
             self._port.reset_input_buffer()
@@ -145,16 +117,13 @@ class SerialTransport:
         self._port.write(data)
         self._port.flush()
 
-    def _read_line(self) -> str:
+    def _receive(self) -> str:
         data: bytes = self._port.read_until(self._read_terminator)
         if not data.endswith(self._read_terminator):
             self._stale = True
             partial = f" (dropped partial {data!r})" if data else ""
             raise DeviceTimeout(f"no reply from {self.url} within {self._timeout} s{partial}")
         line = data[: -len(self._read_terminator)]
-        try:
-            reply = line.decode(self._encoding)
-        except UnicodeDecodeError as exc:
-            raise ReplyError(f"{self.url} sent {line!r}, which is not {self._encoding}") from exc
+        reply = decode_line(line, self._encoding, self.url)
         _LOG.debug("%s -> %r", self.url, reply)
         return reply

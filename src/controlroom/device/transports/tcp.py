@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
 import time
-from collections.abc import Callable
-from typing import Self
+from collections.abc import Callable, Iterator
 
-from controlroom.device.errors import ArgumentError, DeviceTimeout, ReplyError, TransportError
+from controlroom.device.errors import ArgumentError, DeviceTimeout, TransportError
+from controlroom.device.transports.base import LockedTransport, decode_line, encode_line
 
 _LOG = logging.getLogger(__name__)
 _CHUNK = 4096
@@ -73,7 +72,7 @@ class Backoff:
         self._next_attempt = None
 
 
-class TcpTransport:
+class TcpTransport(LockedTransport):
     """One line-based connection to an instrument at ``host:port``; ``query`` is thread-safe.
 
     A lost connection is reopened on the next call (unless ``reconnect`` is false);
@@ -97,6 +96,7 @@ class TcpTransport:
         backoff_max: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.url = f"tcp://{host}:{port}"
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -106,7 +106,6 @@ class TcpTransport:
         self._write_terminator = write_terminator
         self._buffer = LineBuffer(read_terminator.encode(encoding))
         self._backoff = Backoff(backoff_initial, backoff_max, clock)
-        self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         # True between connect() and close(): only then may a lost link be reopened.
         self._wanted = False
@@ -115,41 +114,29 @@ class TcpTransport:
     def is_connected(self) -> bool:
         return self._sock is not None
 
-    def connect(self) -> None:
-        """Open the connection now, even inside a backoff window; idempotent."""
-        with self._lock:
-            self._wanted = True
-            if self._sock is None:
-                self._open()
-
-    def close(self) -> None:
-        """Close the connection and stop reconnecting; idempotent."""
-        with self._lock:
-            self._wanted = False
-            self._discard_socket()
-
-    def write(self, command: str) -> None:
-        with self._lock:
-            self._send(command)
-
-    def read(self) -> str:
-        with self._lock:
-            # A line already buffered is served even if the device hung up since.
-            line = self._buffer.pop_line()
-            if line is None:
-                line = self._receive_line(self._ensure_connected())
-            return self._decode(line)
-
     def query(self, command: str) -> str:
+        # The reply is awaited on the socket the command left by: were the device to hang
+        # up meanwhile, a reopened connection would only wait for a reply that never comes.
         with self._lock:
             return self._decode(self._receive_line(self._send(command)))
 
-    def __enter__(self) -> Self:
-        self.connect()
-        return self
+    def _open_link(self) -> None:
+        """Open the connection now, even inside a backoff window."""
+        self._wanted = True
+        if self._sock is None:
+            self._open()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _close_link(self) -> None:
+        """Close the connection and stop reconnecting."""
+        self._wanted = False
+        self._discard_socket()
+
+    def _receive(self) -> str:
+        # A line already buffered is served even if the device hung up since.
+        line = self._buffer.pop_line()
+        if line is None:
+            line = self._receive_line(self._ensure_connected())
+        return self._decode(line)
 
     def _ensure_connected(self) -> socket.socket:
         if self._sock is not None and _peer_closed(self._sock):
@@ -190,21 +177,16 @@ class TcpTransport:
                 sock.close()
 
     def _send(self, command: str) -> socket.socket:
-        try:
-            data = (command + self._write_terminator).encode(self._encoding)
-        except UnicodeEncodeError as exc:
-            raise ArgumentError(f"{command!r} cannot be sent as {self._encoding}") from exc
+        data = encode_line(command, self._write_terminator, self._encoding)
         sock = self._ensure_connected()
         _LOG.debug("%s <- %r", self.url, command)
-        try:
+        with self._dropped_on_failure(
+            late="send timed out",
+            timed_out=f"{self.url} did not take {command!r} in time",
+            failed=f"cannot send {command!r} to {self.url}",
+        ):
             sock.settimeout(self.timeout)
             sock.sendall(data)
-        except TimeoutError as exc:
-            self._lose("send timed out")
-            raise DeviceTimeout(f"{self.url} did not take {command!r} in time") from exc
-        except OSError as exc:
-            self._lose(str(exc))
-            raise TransportError(f"cannot send {command!r} to {self.url}: {exc}") from exc
         return sock
 
     def _receive_line(self, sock: socket.socket) -> bytes:
@@ -214,28 +196,38 @@ class TcpTransport:
         return line
 
     def _decode(self, line: bytes) -> str:
-        try:
-            reply = line.decode(self._encoding)
-        except UnicodeDecodeError as exc:
-            raise ReplyError(f"{self.url} sent {line!r}, which is not {self._encoding}") from exc
+        reply = decode_line(line, self._encoding, self.url)
         _LOG.debug("%s -> %r", self.url, reply)
         return reply
 
     def _recv_chunk(self, sock: socket.socket, deadline: float) -> bytes:
-        try:
+        with self._dropped_on_failure(
+            late="no reply in time",
+            timed_out=f"no reply from {self.url} within {self.timeout} s",
+            failed=f"cannot read from {self.url}",
+        ):
             sock.settimeout(max(deadline - time.monotonic(), 1e-6))
             chunk = sock.recv(_CHUNK)
-        except TimeoutError as exc:
-            # The late reply may still come; only a fresh connection is sure not to see it.
-            self._lose("no reply in time")
-            raise DeviceTimeout(f"no reply from {self.url} within {self.timeout} s") from exc
-        except OSError as exc:
-            self._lose(str(exc))
-            raise TransportError(f"cannot read from {self.url}: {exc}") from exc
         if not chunk:
             self._lose("closed by the device")
             raise TransportError(f"{self.url} closed the connection")
         return chunk
+
+    @contextlib.contextmanager
+    def _dropped_on_failure(self, *, late: str, timed_out: str, failed: str) -> Iterator[None]:
+        """Drop the connection when the socket fails or times out, and say so as ours.
+
+        After a timeout the late reply may still come; only a fresh connection
+        is sure not to see it.
+        """
+        try:
+            yield
+        except TimeoutError as exc:
+            self._lose(late)
+            raise DeviceTimeout(timed_out) from exc
+        except OSError as exc:
+            self._lose(str(exc))
+            raise TransportError(f"{failed}: {exc}") from exc
 
 
 def _peer_closed(sock: socket.socket) -> bool:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from controlroom.device.errors import ArgumentError, DeviceTimeout, ReplyError, TransportError
+from controlroom.device.transports.base import LockedTransport
 
 if TYPE_CHECKING:
     from pyvisa import ResourceManager
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 
-class VisaTransport:
+class VisaTransport(LockedTransport):
     """One message-based VISA resource, e.g. ``TCPIP::192.168.1.5::INSTR``.
 
     ``backend`` picks the VISA library: ``"@py"`` (pyvisa-py, pure Python),
@@ -41,6 +41,7 @@ class VisaTransport:
         timeout: float = 2.0,
         encoding: str = "ascii",
     ) -> None:
+        super().__init__()
         self.resource = resource
         self._backend = backend
         self._options: dict[str, Any] = {
@@ -49,7 +50,6 @@ class VisaTransport:
             "timeout": timeout * 1000,  # VISA counts milliseconds
             "encoding": encoding,
         }
-        self._lock = threading.Lock()
         self._manager: ResourceManager | None = None
         self._instrument: MessageBasedResource | None = None
 
@@ -57,37 +57,9 @@ class VisaTransport:
     def is_connected(self) -> bool:
         return self._instrument is not None
 
-    def connect(self) -> None:
-        with self._lock:
-            if self._instrument is None:
-                self._open()
-
-    def close(self) -> None:
-        with self._lock:
-            self._discard()
-
-    def write(self, command: str) -> None:
-        with self._lock, self._guard(f"sending {command!r}") as instrument:
-            _LOG.debug("%s <- %r", self.resource, command)
-            instrument.write(command)
-
-    def read(self) -> str:
-        with self._lock, self._guard("reading") as instrument:
-            return self._logged(instrument.read())
-
-    def query(self, command: str) -> str:
-        with self._lock, self._guard(f"querying {command!r}") as instrument:
-            _LOG.debug("%s <- %r", self.resource, command)
-            return self._logged(instrument.query(command))
-
-    def __enter__(self) -> Self:
-        self.connect()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _open(self) -> None:
+    def _open_link(self) -> None:
+        if self._instrument is not None:
+            return
         import pyvisa
         from pyvisa.resources import MessageBasedResource
 
@@ -95,30 +67,44 @@ class VisaTransport:
             self._manager = pyvisa.ResourceManager(self._backend)
             instrument = self._manager.open_resource(self.resource, **self._options)
         except (pyvisa.Error, OSError, ValueError) as exc:
-            self._discard()
+            self._close_link()
             raise TransportError(f"cannot open {self.resource}: {exc}") from exc
         if not isinstance(instrument, MessageBasedResource):
-            self._discard()
+            self._close_link()
             raise TransportError(f"{self.resource} is not a message-based resource")
         self._instrument = instrument
         _LOG.info("opened %s with backend %s", self.resource, self._backend)
 
-    def _discard(self) -> None:
+    def _close_link(self) -> None:
         # Closing the manager closes every resource it opened.
         manager, self._manager, self._instrument = self._manager, None, None
         if manager is not None:
             with contextlib.suppress(Exception):
                 manager.close()
 
+    def _send(self, command: str) -> None:
+        _LOG.debug("%s <- %r", self.resource, command)
+        self._opened().write(command)
+
+    def _receive(self) -> str:
+        reply = self._opened().read()
+        _LOG.debug("%s -> %r", self.resource, reply)
+        return reply
+
+    def _opened(self) -> MessageBasedResource:
+        if self._instrument is None:
+            raise TransportError(f"{self.resource} is not open")
+        return self._instrument
+
     @contextlib.contextmanager
-    def _guard(self, action: str) -> Iterator[MessageBasedResource]:
+    def _guard(self, action: str) -> Iterator[None]:
         """Turn pyvisa's exceptions into transport errors."""
         import pyvisa
 
-        if self._instrument is None:
-            raise TransportError(f"{self.resource} is not open")
         try:
-            yield self._instrument
+            yield
+        except TransportError:
+            raise  # ours, and a ConnectionError: keep it from the OSError branch
         except UnicodeEncodeError as exc:
             raise ArgumentError(f"{action}: not encodable for {self.resource}") from exc
         except UnicodeDecodeError as exc:
@@ -137,7 +123,3 @@ class VisaTransport:
         # Not every backend or interface supports a device clear; then there is no remedy.
         with contextlib.suppress(Exception):
             self._instrument.clear()
-
-    def _logged(self, reply: str) -> str:
-        _LOG.debug("%s -> %r", self.resource, reply)
-        return reply

@@ -8,6 +8,8 @@ the command. Lines end with ``\\n``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 FLAG_NAMES = (
     "power",
     "psu",
@@ -22,11 +24,23 @@ FLAG_NAMES = (
 
 OK = "OK"
 ERROR_PREFIX = "ERROR"
-ON, OFF = "ON", "OFF"
-OPEN, CLOSED = "OPEN", "CLOSE"
-FAULT, NO_FAULT = "ERROR", "NO-ERROR"
-LINK_OK, LINK_ERROR = "OK", "ERROR"
 WATT, CELSIUS = "W", "C"
+
+
+class Words(NamedTuple):
+    """The two words the controller says for a two-valued state: for True, then for False."""
+
+    true: str
+    false: str
+
+    def say(self, value: bool) -> str:
+        return self.true if value else self.false
+
+
+SWITCH = Words("ON", "OFF")
+INTERLOCK_OPEN = Words("OPEN", "CLOSE")
+FAULT = Words("ERROR", "NO-ERROR")
+LINK_OK = Words("OK", "ERROR")
 
 
 def encode_flags(states: dict[str, bool]) -> int:

@@ -14,21 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from controlroom.device import CommandRefused, ReplyError
-from controlroom.devices.ogse.protocol import (
-    CELSIUS,
-    CLOSED,
-    ERROR_PREFIX,
-    FAULT,
-    LINK_ERROR,
-    LINK_OK,
-    NO_FAULT,
-    OFF,
-    OK,
-    ON,
-    OPEN,
-    WATT,
-    decode_flags,
-)
+from controlroom.devices.ogse import protocol
 
 _LEVEL = re.compile(r"(\*\s*)?(\S+)\s+#(\d+)")
 _FLAGS = re.compile(r"flags:\s*0x([0-9a-fA-F]+)\b.*")
@@ -38,21 +24,21 @@ _METER = re.compile(r"(\S+)\s+W\s+(\S+)\s+C")
 class Interlock(enum.StrEnum):
     """State of the safety interlock: OPEN stops the laser and the lamp."""
 
-    OPEN = OPEN
-    CLOSED = CLOSED
+    OPEN = protocol.INTERLOCK_OPEN.true
+    CLOSED = protocol.INTERLOCK_OPEN.false
 
 
 def check_reply(reply: str) -> None:
     """Raise :class:`CommandRefused` when the controller answered with an error."""
     text = reply.strip()
-    if text.upper().startswith(ERROR_PREFIX):
-        reason = text[len(ERROR_PREFIX) :].lstrip(" :")
+    if text.upper().startswith(protocol.ERROR_PREFIX):
+        reason = text[len(protocol.ERROR_PREFIX) :].lstrip(" :")
         raise CommandRefused(f"the OGSE refused the command: {reason or text}")
 
 
 def expect_ok(reply: str) -> None:
     check_reply(reply)
-    if reply.strip() != OK:
+    if reply.strip() != protocol.OK:
         raise ReplyError(f"expected OK from the OGSE, got {reply!r}")
 
 
@@ -68,26 +54,26 @@ def named_value(reply: str, name: str) -> str:
     return value.strip()
 
 
-def _word(text: str, true: str, false: str, what: str) -> bool:
+def _word(text: str, words: protocol.Words, what: str) -> bool:
     word = text.strip().upper()
-    if word not in (true, false):
-        raise ReplyError(f"expected {true} or {false} for {what}, got {text!r}")
-    return word == true
+    if word not in words:
+        raise ReplyError(f"expected {words.true} or {words.false} for {what}, got {text!r}")
+    return word == words.true
 
 
 def on_off(name: str) -> Callable[[str], bool]:
     """Parse ``name: ON|OFF`` to True/False."""
-    return lambda reply: _word(named_value(reply, name), ON, OFF, name)
+    return lambda reply: _word(named_value(reply, name), protocol.SWITCH, name)
 
 
 def fault(name: str) -> Callable[[str], bool]:
     """Parse ``name: ERROR|NO-ERROR`` to True (fault) / False."""
-    return lambda reply: _word(named_value(reply, name), FAULT, NO_FAULT, name)
+    return lambda reply: _word(named_value(reply, name), protocol.FAULT, name)
 
 
 def link(name: str) -> Callable[[str], bool]:
     """Parse ``name: OK|ERROR`` (a connection state) to True (OK) / False."""
-    return lambda reply: _word(named_value(reply, name), LINK_OK, LINK_ERROR, name)
+    return lambda reply: _word(named_value(reply, name), protocol.LINK_OK, name)
 
 
 def parse_interlock(reply: str) -> Interlock:
@@ -159,7 +145,7 @@ def parse_meters(reply: str) -> dict[str, float]:
 def parse_pm_status(reply: str) -> dict[str, bool]:
     fields = _fields(reply)
     _need(fields, ("pm1", "pm2"), reply)
-    return {m: _word(fields[m], LINK_OK, LINK_ERROR, m) for m in ("pm1", "pm2")}
+    return {m: _word(fields[m], protocol.LINK_OK, m) for m in ("pm1", "pm2")}
 
 
 def parse_flags(reply: str) -> dict[str, Any]:
@@ -168,7 +154,7 @@ def parse_flags(reply: str) -> dict[str, Any]:
     if match is None:
         raise ReplyError(f"expected 'flags: 0x..' from the OGSE, got {reply!r}")
     value = int(match[1], 16)
-    return {"value": value, **decode_flags(value)}
+    return {"value": value, **protocol.decode_flags(value)}
 
 
 _SWITCHES = ("power", "psu", "operate", "laser", "lamp")
@@ -179,12 +165,16 @@ def parse_status(reply: str) -> dict[str, Any]:
     fields = _fields(reply)
     names = (*_SWITCHES, "interlock", "att", "power-ch1", "power-ch2", "temp-ch1", "temp-ch2")
     _need(fields, names, reply)
-    values: dict[str, Any] = {f"{n}_on": _word(fields[n], ON, OFF, n) for n in _SWITCHES}
+    values: dict[str, Any] = {f"{n}_on": _word(fields[n], protocol.SWITCH, n) for n in _SWITCHES}
     values["interlock_open"] = (
         parse_interlock(f"interlock: {fields['interlock']}") is Interlock.OPEN
     )
     values |= parse_level(fields["att"])
     for channel in ("1", "2"):
-        values[f"pm{channel}_power"] = _quantity(fields[f"power-ch{channel}"], WATT, "power")
-        values[f"pm{channel}_temp"] = _quantity(fields[f"temp-ch{channel}"], CELSIUS, "temperature")
+        values[f"pm{channel}_power"] = _quantity(
+            fields[f"power-ch{channel}"], protocol.WATT, "power"
+        )
+        values[f"pm{channel}_temp"] = _quantity(
+            fields[f"temp-ch{channel}"], protocol.CELSIUS, "temperature"
+        )
     return values

@@ -215,25 +215,17 @@ class PsuController(Controller):
 
     def housekeeping(self) -> dict[str, Any]:
         # One line for all channels: one exchange, and no other command between select and read.
-        replies = self._per_channel(_HK_QUERIES)
-        values: dict[str, Any] = {}
-        for channel, (volts, amps, on, mode) in replies.items():
-            values[f"voltage_{channel}"] = parse_float(volts)
-            values[f"current_{channel}"] = parse_float(amps)
-            values[f"output_{channel}"] = parse_bool(on)
-            values[f"mode_{channel}"] = parse_mode(mode).value
-        return values
+        return self._sample(_HK_QUERIES)
 
     def status(self) -> dict[str, Any]:
-        replies = self._per_channel(_HK_QUERIES + _TRIP_QUERIES)
+        return self._sample(_HK_QUERIES + _TRIP_QUERIES)
+
+    def _sample(self, queries: tuple[str, ...]) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for channel, (volts, amps, on, mode, ovp, ocp) in replies.items():
-            values[f"voltage_{channel}"] = parse_float(volts)
-            values[f"current_{channel}"] = parse_float(amps)
-            values[f"output_{channel}"] = parse_bool(on)
-            values[f"mode_{channel}"] = parse_mode(mode).value
-            values[f"ovp_tripped_{channel}"] = parse_bool(ovp)
-            values[f"ocp_tripped_{channel}"] = parse_bool(ocp)
+        for channel, replies in self._per_channel(queries).items():
+            for query, reply in zip(queries, replies, strict=True):
+                name, parse = _SAMPLED[query]
+                values[f"{name}_{channel}"] = parse(reply)
         return values
 
     def _per_channel(self, queries: tuple[str, ...]) -> dict[int, list[str]]:
@@ -248,3 +240,12 @@ class PsuController(Controller):
 _ERROR_QUEUE_DEPTH = 10
 _HK_QUERIES = ("MEAS:VOLT?", "MEAS:CURR?", "OUTP?", "OUTP:MODE?")
 _TRIP_QUERIES = ("VOLT:PROT:TRIP?", "CURR:PROT:TRIP?")
+_SAMPLED: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "MEAS:VOLT?": ("voltage", parse_float),
+    "MEAS:CURR?": ("current", parse_float),
+    "OUTP?": ("output", parse_bool),
+    "OUTP:MODE?": ("mode", lambda reply: parse_mode(reply).value),
+    "VOLT:PROT:TRIP?": ("ovp_tripped", parse_bool),
+    "CURR:PROT:TRIP?": ("ocp_tripped", parse_bool),
+}
+"""What each sampled query is called in housekeeping and status, and how its reply reads."""

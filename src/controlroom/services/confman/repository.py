@@ -22,7 +22,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import copy
-import fcntl
 import logging
 import os
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 import yaml
 
 from controlroom.config.errors import ConfigError
+from controlroom.config.filelock import file_lock
 from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES
 from controlroom.config.setup import (
     DEFAULT_MAX_SETUP_BYTES,
@@ -126,15 +126,8 @@ class SetupRepository:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        lock_path = self.path.parent / f".{self.path.name}.lock"
-        with self._thread_lock:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            with lock_path.open("w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+        with self._thread_lock, file_lock(self.path.parent / f".{self.path.name}.lock"):
+            yield
 
     @contextlib.contextmanager
     def _submitting(self) -> Iterator[None]:

@@ -27,13 +27,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from controlroom.config.confine import PathOutsideRoot, data_files
 from controlroom.config.settings import directive_roots, location
 from controlroom.config.setup import DEFAULT_MAX_SETUP_BYTES
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.services.confman.errors import InvalidSetup, ObservationError
 from controlroom.services.confman.observations import ObservationLog
 from controlroom.services.confman.repository import SetupRepository
@@ -221,22 +222,26 @@ def build_manager(settings: Mapping[str, Any]) -> ConfigurationManager:
     return ConfigurationManager(repository, observations, data_root=data)
 
 
-def build_server(
-    settings: Mapping[str, Any], *, endpoint: str | None = None, pub_endpoint: str | None = None
-) -> ControlServer:
+def build_server(settings: Mapping[str, Any], **where: Unpack[ServerEndpoints]) -> ControlServer:
     """The configuration manager's control server, on the Settings' endpoints unless given."""
     manager = build_manager(settings)
     server = service_server(
         settings,
         NAME,
         manager,
-        endpoint=endpoint,
-        pub_endpoint=pub_endpoint,
+        **where,
         server_class=ConfmanServer,
         status_period_s=0.5,
         max_message_bytes=request_limit(manager.repository.max_setup_bytes),
     )
-    manager.notify = server.notify
+
+    def notify(event: str, data: dict[str, Any] | None = None) -> None:
+        server.notify(event, data)
+        # Every server tags its rows and journal entries with the obsid and Setup id it
+        # follows on this status: a change must reach them now, not a period later.
+        server.status_changed()
+
+    manager.notify = notify
     return server
 
 

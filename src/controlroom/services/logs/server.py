@@ -22,11 +22,12 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, Unpack
 
 from controlroom.config.settings import location
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.services.control import service_server
 from controlroom.services.logs import query
@@ -134,12 +135,10 @@ def build_manager(
 def build_server(
     settings: Mapping[str, Any],
     manager: LogManager,
-    *,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
+    **where: Unpack[ServerEndpoints],
 ) -> ControlServer:
     """The log manager's control server, on the Settings' endpoints unless given."""
-    server = service_server(settings, NAME, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
+    server = service_server(settings, NAME, manager, **where)
     manager.publish_event = server.publisher.publish
     return server
 

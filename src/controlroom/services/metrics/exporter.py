@@ -19,12 +19,12 @@ Prometheus, and puts its URL under ``metrics`` in the server's ``info``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from controlroom.config.settings import device_settings
+from controlroom.rpc.lifecycle import Stoppable
 from controlroom.services.metrics.commands import CommandMetrics
 from controlroom.services.metrics.housekeeping import HousekeepingMetrics
 from controlroom.services.metrics.httpserver import MetricsHttpServer
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 INFO_KEY = "metrics"  # where the URL appears in the server's info
 
 
-class MetricsExporter:
+class MetricsExporter(Stoppable):
     """Serves one control server's metrics over HTTP until :meth:`stop`."""
 
     def __init__(
@@ -78,17 +78,6 @@ class MetricsExporter:
         if self.server.extra_info.get(INFO_KEY) == self.url:
             del self.server.extra_info[INFO_KEY]
         self._http.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def attach_metrics(

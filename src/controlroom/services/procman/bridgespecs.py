@@ -19,7 +19,7 @@ from typing import Any
 
 from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host
-from controlroom.services.procman.processspec import ProcessSpec
+from controlroom.services.procman.processspec import ProcessSpec, setup_section
 
 BRIDGE_MODULE = "controlroom.processes.bridge"
 FLEET_MODULE = "controlroom.bridges.nodes.fleet"
@@ -33,11 +33,7 @@ def bridge_specs(
     settings: Mapping[str, Any], setup: Mapping[str, Any] | None, python: str
 ) -> list[ProcessSpec]:
     """The processes of the Setup's ``bridges`` section, in start order."""
-    section = (setup or {}).get("bridges")
-    if section is None:
-        return []
-    if not isinstance(section, Mapping):
-        raise SpecError("the Setup's `bridges` must map bridge names to their entries")
+    section = setup_section(setup, "bridges", "bridge")
     unknown = sorted(set(map(str, section)) - set(BRIDGES))
     if unknown:
         raise SpecError(f"the Setup names bridge {unknown[0]!r}; known: {', '.join(BRIDGES)}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.process import READY_PREFIX
@@ -96,6 +96,16 @@ class ProcessSpec:
         return set_option(list(self.argv), self.link.option, value)
 
 
+def setup_section(setup: Mapping[str, Any] | None, key: str, entries: str) -> Mapping[str, Any]:
+    """The Setup's ``key`` section (empty when it has none), which maps names to ``entries``."""
+    section = (setup or {}).get(key)
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise SpecError(f"the Setup's `{key}` must map {entries} names to their entries")
+    return section
+
+
 def set_option(argv: Sequence[str], option: str, value: str) -> list[str]:
     """``argv`` with ``option value`` replaced if present, else appended."""
     result = list(argv)
@@ -107,45 +117,40 @@ def set_option(argv: Sequence[str], option: str, value: str) -> list[str]:
     return [*result, option, value]
 
 
-def parse_server_ready(line: str) -> ReadyInfo | None:
-    """``READY {"name", "commands", "publish", ...}`` -> its string entries."""
+def _ready_json(line: str) -> dict[str, Any] | None:
+    """The JSON object of a ``READY {...}`` line; None for any other line."""
     if not line.startswith(READY_PREFIX):
         return None
     try:
         data = json.loads(line[len(READY_PREFIX) :])
     except ValueError:  # a READY line with broken JSON is not the one we wait for
         return None
-    if not isinstance(data, dict) or not data.get("commands"):
-        return None
-    return {str(key): str(value) for key, value in data.items() if isinstance(value, str)}
+    return data if isinstance(data, dict) else None
+
+
+def parse_server_ready(line: str) -> ReadyInfo | None:
+    """``READY {"name", "commands", "publish", ...}`` -> its string entries."""
+    data = _ready_json(line)
+    return _text_entries(data) if data and data.get("commands") else None
 
 
 def parse_json_ready(line: str) -> ReadyInfo | None:
     """``READY {...}`` with any entries (a bridge's) -> its string entries; None otherwise."""
-    if not line.startswith(READY_PREFIX):
-        return None
-    try:
-        data = json.loads(line[len(READY_PREFIX) :])
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not data:
-        return None
-    return {str(key): str(value) for key, value in data.items() if isinstance(value, str)}
+    data = _ready_json(line)
+    return _text_entries(data) if data else None
 
 
 def parse_web_ready(line: str) -> ReadyInfo | None:
     """``READY {"name": "web", "url": "http://host:port/"}`` -> {url, http: tcp://host:port}."""
-    if not line.startswith(READY_PREFIX):
-        return None
-    try:
-        data = json.loads(line[len(READY_PREFIX) :])
-    except ValueError:
-        return None
-    url = data.get("url") if isinstance(data, dict) else None
+    url = (_ready_json(line) or {}).get("url")
     if not isinstance(url, str) or "://" not in url:
         return None
     address = url.split("://", 1)[1].split("/", 1)[0]
     return {"url": url, "http": f"tcp://{address}"}
+
+
+def _text_entries(data: dict[str, Any]) -> ReadyInfo:
+    return {str(key): str(value) for key, value in data.items() if isinstance(value, str)}
 
 
 def parse_simulator_ready(line: str) -> ReadyInfo | None:

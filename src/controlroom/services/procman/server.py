@@ -26,10 +26,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, Unpack
 
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import ready_line
 from controlroom.services.control import service_server
 from controlroom.services.procman.confmanlink import CONFMAN, ConfmanLink
@@ -173,12 +174,10 @@ def build_manager(
 def build_server(
     settings: Mapping[str, Any],
     manager: ProcessManager,
-    *,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
+    **where: Unpack[ServerEndpoints],
 ) -> ControlServer:
     """The process manager's control server, on the Settings' endpoints unless given."""
-    server = service_server(settings, NAME, manager, endpoint=endpoint, pub_endpoint=pub_endpoint)
+    server = service_server(settings, NAME, manager, **where)
 
     def notify(event: str, data: dict[str, Any]) -> None:
         server.notify(event, data)

@@ -35,7 +35,13 @@ from controlroom.config.settings import device_settings
 from controlroom.services.procman.bridgespecs import bridge_specs
 from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.hosts import endpoint_host, is_local, local_names
-from controlroom.services.procman.processspec import WILDCARD_HOSTS, Link, Pin, ProcessSpec
+from controlroom.services.procman.processspec import (
+    WILDCARD_HOSTS,
+    Link,
+    Pin,
+    ProcessSpec,
+    setup_section,
+)
 
 # The entries of the composition root: each process as `controlroom <group> run` serves it,
 # without the command-line interface.
@@ -202,11 +208,7 @@ def setup_devices(
     setup: Mapping[str, Any] | None, settings: Mapping[str, Any]
 ) -> list[SetupDevice]:
     """The Setup's ``devices`` section, checked against the Settings."""
-    section = (setup or {}).get("devices")
-    if section is None:
-        return []
-    if not isinstance(section, Mapping):
-        raise SpecError("the Setup's `devices` must map device names to their entries")
+    section = setup_section(setup, "devices", "device")
     known = settings.get("devices") or {}
     return [_setup_device(str(name), entry, known) for name, entry in section.items()]
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.services.control import service_server
 from controlroom.services.registry.store import Entry, RegistryStore
 
@@ -124,13 +125,12 @@ def _event_data(entry: Entry) -> dict[str, Any]:
 def build_server(
     settings: Mapping[str, Any],
     *,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
     ttl_s: float | None = None,
+    **where: Unpack[ServerEndpoints],
 ) -> ControlServer:
     """The registry's control server, on the Settings' endpoints and TTL unless given."""
     entry = settings["services"][NAME]
     registry = Registry(RegistryStore(ttl_s or float(entry["ttl_s"])))
-    server = service_server(settings, NAME, registry, endpoint=endpoint, pub_endpoint=pub_endpoint)
+    server = service_server(settings, NAME, registry, **where)
     registry.notify = server.notify
     return server

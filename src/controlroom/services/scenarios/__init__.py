@@ -7,7 +7,8 @@
 * :mod:`.evaluator` -- hold timers, cooldowns, one run at a time per rule, on an
   injected clock;
 * :mod:`.firing` -- each firing on a worker thread through the
-  :class:`~.firing.Runner` the program passes (observations live in the CLI);
+  :class:`~controlroom.services.setupdriven.Runner` the program passes
+  (observations live in :mod:`controlroom.processes.jobs`);
 * :mod:`.journal` -- the firings in memory and in the command journal;
 * :mod:`.streams` and :mod:`.discovery` -- following ``hk/`` and ``event/`` of
   every server the Settings, the Setup and the registry know;

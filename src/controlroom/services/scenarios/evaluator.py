@@ -68,6 +68,11 @@ class Entry:
     state: RuleState = field(default_factory=RuleState)
 
 
+_NOT_FIRED = object()  # what a rule's value is when the rule does not fire
+FiredBy = Callable[[Entry, str, Mapping[str, Any], float], Any]
+"""What fires a rule of one kind: (entry, server, values, now) -> the value, or _NOT_FIRED."""
+
+
 class Evaluator:
     """The rules in force, their states, and the operator's enable/disable by name."""
 
@@ -101,27 +106,34 @@ class Evaluator:
 
     def observe_hk(self, server: str, values: Mapping[str, Any]) -> list[Trigger]:
         """The rules a housekeeping sample of ``server`` fires."""
-        now, fired = self.clock(), []
-        with self._lock:
-            for entry in self._entries.values():
-                when = entry.rule.when
-                if not isinstance(when, HkCondition) or not when.applies(server, values):
-                    continue
-                if self._hk_fires(entry, when, values[when.hk], now):
-                    fired.append(self._start(entry, server, values[when.hk], now))
-        return fired
+        return self._observe(server, values, self._hk_fired)
 
     def observe_event(self, server: str, values: Mapping[str, Any]) -> list[Trigger]:
         """The rules an event published by ``server`` fires (``values["event"]``: its name)."""
+        return self._observe(server, values, self._event_fired)
+
+    def _observe(self, server: str, values: Mapping[str, Any], fired_by: FiredBy) -> list[Trigger]:
+        """Every rule ``fired_by`` says fires now, started with the value that fired it."""
         now, fired = self.clock(), []
         with self._lock:
             for entry in self._entries.values():
-                when = entry.rule.when
-                if not isinstance(when, EventCondition) or not when.matches(server, values):
-                    continue
-                if self._enabled(entry) and self._free(entry, now):
-                    fired.append(self._start(entry, server, dict(values), now))
+                value = fired_by(entry, server, values, now)
+                if value is not _NOT_FIRED:
+                    fired.append(self._start(entry, server, value, now))
         return fired
+
+    def _hk_fired(self, entry: Entry, server: str, values: Mapping[str, Any], now: float) -> Any:
+        when = entry.rule.when
+        if not isinstance(when, HkCondition) or not when.applies(server, values):
+            return _NOT_FIRED
+        value = values[when.hk]
+        return value if self._hk_fires(entry, when, value, now) else _NOT_FIRED
+
+    def _event_fired(self, entry: Entry, server: str, values: Mapping[str, Any], now: float) -> Any:
+        when = entry.rule.when
+        if not isinstance(when, EventCondition) or not when.matches(server, values):
+            return _NOT_FIRED
+        return dict(values) if self._enabled(entry) and self._free(entry, now) else _NOT_FIRED
 
     def _hk_fires(self, entry: Entry, when: HkCondition, value: Any, now: float) -> bool:
         state = entry.state

@@ -1,9 +1,9 @@
 """Running what a rule names, each firing on a worker thread of its own, and journaling it.
 
-What a firing runs is decided by a :class:`Runner`: the scenarios service
-does not know about observations (services do not import ``controlroom.obs``),
-so the program that starts it passes one; ``controlroom scenarios run``
-passes the one that opens an observation around building blocks and tells
+What a firing runs is decided by the
+:class:`~controlroom.services.setupdriven.Runner` the program that starts the
+service passes; ``controlroom scenarios run`` passes the one that opens an
+observation around building blocks (``scenario <rule>`` by default) and tells
 which obsid it ran in.
 
 Each firing is published twice on the service's PUB socket: ``scenario_fired``
@@ -18,53 +18,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from controlroom.services.scenarios.errors import ScenarioError
 from controlroom.services.scenarios.evaluator import Evaluator, Trigger
 from controlroom.services.scenarios.journal import FiringJournal
+from controlroom.services.setupdriven import Runner
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], None]
 ObsidLookup = Callable[[], str | None]
 JOIN_S = 2.0  # how long stopping waits for each firing still running
-
-
-class Runner(Protocol):
-    """Runs ``target(**kwargs)``, in an observation where one is wanted; returns its obsid.
-
-    ``observation`` is the rule's description of one (None: the runner decides;
-    a building block always needs one, ``scenario <rule>`` by default). The
-    obsid returned is None when it ran outside an observation of its own.
-    """
-
-    def __call__(
-        self,
-        target: Callable[..., Any],
-        kwargs: dict[str, Any],
-        *,
-        observation: str | None,
-        confman: str,
-        rule: str,
-    ) -> str | None: ...
-
-
-def run_plain(
-    target: Callable[..., Any],
-    kwargs: dict[str, Any],
-    *,
-    observation: str | None,
-    confman: str,
-    rule: str,
-) -> str | None:
-    """A runner without observations: plain functions only."""
-    if observation is not None:
-        raise ScenarioError(
-            "this service runs without observations; start it with `controlroom scenarios run`"
-        )
-    target(**kwargs)
-    return None
 
 
 def _nothing(event: str, data: dict[str, Any]) -> None:
@@ -155,7 +119,7 @@ class Firer:
                 dict(rule.args),
                 observation=rule.observation,
                 confman=self.confman,
-                rule=rule.name,
+                default_observation=f"scenario {rule.name}",
             )
             obsid = own or obsid
         except Exception as exc:

@@ -99,7 +99,10 @@ def parse_rule(name: str, entry: Any, allowed: tuple[str, ...]) -> Rule:
     when = parse_when(entry["when"])
     run = _text(entry.get("run"), "run")
     args = _args(entry.get("args"))
-    target = import_target(run, allowed)
+    try:
+        target = import_callable(run, allowed)
+    except NamedImportError as exc:
+        raise TargetError(f"run: {exc}") from None
     _check_args(target, args)
     observation = entry.get("observation")
     if observation is not None:
@@ -109,24 +112,6 @@ def parse_rule(name: str, entry: Any, allowed: tuple[str, ...]) -> Rule:
         raise ConditionError(f"enabled: must be true or false, not {enabled!r}")
     cooldown_s = seconds(entry.get("cooldown_s", 0.0), "cooldown_s")
     return Rule(name, when, run, target, args, cooldown_s, observation, enabled)
-
-
-def import_target(path: str, allowed: tuple[str, ...]) -> Callable[..., Any]:
-    """The function ``path`` names (``package.module:function``), defined in an allowed package."""
-    try:
-        return import_callable(path, allowed)
-    except NamedImportError as exc:
-        raise TargetError(f"run: {exc}") from None
-
-
-def allowed_packages(settings: Mapping[str, Any], service: str) -> tuple[str, ...]:
-    """Where rules may take functions from: the Settings' two lists and the demo tasks."""
-    entry = (settings.get("services") or {}).get(service) or {}
-    return (
-        *((settings.get("security") or {}).get("allowed_packages") or ()),
-        *(entry.get("allowed_packages") or ()),
-        DEMO_TASKS,
-    )
 
 
 def _check_args(target: Callable[..., Any], args: dict[str, Any]) -> None:

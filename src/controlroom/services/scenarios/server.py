@@ -8,7 +8,7 @@ subscriber of :mod:`.streams` on every server's publish endpoint, found
 again every ``refresh_s`` (:mod:`.discovery`).
 
 The program that builds it chooses how firings run (see
-:class:`~.firing.Runner`): ``python -m controlroom.processes.service
+:class:`~controlroom.services.setupdriven.Runner`): ``python -m controlroom.processes.service
 scenarios`` (or ``controlroom scenarios run``) opens observations around
 building blocks.
 """
@@ -17,23 +17,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from controlroom.rpc import ControlServer, Proxy, RpcError
-from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.endpoints import ServerEndpoints, connectable
 from controlroom.services.control import service_server
 from controlroom.services.scenarios.discovery import PublishDirectory
 from controlroom.services.scenarios.evaluator import Clock, Evaluator, Trigger
-from controlroom.services.scenarios.firing import Firer, ObsidLookup, Runner
+from controlroom.services.scenarios.firing import Firer, ObsidLookup
 from controlroom.services.scenarios.journal import FiringJournal
-from controlroom.services.scenarios.rules import allowed_packages
-from controlroom.services.scenarios.service import Scenarios, SetupFollower
+from controlroom.services.scenarios.rules import DEMO_TASKS
+from controlroom.services.scenarios.service import Scenarios
 from controlroom.services.scenarios.streams import Callback, others, stream_subscriber
+from controlroom.services.setupdriven import (
+    FOLLOW_S,
+    Runner,
+    SetupFollower,
+    allowed_packages,
+    confman_proxy,
+)
 from controlroom.services.storage.options import sender_options, storage_endpoint
 from controlroom.services.storage.sender import StorageSender
 
 NAME = "scenarios"
-FOLLOW_S = 10.0  # how often the registration with the configuration manager is renewed
 REFRESH_S = 5.0  # how often the servers to follow are found again
 OBSID_TIMEOUT_S = 1.0
 
@@ -46,35 +52,30 @@ def build_server(
     settings: Mapping[str, Any],
     *,
     runner: Runner,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
     confman: str | None = None,
     storage: str | None = None,
     clock: Clock | None = None,
     follow_s: float = FOLLOW_S,
     refresh_s: float = REFRESH_S,
+    **where: Unpack[ServerEndpoints],
 ) -> ControlServer:
     """The scenarios control server, on the Settings' endpoints unless given.
 
     ``storage``: the storage manager's command endpoint for the journal
     (default: the Settings'; ``""`` keeps firings in memory only).
     """
-    services = settings["services"]
-    confman_at = connectable(confman or str(services["confman"]["commands"]))
-    timeout = float((settings.get("defaults") or {}).get("proxy_timeout_s", 5.0))
+    proxy = confman_proxy(settings, confman)
     evaluator = Evaluator(clock) if clock is not None else Evaluator()
     journal = _journal(settings, storage)
     firer = Firer(
-        evaluator, runner, journal, confman=confman_at, current_obsid=_obsid_at(confman_at)
+        evaluator, runner, journal, confman=proxy.endpoint, current_obsid=_obsid_at(proxy.endpoint)
     )
     streams = stream_subscriber(
         _firing(evaluator.observe_hk, firer), _firing(evaluator.observe_event, firer), ignore=NAME
     )
-    confman_proxy = Proxy(confman_at, name="confman", timeout=timeout)
-    scenarios = Scenarios(
-        evaluator, firer, streams, confman_proxy, allowed_packages(settings, NAME)
-    )
-    server = service_server(settings, NAME, scenarios, endpoint=endpoint, pub_endpoint=pub_endpoint)
+    allowed = allowed_packages(settings, NAME, DEMO_TASKS)
+    scenarios = Scenarios(evaluator, firer, streams, proxy, allowed)
+    server = service_server(settings, NAME, scenarios, **where)
     firer.notify = server.notify
     directory = PublishDirectory(settings)
 

@@ -15,10 +15,6 @@ class ScheduleError(SchedulerError, ValueError):
     """The ``schedules`` section of a Setup, or one entry of it, is malformed."""
 
 
-class TargetError(SchedulerError):
-    """A job's ``run`` names nothing runnable, or a package the Settings do not allow."""
-
-
 class UnknownJob(SchedulerError, LookupError):
     """No job of the current Setup has that name."""
 

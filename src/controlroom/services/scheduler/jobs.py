@@ -6,10 +6,9 @@ A job still running when its next time comes is skipped (and logged by
 APScheduler), runs missed while the process was down are not caught up, and
 ``run_now`` queues one extra run behind the one in progress.
 
-What a job runs is decided by a :class:`Runner`: the scheduler service does
-not know about observations (services do not import ``controlroom.obs``), so
-the program that starts it passes one; ``controlroom scheduler run`` passes
-the one that opens an observation around building blocks.
+What a job runs is decided by the :class:`~controlroom.services.setupdriven.Runner`
+the program that starts the service passes; ``controlroom scheduler run``
+passes the one that opens an observation around building blocks.
 """
 
 from __future__ import annotations
@@ -20,47 +19,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from controlroom.services.scheduler.errors import (
-    JobRefused,
-    SchedulerError,
-    TargetError,
-    UnknownJob,
-)
-from controlroom.services.scheduler.schedules import JobSpec, import_target
+from controlroom.config.importing import NamedImportError, import_callable
+from controlroom.services.scheduler.errors import JobRefused, UnknownJob
+from controlroom.services.scheduler.schedules import JobSpec
+from controlroom.services.setupdriven import Runner
 
 log = logging.getLogger(__name__)
 
 MISFIRE_GRACE_S = 60  # a run this late (a busy or suspended host) still happens
 Notify = Callable[[str, dict[str, Any]], None]
-
-
-class Runner(Protocol):
-    """Runs one job: ``target(**kwargs)``, inside an observation where one is wanted."""
-
-    def __call__(
-        self,
-        target: Callable[..., Any],
-        kwargs: dict[str, Any],
-        *,
-        observation: str | None,
-        confman: str,
-    ) -> Any: ...
-
-
-def run_plain(
-    target: Callable[..., Any], kwargs: dict[str, Any], *, observation: str | None, confman: str
-) -> Any:
-    """A runner without observations: plain functions only."""
-    if observation is not None:
-        raise SchedulerError(
-            "this scheduler runs without observations; start it with `controlroom scheduler run`"
-        )
-    return target(**kwargs)
 
 
 def _nothing(event: str, data: dict[str, Any]) -> None:
@@ -96,8 +68,8 @@ def build_jobs(specs: Iterable[JobSpec], allowed: Iterable[str]) -> list[Job]:
     jobs = []
     for spec in specs:
         try:
-            jobs.append(Job(spec, import_target(spec.run, packages)))
-        except TargetError as exc:
+            jobs.append(Job(spec, import_callable(spec.run, packages)))
+        except NamedImportError as exc:
             log.error("job %s refused: %s", spec.name, exc)
             jobs.append(Job(spec, None, refused=str(exc)))
     return jobs

@@ -26,13 +26,12 @@ refused on its own: the other jobs of the Setup still run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.config.importing import NamedImportError, import_callable
 from controlroom.services.scheduler.crontab import cron_trigger
-from controlroom.services.scheduler.errors import ScheduleError, TargetError
+from controlroom.services.scheduler.errors import ScheduleError
 
 SECTION = "schedules"
 _KEYS = frozenset({"cron", "run", "kwargs", "observation", "timezone", "enabled"})
@@ -104,14 +103,6 @@ def parse_entry(name: str, entry: Any) -> JobSpec:
     )
     spec.trigger()  # a bad expression or time zone is refused now, not at 2 a.m.
     return spec
-
-
-def import_target(path: str, allowed: Iterable[str]) -> Callable[..., Any]:
-    """The function ``path`` names (``pkg.module:function``), defined in an allowed package."""
-    try:
-        return import_callable(path, allowed)
-    except NamedImportError as exc:
-        raise TargetError(str(exc)) from None
 
 
 def _text(entry: Mapping[str, Any], key: str, where: str) -> str:

@@ -3,16 +3,13 @@
 Its commands are declared on :class:`Scheduler` like any device's, so
 ``make_proxy(Scheduler, endpoint)`` gives a client with the same methods.
 The jobs come from the Setup the configuration manager has loaded (the format
-is in :mod:`.schedules`). The service registers with the configuration
-manager for ``new_setup`` and, on that event, a task of the server (never
-the command loop nor the events thread) fetches the new Setup back from the
-configuration manager and reschedules the jobs. The registration is renewed
-every ``follow_s``, which also catches up with a Setup loaded while either of
-the two was down.
+is in :mod:`.schedules`), followed as :mod:`controlroom.services.setupdriven`
+says: a new Setup reschedules the jobs.
 
 Jobs publish ``job_started`` and ``job_ended`` events to the listeners.
 
-The program that builds it chooses how jobs run (see :class:`~.jobs.Runner`):
+The program that builds it chooses how jobs run (see
+:class:`~controlroom.services.setupdriven.Runner`):
 ``python -m controlroom.processes.service scheduler`` (or ``controlroom
 scheduler run``) opens observations around building blocks.
 """
@@ -20,39 +17,40 @@ scheduler run``) opens observations around building blocks.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
-from controlroom.device import Interface, command
-from controlroom.rpc import ControlServer, Proxy, RpcError
-from controlroom.rpc.endpoints import connectable
-from controlroom.rpc.events import Event
+from controlroom.device import command
+from controlroom.rpc import ControlServer, Proxy
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.services.control import service_server
-from controlroom.services.scheduler.jobs import JobBook, Runner, build_jobs, describe_refused
+from controlroom.services.scheduler.jobs import JobBook, build_jobs, describe_refused
 from controlroom.services.scheduler.schedules import parse_schedules
+from controlroom.services.setupdriven import (
+    FOLLOW_S,
+    Runner,
+    SetupDriven,
+    SetupFollower,
+    allowed_packages,
+    confman_proxy,
+    setup_id_of,
+)
 
 NAME = "scheduler"
-_NOTHING = object()  # no Setup loaded yet, not even none
-FOLLOW_S = 10.0  # how often the registration with the configuration manager is renewed
 
 log = logging.getLogger(__name__)
 
 
-class Scheduler(Interface):
+class Scheduler(SetupDriven):
     """The scheduled jobs of the current Setup, and what operators do with them."""
 
     status_min_period_s = 0.01
     hk_min_period_s = 0.01
 
-    def __init__(self, book: JobBook, confman: Proxy, allowed_packages: Iterable[str]) -> None:
+    def __init__(self, book: JobBook, confman: Proxy, allowed: Iterable[str]) -> None:
+        super().__init__(confman, allowed)
         self.book = book
-        self.confman = confman
-        self.allowed_packages = tuple(allowed_packages)
-        self.setup_id: int | None = None
-        self.attempted: object = _NOTHING  # the Setup id last loaded, or tried to be
         self.refused: dict[str, str] = {}
-        self._lock = threading.Lock()
 
     @command()
     def list_jobs(self) -> list[dict[str, Any]]:
@@ -78,11 +76,6 @@ class Scheduler(Interface):
     def reload(self) -> dict[str, Any]:
         """Fetch the current Setup from the configuration manager and schedule its jobs."""
         return self.load(self.fetch_setup())
-
-    def fetch_setup(self) -> Mapping[str, Any] | None:
-        """The configuration manager's current Setup (None before its first load_setup)."""
-        setup = self.confman.call("get_current_setup")
-        return setup if isinstance(setup, Mapping) else None
 
     def load(self, setup: Mapping[str, Any] | None) -> dict[str, Any]:
         """Schedule the jobs of ``setup``; a malformed section leaves the jobs as they were."""
@@ -118,71 +111,22 @@ class Scheduler(Interface):
 
     def disconnect(self) -> None:
         self.book.shutdown()
-        self.confman.close()
-
-
-def setup_id_of(setup: Mapping[str, Any] | None) -> int | None:
-    meta = (setup or {}).get("_meta")
-    return meta.get("id") if isinstance(meta, Mapping) else None
-
-
-class SetupFollower:
-    """Keeps a scheduler on the configuration manager's current Setup."""
-
-    def __init__(self, server: ControlServer, scheduler: Scheduler, every_s: float) -> None:
-        self.server = server
-        self.scheduler = scheduler
-        self.every_s = every_s
-        self._reachable = True  # to log an outage once, not every period
-
-    def attach(self) -> None:
-        self.server.on_event("new_setup", self._on_new_setup)
-        self.server.tasks.schedule(self.follow, every_s=self.every_s, name="follow confman")
-
-    def _on_new_setup(self, event: Event) -> None:
-        # The configuration manager is answered at once; the fetch runs as a task.
-        self.server.tasks.schedule(self.scheduler.reload, name="load the new Setup")
-
-    def follow(self) -> None:
-        """Renew the registration; load the current Setup if it is not the one we have."""
-        try:
-            self.scheduler.confman.request(
-                "register_listener", (self.server.name, self.server.endpoint, ["new_setup"])
-            )
-            setup = self.scheduler.fetch_setup()
-        except RpcError as exc:
-            if self._reachable:
-                log.warning("the configuration manager does not answer: %s", exc)
-            self._reachable = False
-            return
-        if not self._reachable:
-            log.info("the configuration manager answers again")
-        self._reachable = True
-        if setup_id_of(setup) != self.scheduler.attempted:
-            self.scheduler.load(setup)
+        super().disconnect()
 
 
 def build_server(
     settings: Mapping[str, Any],
     *,
     runner: Runner,
-    endpoint: str | None = None,
-    pub_endpoint: str | None = None,
     confman: str | None = None,
     follow_s: float = FOLLOW_S,
+    **where: Unpack[ServerEndpoints],
 ) -> ControlServer:
     """The scheduler's control server, on the Settings' endpoints unless given."""
-    services = settings["services"]
-    entry = services[NAME]
-    confman_at = connectable(confman or str(services["confman"]["commands"]))
-    timeout = float((settings.get("defaults") or {}).get("proxy_timeout_s", 5.0))
-    allowed = [
-        *((settings.get("security") or {}).get("allowed_packages") or ()),
-        *(entry.get("allowed_packages") or ()),
-    ]
-    book = JobBook(runner, confman_at)
-    scheduler = Scheduler(book, Proxy(confman_at, name="confman", timeout=timeout), allowed)
-    server = service_server(settings, NAME, scheduler, endpoint=endpoint, pub_endpoint=pub_endpoint)
+    proxy = confman_proxy(settings, confman)
+    book = JobBook(runner, proxy.endpoint)
+    scheduler = Scheduler(book, proxy, allowed_packages(settings, NAME))
+    server = service_server(settings, NAME, scheduler, **where)
     book.notify = server.notify
     SetupFollower(server, scheduler, follow_s).attach()
     return server

@@ -19,6 +19,7 @@ from controlroom.services.storage.errors import UnknownParameter
 from controlroom.services.storage.journal import JOURNAL, JOURNAL_COLUMNS
 from controlroom.services.storage.workers import BackendWorker
 from controlroom.storage import Row
+from controlroom.storage.registrations import Span
 from controlroom.telemetry import TelemetryDictionary
 
 Registrations = Callable[[], Mapping[str, list[str]]]
@@ -63,17 +64,12 @@ class Queries:
             raise UnknownParameter(f"{name!r} is stored by {', '.join(holders)}: give an origin")
         raise UnknownParameter(f"no stored HK parameter {name!r} (`names` lists them)")
 
-    def housekeeping(
-        self,
-        name: str,
-        since: float | None = None,
-        until: float | None = None,
-        origin: str | None = None,
-        limit: int | None = None,
-    ) -> dict[str, Any]:
-        """``{name, origin, unit, times, values}`` of ``name`` for ``since <= t < until``."""
+    def housekeeping(self, name: str, origin: str | None, span: Span) -> dict[str, Any]:
+        """``{name, origin, unit, times, values}`` of ``name`` in ``span``."""
         where = self._stored(self.locate(name, origin))
-        rows = self.worker.call(lambda b: b.range(where.origin, [name], since, until, limit))
+        rows = self.worker.call(
+            lambda b: b.range(where.origin, [name], span.since, span.until, span.limit)
+        )
         times, values = [], []
         for row in rows:
             value = row.values.get(name)
@@ -109,25 +105,19 @@ class Queries:
                 found.setdefault((origin, column), {"name": column, "origin": origin, "unit": ""})
         return sorted(found.values(), key=lambda entry: (entry["origin"], entry["name"]))
 
-    def journal(
-        self,
-        obsid: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        server: str | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Journal entries in time order; the last ``limit`` of those that match."""
+    def journal(self, obsid: str | None, server: str | None, span: Span) -> list[dict[str, Any]]:
+        """Journal entries of ``span`` in time order; the last ``span.limit`` of those that
+        match."""
         if JOURNAL not in self.registrations():
             return []
-        rows = self.worker.call(lambda b: b.range(JOURNAL, None, since, until))
+        rows = self.worker.call(lambda b: b.range(JOURNAL, None, span.since, span.until))
         entries = [
             {**_provenance(row), **{c: row.values.get(c) for c in JOURNAL_COLUMNS}}
             for row in rows
             if (obsid is None or row.obsid == obsid)
             and (server is None or row.values.get("server") == server)
         ]
-        return entries[-limit:] if limit else entries
+        return entries[-span.limit :] if span.limit else entries
 
     def _stored(self, where: Located) -> Located:
         columns = self._check_origin(where.origin)

@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer
+from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.services.control import service_server
 from controlroom.services.storage.health import Notify
 from controlroom.services.storage.ingest import Ingest
 from controlroom.services.storage.options import backend_specs
 from controlroom.services.storage.queries import Queries
 from controlroom.services.storage.workers import BackendWorker
+from controlroom.storage.registrations import Span
 from controlroom.telemetry import TelemetryDictionary, load_dictionary, shipped_dictionary
 
 NAME = "storage"
@@ -75,7 +77,7 @@ class StorageManager(Interface):
         limit: int | None = None,
     ) -> dict[str, Any]:
         """Values of NAME with since <= time < until: {name, origin, unit, times, values}."""
-        return self.queries.housekeeping(name, since, until, origin, limit)
+        return self.queries.housekeeping(name, origin, Span(since, until, limit))
 
     @command()
     def latest(self, name: str | None = None, origin: str | None = None) -> dict[str, Any] | None:
@@ -106,7 +108,7 @@ class StorageManager(Interface):
         limit: int = JOURNAL_LIMIT,
     ) -> list[dict[str, Any]]:
         """The last LIMIT device commands (of OBSID, of SERVER, since, until), oldest first."""
-        return self.queries.journal(obsid, since, until, server, limit)
+        return self.queries.journal(obsid, server, Span(since, until, limit))
 
     @command()
     def stats(self) -> dict[str, Any]:
@@ -155,9 +157,7 @@ def telemetry_dictionary(settings: Mapping[str, Any]) -> TelemetryDictionary:
     return load_dictionary(path) if path else shipped_dictionary()
 
 
-def build_server(
-    settings: Mapping[str, Any], *, endpoint: str | None = None, pub_endpoint: str | None = None
-) -> ControlServer:
+def build_server(settings: Mapping[str, Any], **where: Unpack[ServerEndpoints]) -> ControlServer:
     """The storage manager's control server, on the Settings' endpoints unless given."""
     workers = open_workers(settings)
     try:
@@ -170,8 +170,7 @@ def build_server(
         settings,
         NAME,
         manager,
-        endpoint=endpoint,
-        pub_endpoint=pub_endpoint,
+        **where,
         hk_period_s=HK_PERIOD_S,
     )
     manager.publish_events_with(server.notify)

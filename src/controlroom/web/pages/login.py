@@ -68,8 +68,8 @@ async def login(request: Request, context: Context) -> Response:
     old = session_of(request)
     if old is not None:
         context.sessions.close(old.token)  # a new login never reuses a session id
-    session = context.sessions.open(user.name, user.role)
-    log.info("web panel: %s logged in (%s)", user.name, user.role)
+    session = context.sessions.open(name, user.role)
+    log.info("web panel: %s logged in (%s)", name, user.role)
     response = JSONResponse(session.describe())
     set_session_cookie(request, response, session)
     return response

@@ -23,14 +23,14 @@ from pydantic import BaseModel
 
 from controlroom.services.confman.observations import parse_obsid
 from controlroom.services.storage.journal import JOURNAL
-from controlroom.web.calls import Call, ask, connected
+from controlroom.web.calls import CONFMAN, Call, ask, ask_in_context, connected
 from controlroom.web.context import Context
 from controlroom.web.pages import Page, html_shell
 from controlroom.web.security import Operator, Viewer
 
 log = logging.getLogger(__name__)
 
-CONFMAN, STORAGE = "confman", "storage"
+STORAGE = "storage"
 JOURNAL_SHOWN = 500  # the last entries of an observation's journal
 SAMPLES_COUNTED = 100_000  # per parameter; more is shown as "at least"
 PARAMETERS_COUNTED = 500  # bounds one request to the storage manager
@@ -54,9 +54,7 @@ def list_observations(
 ) -> dict[str, Any]:
     """``{site, setup_id, running, observations}``: the running obsid (or None) and the last
     ``limit`` observations ``{obsid, description, setup_id, started, ended}``, newest first."""
-    with connected(context, CONFMAN) as call:
-        now = call("get_context")
-        listed = call("list_observations", limit)
+    now, listed = ask_in_context(context, "list_observations", limit)
     return {
         "site": now.get("site"),
         "setup_id": now.get("setup_id"),

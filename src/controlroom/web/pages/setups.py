@@ -16,14 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from controlroom.web.calls import ask, connected
+from controlroom.web.calls import CONFMAN, ask, ask_in_context
 from controlroom.web.context import Context
 from controlroom.web.pages import Page, html_shell
 from controlroom.web.security import Operator, Viewer
 
 log = logging.getLogger(__name__)
 
-CONFMAN = "confman"
 LOAD_TIMEOUT_S = 30.0  # loading checks the whole Setup: more than a lookup
 
 router = APIRouter()
@@ -41,9 +40,7 @@ def list_setups(context: Context, _: Viewer, site: str | None = None) -> dict[st
     ``current`` is the id of the current Setup (of confman's ``site``), or None;
     ``setups`` lists every Setup in the repository (of ``site`` when given), oldest first.
     """
-    with connected(context, CONFMAN) as call:
-        now = call("get_context")
-        listed = call("list_setups", site)
+    now, listed = ask_in_context(context, "list_setups", site)
     return {
         "site": now.get("site"),
         "current": now.get("setup_id"),

@@ -13,16 +13,12 @@ import re
 from collections.abc import Callable
 
 from controlroom.devices.ogse.protocol import (
-    CLOSED,
     ERROR_PREFIX,
     FAULT,
-    LINK_ERROR,
+    INTERLOCK_OPEN,
     LINK_OK,
-    NO_FAULT,
-    OFF,
     OK,
-    ON,
-    OPEN,
+    SWITCH,
     format_flags,
     format_level,
     format_power,
@@ -34,18 +30,6 @@ VERSION = "OGSE controller v2.1 (controlroom simulator)"
 
 Handler = Callable[[OGSEState], str]
 ArgHandler = Callable[[OGSEState, tuple[str, ...]], str]
-
-
-def _on_off(value: bool) -> str:
-    return ON if value else OFF
-
-
-def _fault(value: bool) -> str:
-    return FAULT if value else NO_FAULT
-
-
-def _link(value: bool) -> str:
-    return LINK_OK if value else LINK_ERROR
 
 
 def _action(run: Callable[[OGSEState], None]) -> Handler:
@@ -75,12 +59,12 @@ def _read(state: OGSEState) -> str:
 def _status(state: OGSEState) -> str:
     pm1, pm2 = state.reading(1), state.reading(2)
     fields = [
-        ("power", _on_off(state.power)),
-        ("psu", _on_off(state.psu)),
-        ("operate", _on_off(state.operate)),
-        ("laser", _on_off(state.laser)),
-        ("lamp", _on_off(state.lit)),
-        ("interlock", OPEN if state.interlock_open else CLOSED),
+        ("power", SWITCH.say(state.power)),
+        ("psu", SWITCH.say(state.psu)),
+        ("operate", SWITCH.say(state.operate)),
+        ("laser", SWITCH.say(state.laser)),
+        ("lamp", SWITCH.say(state.lit)),
+        ("interlock", INTERLOCK_OPEN.say(state.interlock_open)),
         ("att", _level(state)),
         ("power-ch1", format_power(pm1.power_w)),
         ("power-ch2", format_power(pm2.power_w)),
@@ -92,21 +76,21 @@ def _status(state: OGSEState) -> str:
 
 FIXED_COMMANDS: dict[str, Handler] = {
     "status": _status,
-    "get interlock": lambda s: f"interlock: {OPEN if s.interlock_open else CLOSED}",
-    "get power": lambda s: f"power: {_on_off(s.power)}",
-    "get lamp": lambda s: f"lamp: {_on_off(s.lit)}",
-    "get laser": lambda s: f"laser: {_on_off(s.laser)}",
-    "get lamp-fault": lambda s: f"lamp-fault: {_fault(s.lamp_fault)}",
-    "get controller-fault": lambda s: f"controller-fault: {_fault(s.controller_fault)}",
-    "get psu": lambda s: f"psu: {_on_off(s.psu)}",
-    "get operate": lambda s: f"operate: {_on_off(s.operate)}",
+    "get interlock": lambda s: f"interlock: {INTERLOCK_OPEN.say(s.interlock_open)}",
+    "get power": lambda s: f"power: {SWITCH.say(s.power)}",
+    "get lamp": lambda s: f"lamp: {SWITCH.say(s.lit)}",
+    "get laser": lambda s: f"laser: {SWITCH.say(s.laser)}",
+    "get lamp-fault": lambda s: f"lamp-fault: {FAULT.say(s.lamp_fault)}",
+    "get controller-fault": lambda s: f"controller-fault: {FAULT.say(s.controller_fault)}",
+    "get psu": lambda s: f"psu: {SWITCH.say(s.psu)}",
+    "get operate": lambda s: f"operate: {SWITCH.say(s.operate)}",
     "get flags": lambda s: format_flags(s.flags()),
     "read": _read,
-    "ldls status": lambda s: f"ldls: {_link(s.ldls_connected)}",
+    "ldls status": lambda s: f"ldls: {LINK_OK.say(s.ldls_connected)}",
     "pm status": lambda s: ", ".join(
-        f"pm{n}: {_link(ok)}" for n, ok in enumerate(s.meters_connected, start=1)
+        f"pm{n}: {LINK_OK.say(ok)}" for n, ok in enumerate(s.meters_connected, start=1)
     ),
-    "att status": lambda s: f"att: {_link(s.attenuator_connected)}",
+    "att status": lambda s: f"att: {LINK_OK.say(s.attenuator_connected)}",
     "level": lambda s: f"att-level: {_level(s)}",
     "level up": _action(lambda s: s.step_level(+1)),
     "level down": _action(lambda s: s.step_level(-1)),

@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from controlroom.cli.context import CliState
-from controlroom.cli.errors import CliError
-from controlroom.cli.labwatch import CrashRow, supervise
+from controlroom.processes.detached import LocalState
+from controlroom.processes.entry import ProcessError
+from controlroom.processes.labwatch import CrashRow, supervise
 from controlroom.services.procman.policy import Policy
 from controlroom.services.procman.stopmark import StopMark
 
 
-def _state(tmp_path: Path, **procman: Any) -> CliState:
+def _state(tmp_path: Path, **procman: Any) -> LocalState:
     """Just enough Settings: where the state is, and the process manager's policy."""
     services = {"procman": {"commands": "tcp://127.0.0.1:0", **procman}}
-    return CliState({"services": services, "locations": {"state": str(tmp_path / "state")}})
+    return LocalState({"services": services, "locations": {"state": str(tmp_path / "state")}})
 
 
 def test_restarts_back_off_and_give_up_after_too_many_in_a_row() -> None:
@@ -43,7 +43,7 @@ def test_a_process_manager_stopped_on_purpose_is_not_started_again(tmp_path: Pat
 def test_a_supervisor_that_may_not_restart_gives_up_at_once(tmp_path: Path) -> None:
     state = _state(tmp_path, max_restarts=0)
     with pytest.raises(
-        CliError, match=r"crashed 1 time\(s\) in a row, more than .*max_restarts \(0\)"
+        ProcessError, match=r"crashed 1 time\(s\) in a row, more than .*max_restarts \(0\)"
     ) as error:
         supervise(state, print)
     assert "`controlroom down` stops them" in error.value.details[0]

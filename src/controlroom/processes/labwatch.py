@@ -5,7 +5,7 @@ itself they run on with nobody to restart them. So it is supervised too:
 
 - a foreground ``up`` watches it until Ctrl-C or SIGTERM;
 - ``up -d`` leaves a small watcher process (``python -m
-  controlroom.cli.labwatch``, state file ``lab-watcher.json``, output in
+  controlroom.processes.labwatch``, state file ``lab-watcher.json``, output in
   ``lab-watcher.log``) that ``down`` ends;
 - under systemd there is no process manager: systemd runs every process
   itself (``controlroom systemd``), and PID 1 needs no supervisor.
@@ -31,16 +31,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from controlroom.cli.context import CliState
-from controlroom.cli.errors import CliError
-from controlroom.cli.services import KIND, ready_endpoints, restart_service
-from controlroom.cli.spawn import READY_TIMEOUT_S, sigterm_interrupts, stop_pid, wait_ready
-from controlroom.cli.state import ProcessRecord
 from controlroom.config.settings import load_settings
+from controlroom.processes.detached import (
+    KIND,
+    READY_TIMEOUT_S,
+    LocalState,
+    restart_service,
+    start_detached,
+    stop_pid,
+)
+from controlroom.processes.entry import ProcessError, ready_stream, sigterm_interrupts
 from controlroom.processes.service import CORE_SERVICES
+from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import RpcError
-from controlroom.rpc.child import Child, module_argv, wait_gone
-from controlroom.rpc.process import READY_PREFIX, ReadyThenLog
+from controlroom.rpc.child import module_argv, wait_gone
+from controlroom.rpc.process import READY_PREFIX
 from controlroom.services.procman.policy import Policy
 from controlroom.services.procman.stopmark import StopMark
 
@@ -49,7 +54,7 @@ PROCMAN = CORE_SERVICES["procman"]
 RECHECK_S = 10.0  # the state file is read again this often; the exit itself wakes us at once
 RESTART_READY_S = 60.0
 WATCHER_EXIT_S = 10.0  # a watcher ends by itself once it sees the stop mark
-MODULE = "controlroom.cli.labwatch"
+MODULE = "controlroom.processes.labwatch"
 
 Say = Callable[[str], None]
 
@@ -74,10 +79,10 @@ class CrashRow:
         return self.policy.delay(self.count)
 
 
-def supervise(state: CliState, say: Say) -> str:
+def supervise(state: LocalState, say: Say) -> str:
     """Keep the process manager running until it is stopped on purpose; returns why it was.
 
-    Raises :class:`CliError` when it crashed more often in a row than the policy allows.
+    Raises :class:`ProcessError` when it crashed more often in a row than the policy allows.
     """
     mark = StopMark.of(state.settings)
     crashes = CrashRow(Policy.from_settings(state.settings))
@@ -88,7 +93,7 @@ def supervise(state: CliState, say: Say) -> str:
             return reason
         delay = crashes.next_delay(ran_s)
         if delay is None:
-            raise CliError(
+            raise ProcessError(
                 f"the process manager crashed {crashes.count} time(s) in a row, more than "
                 f"services.procman.max_restarts ({crashes.policy.max_restarts}) allows: "
                 "not restarted again",
@@ -105,7 +110,7 @@ def supervise(state: CliState, say: Say) -> str:
         _restart(state, mark, say)
 
 
-def _until_gone(state: CliState) -> float | None:
+def _until_gone(state: LocalState) -> float | None:
     """Wait until the process manager is gone; how long its run lasted (None: not running)."""
     while True:
         record = state.files.live(KIND, PROCMAN.name)
@@ -116,12 +121,12 @@ def _until_gone(state: CliState) -> float | None:
             return time.time() - record.create_time
 
 
-def _restart(state: CliState, mark: StopMark, say: Say) -> None:
+def _restart(state: LocalState, mark: StopMark, say: Say) -> None:
     try:
         record = restart_service(
             state, PROCMAN, RESTART_READY_S, ("--start-all",), stopped_on_purpose=mark.is_set
         )
-    except (CliError, RpcError) as exc:
+    except (ProcessError, RpcError) as exc:
         say(f"could not restart the process manager: {exc}")
         return
     if record is not None:  # None: stopped on purpose meanwhile, seen on the next turn
@@ -132,7 +137,7 @@ def _restart(state: CliState, mark: StopMark, say: Say) -> None:
 
 
 @contextlib.contextmanager
-def watching(state: CliState) -> Iterator[None]:
+def watching(state: LocalState) -> Iterator[None]:
     """Record this process (a foreground ``up``) as the watcher, so ``down`` waits for it."""
     state.files.write(ProcessRecord.of_process(*WATCHER, os.getpid(), {}, None))
     try:
@@ -141,33 +146,26 @@ def watching(state: CliState) -> Iterator[None]:
         _forget(state, os.getpid())
 
 
-def _forget(state: CliState, pid: int) -> None:
+def _forget(state: LocalState, pid: int) -> None:
     """Remove the watcher's state file if it is ``pid``'s (not a newer watcher's)."""
-    with contextlib.suppress(CliError):
+    with contextlib.suppress(ProcessError):
         record = state.files.read(*WATCHER)
         if record is not None and record.pid == pid:
             state.files.remove(*WATCHER)
 
 
-def start_watcher(state: CliState) -> ProcessRecord:
+def start_watcher(state: LocalState) -> ProcessRecord:
     """Leave a watcher process behind for ``up -d`` (one already running is kept)."""
     with state.files.locked(*WATCHER):
         running = state.files.live(*WATCHER)
         if running is not None:
             return running
-        log = state.files.log_path(*WATCHER)
         argv = module_argv(MODULE, "--handoff-stdout")
-        child = Child.spawn(
-            "process manager watcher", argv, log_path=log, detached=True, env=state.child_env()
-        )
-        wait_ready(child, ready_endpoints, READY_TIMEOUT_S)
-        child.release()
-        record = ProcessRecord.of_process(*WATCHER, child.pid, {}, log)
-        state.files.write(record)
-    return record
+        title = "process manager watcher"
+        return start_detached(state, *WATCHER, argv, title=title, timeout=READY_TIMEOUT_S)
 
 
-def stop_watcher(state: CliState) -> ProcessRecord | None:
+def stop_watcher(state: LocalState) -> ProcessRecord | None:
     """End the watcher once the process manager is down on purpose; None if none ran.
 
     It ends by itself when it sees the stop mark; one that does not (asleep
@@ -198,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         "--handoff-stdout", action="store_true", help="after the ready line, stdout goes to stderr"
     )
     args = parser.parse_args(argv)
-    state = CliState(load_settings())  # the file CONTROLROOM_LOCAL_SETTINGS names, as `up`'s
-    stream = ReadyThenLog() if args.handoff_stdout else sys.stdout
+    state = LocalState(load_settings())  # the file CONTROLROOM_LOCAL_SETTINGS names, as `up`'s
+    stream = ready_stream(args.handoff_stdout)
     print(READY_PREFIX + json.dumps({"name": "lab-watcher"}), file=stream, flush=True)
     try:
         with sigterm_interrupts():
@@ -207,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _say("asked to stop: the process manager is no longer watched")
         return
-    except CliError as exc:
+    except ProcessError as exc:
         _say(f"{exc}; {' '.join(exc.details)}")
         sys.exit(1)
     finally:

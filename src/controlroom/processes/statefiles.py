@@ -1,4 +1,4 @@
-"""State files: what ``cs start`` and ``sim start --detach`` leave for later commands.
+"""State files: what a detached process leaves for later commands (``cs start``, ``up -d``...).
 
 One JSON file per detached process in the state directory, named
 ``<kind>-<name>.json`` (kind ``cs`` or ``sim``, and ``lab-watcher`` for
@@ -10,20 +10,19 @@ Files are replaced atomically, so a reader never sees half a file.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from controlroom.cli.errors import CliError
+from controlroom.config.filelock import file_lock
+from controlroom.processes.entry import ProcessError
 from controlroom.rpc.child import live_process, start_time
 
 KINDS = ("cs", "sim", "lab")
@@ -48,7 +47,7 @@ class ProcessRecord:
         """A record for process ``pid``, started just now."""
         create_time = start_time(pid)
         if create_time is None:
-            raise CliError(f"{name} ({kind}, pid {pid}) exited right after it was ready")
+            raise ProcessError(f"{name} ({kind}, pid {pid}) exited right after it was ready")
         return cls(kind, name, pid, create_time, time.time(), endpoints, str(log or ""))
 
     def to_json(self) -> str:
@@ -94,7 +93,7 @@ class StateFiles:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CliError(f"unreadable state file {path}: {exc}; remove it by hand") from None
+            raise ProcessError(f"unreadable state file {path}: {exc}; remove it by hand") from None
 
     def live(self, kind: str, name: str) -> ProcessRecord | None:
         """The record if its process still runs; a stale record is removed on the way."""
@@ -117,14 +116,6 @@ class StateFiles:
     def remove(self, kind: str, name: str) -> None:
         self.path(kind, name).unlink(missing_ok=True)
 
-    @contextlib.contextmanager
-    def locked(self, kind: str, name: str) -> Iterator[None]:
+    def locked(self, kind: str, name: str) -> AbstractContextManager[None]:
         """Serialise start/stop of one process, so two `cs start` cannot both start it."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path(kind, name).with_suffix(".lock")
-        with lock_path.open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return file_lock(self.path(kind, name).with_suffix(".lock"))
