@@ -163,7 +163,7 @@ def test_a_long_task_does_not_delay_ping(serve: Callable[..., ControlServer]) ->
 def test_a_new_setup_event_schedules_a_fetch_from_the_producer(
     serve: Callable[..., ControlServer],
 ) -> None:
-    """The seed's case: after ``new_setup`` the listener asks the producer for the Setup."""
+    """The usual case: after ``new_setup`` the listener asks the producer for the Setup."""
     current: dict[str, Any] = {"setup": None}
 
     def load_setup(setup_id: int) -> int:

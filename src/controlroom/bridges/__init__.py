@@ -1,6 +1,6 @@
 """Bridges: connect controlroom to things that do not speak its protocol.
 
-The first bridge is the watched status file (seed 003): a small device or
+The first bridge is the watched status file: a small device or
 script writes a value to a file, every open panel sees the new value at once,
 and an operator's acknowledgement is written back to an accept file.
 

@@ -1,6 +1,6 @@
 """Record an operator's acknowledgement of a status in the accept file.
 
-As in the seed, the accept file holds the latest acknowledgement only: each
+The accept file holds the latest acknowledgement only: each
 one replaces the last, atomically (temporary file + ``os.replace``), so a
 reader never sees half a file. Its first line is the acknowledged value, so
 a reader that only wants "what was accepted" reads one line; the fields

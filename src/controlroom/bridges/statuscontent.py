@@ -1,6 +1,6 @@
 """What a watched status file holds, parsed into a value the panel can show.
 
-The format (the seed's E.O.T. status file is one value on one line; we add
+The format (an E.O.T. status file is one value on one line; we add
 optional fields so a writer can say more without a new format)::
 
     coffee                  <- value: the first line that is not a field
@@ -12,7 +12,7 @@ optional fields so a writer can say more without a new format)::
   value, not a field). Keys and values are stripped of surrounding blanks.
 * ``value`` is the first non-blank line that is not a field, stripped
   (``""`` if there is none); ``text`` is the whole file with trailing
-  whitespace removed, exactly what the seed pushed to its browsers.
+  whitespace removed, exactly what such a page pushes to its browsers.
 * The file must be UTF-8 and at most :data:`MAX_BYTES` long. A file that
   breaks either rule, or cannot be read, is delivered with ``state ==
   "error"`` and ``error`` saying why; a file that does not exist has

@@ -9,7 +9,7 @@ Each :class:`~controlroom.rpc.ControlServer` has a :class:`TaskScheduler`, ``ser
 
 Callbacks run on the scheduler's own thread, never on the command loop nor on
 the events thread, so a callback may call back into any server, including the
-one whose event is being handled (the seed's case: fetching the new Setup from
+one whose event is being handled (the usual case: fetching the new Setup from
 the configuration manager after its ``new_setup`` event). The tasks share that
 thread: long work belongs on a thread of its own.
 

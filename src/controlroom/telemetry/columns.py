@@ -1,6 +1,6 @@
 """The columns of a telemetry dictionary file and how its header line is read.
 
-The columns are the CGSE ``tm-dictionary.csv`` columns (seed chapter 5.6.1), in
+The columns are the CGSE ``tm-dictionary.csv`` columns, in
 the same order, with the mission-specific names made generic. The CGSE names
 are accepted as aliases, so an existing CGSE dictionary loads as it is:
 

@@ -1,6 +1,6 @@
 """The MQTT bridge: the facility's status, HK and limit events on an MQTT broker.
 
-For the MQTT / Home Assistant world (seed 002's home automation): every
+For the MQTT / Home Assistant world (home automation): every
 server the bridge finds (core services from the Settings, everything in the
 registry) is followed on its PUB endpoint, and under ``<prefix>/<site>``:
 

@@ -1,4 +1,4 @@
-"""The sensor-node bridge (seed 000, COSMICi): many nodes speaking lines of text over TCP.
+"""The sensor-node bridge (after COSMICi): many nodes speaking lines of text over TCP.
 
 * :mod:`.grammar`: the line grammar (``HELLO``, ``HB``, ``STATUS``, ``LOG``, ``DATA``);
 * :mod:`.parsers`: DATA lines by node type (:class:`ParserRegistry`);

@@ -59,7 +59,7 @@ class NodeBridgeOptions:
 
 
 class NodeBridge(Interface):
-    """A server for a fleet of sensor nodes speaking lines of text over TCP (seed 000)."""
+    """A server for a fleet of sensor nodes speaking lines of text over TCP."""
 
     hk_min_period_s = 0.05
     status_min_period_s = 0.05

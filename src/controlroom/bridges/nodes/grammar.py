@@ -1,4 +1,4 @@
-"""The line grammar sensor nodes speak to the bridge (seed 000, COSMICi).
+"""The line grammar sensor nodes speak to the bridge (after COSMICi).
 
 One message per line, UTF-8, ended by ``\\n`` (a ``\\r`` before it is dropped);
 words are separated by blanks; the first word says what the line is (any case)::

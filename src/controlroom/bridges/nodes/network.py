@@ -1,6 +1,6 @@
 """The model of the sensor-node network: every node seen, connected or not.
 
-After COSMICi's ``SensorNet``/``SensorNode`` (seed 000): one :class:`NodeState`
+After COSMICi's ``SensorNet``/``SensorNode``: one :class:`NodeState`
 per node id, kept across reconnections so its counters run on; the bridge's
 asyncio thread updates it, commands and housekeeping read copies under the
 network's lock.

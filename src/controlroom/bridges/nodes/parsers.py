@@ -6,7 +6,7 @@ kind its node type's parser does not know, or a node type with no parser, is
 *raw*: the line is counted (and streamed) but not stored. A line of a known
 kind whose fields do not fit is malformed (a :class:`LineError`).
 
-Shipped parsers, after the COSMICi nodes (seed 000):
+Shipped parsers, after the COSMICi nodes:
 
 * ``fedm`` (front-end digitiser: photomultiplier pulses)::
 

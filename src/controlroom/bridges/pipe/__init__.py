@@ -1,4 +1,4 @@
-"""The pipe-command server (seed 001): outside programs send one plain command per line.
+"""The pipe-command server: outside programs send one plain command per line.
 
 A LabVIEW VI, a C program or a shell script connects over TCP and sends
 ``Device|command arg ...``; the request goes to that device's control server
