@@ -13,18 +13,14 @@ processes instead of starting them again.
 from __future__ import annotations
 
 import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+from foreground import ForegroundUp
 
 from controlroom.config.settings import load_settings
 from controlroom.processes.statefiles import ProcessRecord
@@ -64,35 +60,12 @@ def local_settings(lab_settings: Callable[[dict[str, Any]], Path]) -> Path:
     )
 
 
-class Lab:
-    """A foreground ``controlroom up`` whose output is read by a thread."""
+class Lab(ForegroundUp):
+    """The demo lab under a foreground ``controlroom up``."""
 
     def __init__(self, settings_path: Path) -> None:
+        super().__init__("--setup", "demo")
         self.settings = load_settings(settings_path)
-        self.lines: queue.Queue[str] = queue.Queue()
-        argv = [sys.executable, "-m", "controlroom.cli.main", "up", "--setup", "demo"]
-        self.process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        self.output: list[str] = []
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.output.append(line)
-            if text in line:
-                return True
-        return False
 
     def endpoint(self, section: str, name: str) -> str:
         return str(self.settings[section][name]["commands"])

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import signal
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from typing import Any
 import psutil
 import pytest
 import yaml
+from foreground import ForegroundUp
 
 from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import Proxy, RpcError
@@ -96,41 +93,8 @@ def leftovers(local_settings: Path) -> Iterator[Callable[[], list[str]]]:
             process.kill()
 
 
-class ForegroundUp:
-    """``controlroom up`` in the foreground, its output read by a thread."""
-
-    def __init__(self) -> None:
-        argv = [sys.executable, "-m", "controlroom.cli.main", "up"]
-        self.process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.output.append(line)
-            if text in line:
-                return True
-        return False
-
-    def text(self) -> str:
-        """Everything printed so far."""
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self.output.append(self.lines.get_nowait())
-        return "".join(self.output)
+class LightLab(ForegroundUp):
+    """The light lab (no Setup, no panel) under a foreground ``up``."""
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -141,7 +105,7 @@ class ForegroundUp:
 def test_down_stops_a_foreground_up_which_exits_instead_of_restarting_the_lab(
     controlroom: Controlroom, leftovers: Callable[[], list[str]]
 ) -> None:
-    up = ForegroundUp()
+    up = LightLab()
     try:
         assert up.wait_for("processes ready", READY_S), up.text()
         down = controlroom("down")

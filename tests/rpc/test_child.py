@@ -24,6 +24,9 @@ pytestmark = pytest.mark.integration
 READY_S = 15.0
 
 
+IDLE = "import signal; signal.pause()"  # a child that runs until it is signalled
+
+
 def _python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
@@ -52,14 +55,14 @@ def test_a_child_that_exits_first_says_why(tmp_path: Path) -> None:
 
 
 def test_a_silent_child_is_stopped_after_the_timeout() -> None:
-    child = Child.spawn("mute", _python("import time; time.sleep(60)"), log_path=None)
+    child = Child.spawn("mute", _python(IDLE), log_path=None)
     with pytest.raises(NotReady, match=r"mute was not ready within 0\.3 s, so it was stopped"):
         child.wait_ready(_ready, 0.3)
     assert child.process.poll() is not None
 
 
 def test_a_stop_flag_ends_the_wait_for_the_ready_line() -> None:
-    child = Child.spawn("mute", _python("import time; time.sleep(60)"), log_path=None)
+    child = Child.spawn("mute", _python(IDLE), log_path=None)
     stopping = threading.Event()
     stopping.set()
     try:
@@ -71,9 +74,8 @@ def test_a_stop_flag_ends_the_wait_for_the_ready_line() -> None:
 
 def test_terminate_reaches_what_the_child_started() -> None:
     code = (
-        "import subprocess, sys, time;"
-        "nap = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
-        "print('READY', nap.pid, flush=True); time.sleep(60)"
+        f"import subprocess, sys; nap = subprocess.Popen([sys.executable, '-c', {IDLE!r}]);"
+        f"print('READY', nap.pid, flush=True); {IDLE}"
     )
     child = Child.spawn("parent", _python(code), log_path=None)
     grandchild = psutil.Process(int(child.wait_ready(_ready, READY_S)))
@@ -82,7 +84,7 @@ def test_terminate_reaches_what_the_child_started() -> None:
 
 
 def test_a_recorded_process_is_found_again_only_if_it_is_the_same_one() -> None:
-    argv = _python("import time; print('READY ok', flush=True); time.sleep(60)")
+    argv = _python(f"print('READY ok', flush=True); {IDLE}")
     child = Child.spawn("sleeper", argv, log_path=None, detached=True)
     try:
         child.wait_ready(_ready, READY_S)
@@ -103,8 +105,8 @@ def test_a_recorded_process_is_found_again_only_if_it_is_the_same_one() -> None:
 
 
 def test_stop_process_stops_a_process_that_ignores_sigterm() -> None:
-    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
-    code += "; print('READY ok', flush=True); time.sleep(60)"
+    code = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+    code += f"; print('READY ok', flush=True); {IDLE}"
     child = Child.spawn("stubborn", _python(code), log_path=None)
     try:
         child.wait_ready(_ready, READY_S)

@@ -153,6 +153,22 @@ def test_set_log_level(dummy: tuple[ControlServer, DeviceProxy]) -> None:
         proxy.set_log_level("LOUD")
 
 
+def test_an_unqueued_command_is_answered_while_a_long_one_runs(
+    serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
+) -> None:
+    server = serve(DummySensor(), "dummy", unqueued=frozenset({"get_offset"}))
+    busy_proxy = proxies(DummySensor, server.endpoint, timeout=10)
+    reader = proxies(DummySensor, server.endpoint, timeout=10)
+    worker = threading.Thread(target=lambda: busy_proxy.busy(8.0))
+    worker.start()
+    try:
+        assert wait_until(lambda: server.busy_since is not None)  # the long command runs
+        assert reader.get_offset() == 0.0
+        assert worker.is_alive()  # answered before the long command ended, not after it
+    finally:
+        worker.join()
+
+
 def test_ping_answers_quickly_while_a_long_device_command_runs(
     serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
 ) -> None:

@@ -80,8 +80,12 @@ class ControlServer(Startable):
         spin_us: float = 100.0,
         context: zmq.Context[Any] | None = None,
         restart_policy: RestartPolicy | None = None,
+        unqueued: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
+        # Read-only device commands answered even while a long one runs: they read only
+        # what every command replaces in one step, so they need not wait for the device lock.
+        self.unqueued = unqueued
         self.served = served
         self._endpoints = {"commands": endpoint, "publish": pub_endpoint}
         self._context = context or zmq.Context.instance()
@@ -250,7 +254,9 @@ class ControlServer(Startable):
             self._queue(route, outcome.call)
 
     def _queue(self, route: list[bytes], env: Envelope) -> None:
-        if len(self.backlog) >= self.max_backlog:
+        if env.command in self.unqueued:
+            self.send(route, self._run_unlocked(env))
+        elif len(self.backlog) >= self.max_backlog:
             busy = ServerBusy(f"{self.name}: {self.max_backlog} device commands already waiting")
             self.send(route, self.dispatcher.error(env.id, busy))
         else:
@@ -274,6 +280,15 @@ class ControlServer(Startable):
             self.socket_lock.acquire()
             self.busy_since = None
             self.finishing = False
+        self.device_commands += 1
+        if self.hooks.command_observers:
+            self._observe(env, started, result, error)
+        return reply
+
+    def _run_unlocked(self, env: Envelope) -> Sequence[Any]:
+        """An :attr:`unqueued` command, run on the standby thread while another one runs."""
+        started = time.time()
+        reply, result, error = self.dispatcher.run_device_observed(env)
         self.device_commands += 1
         if self.hooks.command_observers:
             self._observe(env, started, result, error)

@@ -17,7 +17,6 @@ def service_server(
     *,
     endpoint: str | None = None,
     pub_endpoint: str | None = None,
-    server_class: type[ControlServer] = ControlServer,
     status_period_s: float = 1.0,
     hk_period_s: float = 10.0,
     **options: Any,
@@ -25,7 +24,7 @@ def service_server(
     """The control server of core service ``name`` serving ``interface``, on the endpoints
     given, else on those of ``services.<name>``; ``options`` go to the server."""
     entry = settings["services"][name]
-    return server_class(
+    return ControlServer(
         name,
         DeviceService(interface),
         endpoint=endpoint or str(entry["commands"]),

@@ -24,7 +24,6 @@ controlroom.processes.service confman`` (or ``controlroom confman run``) serves 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Unpack
@@ -39,7 +38,6 @@ from controlroom.services.confman.errors import InvalidSetup, ObservationError
 from controlroom.services.confman.observations import ObservationLog
 from controlroom.services.confman.repository import SetupRepository
 from controlroom.services.control import service_server
-from controlroom.wire import Envelope
 from controlroom.wire.envelope import MAX_MESSAGE_BYTES
 
 NAME = "confman"
@@ -182,29 +180,6 @@ class ConfigurationManager(Interface):
             raise InvalidSetup(f"{prefix}{exc}") from None
 
 
-class ConfmanServer(ControlServer):
-    """The control server of the configuration manager: queries are never queued.
-
-    While a command runs for long, the standby thread answers service commands
-    and queues the others until it ends; here the read-only :data:`QUERIES`
-    are answered at once instead, so a large submit does not hold up those who
-    only look.
-    """
-
-    def _queue(self, route: list[bytes], env: Envelope) -> None:
-        if env.command not in QUERIES:
-            super()._queue(route, env)
-            return
-        started = time.time()
-        # Not under the device lock, which the long command holds: queries only
-        # read what every command replaces in one step (a commit, the state file).
-        reply, result, error = self.dispatcher.run_device_observed(env)
-        self.device_commands += 1
-        if self.hooks.command_observers:
-            self._observe(env, started, result, error)
-        self.send(route, reply)
-
-
 def build_manager(settings: Mapping[str, Any]) -> ConfigurationManager:
     """A manager on the repository and state the Settings name (both created on first use)."""
     site = str(settings["site"])
@@ -230,7 +205,8 @@ def build_server(settings: Mapping[str, Any], **where: Unpack[ServerEndpoints]) 
         NAME,
         manager,
         **where,
-        server_class=ConfmanServer,
+        # A large submit must not hold up those who only look.
+        unqueued=QUERIES,
         status_period_s=0.5,
         max_message_bytes=request_limit(manager.repository.max_setup_bytes),
     )
