@@ -11,6 +11,15 @@ from controlroom.devices.dummy import DummySensor
 
 def main() -> None:
     endpoint, seconds = sys.argv[1], float(sys.argv[2])
+    if len(sys.argv) > 3:  # a keys folder: call with CURVE as the lab key
+        from pathlib import Path
+
+        import zmq
+
+        from controlroom.rpc import curve
+        from controlroom.rpc.keyring import Keyring
+
+        curve.secure(zmq.Context.instance(), Keyring.load(Path(sys.argv[3]), "lab"))
     proxy = make_proxy(DummySensor, endpoint)
     for _ in range(200):
         proxy.read_value()

@@ -24,14 +24,27 @@ def echo() -> None:
         router.send_multipart(router.recv_multipart())
 
 
-def dummy(spin_us: float = 100.0) -> None:
+def dummy(spin_us: float = 100.0, endpoint: str = "tcp://127.0.0.1:0") -> None:
     from controlroom.device.serving import DeviceService
     from controlroom.devices.dummy import DummySensor
     from controlroom.rpc import ControlServer
     from controlroom.rpc.process import serve_until_signalled
 
-    server = ControlServer("dummy", DeviceService(DummySensor()), hk_period_s=1.0, spin_us=spin_us)
+    served = DeviceService(DummySensor())
+    server = ControlServer("dummy", served, hk_period_s=1.0, spin_us=spin_us, endpoint=endpoint)
     serve_until_signalled(server)
+
+
+def dummy_curve() -> None:
+    """The dummy server with CURVE on its sockets (keys folder: argv[2]), any address."""
+    from pathlib import Path
+
+    from controlroom.rpc import curve
+    from controlroom.rpc.keyring import Keyring
+
+    curve.secure(zmq.Context.instance(), Keyring.load(Path(sys.argv[2]), "lab"))
+    endpoint = sys.argv[3] if len(sys.argv) > 3 else "tcp://127.0.0.1:0"
+    dummy(endpoint=endpoint)
 
 
 def dummy_no_spin() -> None:
@@ -53,5 +66,11 @@ def tempctl() -> None:
 
 
 if __name__ == "__main__":
-    servers = {"echo": echo, "dummy": dummy, "dummy-no-spin": dummy_no_spin, "tempctl": tempctl}
+    servers = {
+        "echo": echo,
+        "dummy": dummy,
+        "dummy-curve": dummy_curve,
+        "dummy-no-spin": dummy_no_spin,
+        "tempctl": tempctl,
+    }
     servers[sys.argv[1]]()

@@ -56,11 +56,11 @@ def timed(call: Callable[[], None], count: int) -> list[float]:
     return samples
 
 
-def concurrent(endpoint: str, clients: int, seconds: float) -> float:
+def concurrent(endpoint: str, clients: int, seconds: float, *extra: str) -> float:
     """Aggregate calls/s of ``clients`` processes hammering one server at once."""
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "_client.py"), endpoint, str(seconds)],
+            [sys.executable, str(HERE / "_client.py"), endpoint, str(seconds), *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -10,8 +10,20 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
+import zmq
+
+from controlroom.rpc import curve
+
+pytest_plugins = ["curvekeys"]
 
 _GRACE_S = 5.0
+
+
+@pytest.fixture(autouse=True)
+def process_context_left_plain() -> Iterator[None]:
+    """A test that secured the process-wide ZeroMQ context (a CLI run with keys) undoes it."""
+    yield
+    curve.unsecure(zmq.Context.instance())
 
 
 @pytest.fixture(autouse=True)

@@ -55,20 +55,34 @@ class Received:
 
 
 class Listener:
-    """A plain MQTT client subscribed to some filters, keeping everything it receives."""
+    """A plain MQTT client subscribed to some filters, keeping everything it receives.
 
-    def __init__(self, filters: Iterable[str]) -> None:
+    It logs in to the machine's broker anonymously, unless given another ``port`` and
+    a broker ``user`` with its ``password``.
+    """
+
+    def __init__(
+        self,
+        filters: Iterable[str],
+        *,
+        port: int = BROKER_PORT,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.filters = list(filters)
+        self.port = port
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=unique("test-listener"))
+        if user is not None:
+            self.client.username_pw_set(user, password)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
 
     def start(self) -> Self:
-        self.client.connect(BROKER_HOST, BROKER_PORT)
+        self.client.connect(BROKER_HOST, self.port)
         self.client.loop_start()
         assert self._subscribed.wait(TIMEOUT_S), "the broker did not acknowledge the subscription"
         return self

@@ -15,10 +15,12 @@ from controlroom.config.schema.mqtt import MqttBridgeSettings
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy
+from controlroom.rpc.hooks import CommandRecord
 from controlroom.telemetry import attach_telemetry, shipped_dictionary
 from controlroom.testing.waiting import wait_until
 
 SITE = "LAB"
+USERS = {"ops": "operator", "watcher": "viewer"}  # broker users and their roles
 MakeBridge = Callable[..., MqttBridge]
 
 
@@ -146,39 +148,69 @@ def test_discovery_configs_are_sent_and_sent_again_when_home_assistant_is_online
 def test_an_allowed_command_runs_and_its_result_is_published(
     names: Names, make_bridge: MakeBridge, dummy: ControlServer
 ) -> None:
-    bridge = make_bridge(username="controlroom-test", allow={"dummy": ["set_offset", "get_offset"]})
+    bridge = make_bridge(
+        username="controlroom-test",
+        users=USERS,
+        allow={"dummy": ["set_offset", "get_offset"]},
+    )
     assert bridge.subscribed.wait(10.0)
-    result = f"{names.base}/dummy/set_offset/result"
-    with Listener([f"{names.base}/dummy/+/result"]) as listener, Proxy(dummy.endpoint) as proxy:
-        listener.publish(f"{names.base}/dummy/set_offset/set", "7.5")
+    result = f"{names.base}/result/ops/dummy/set_offset"
+    with Listener([f"{names.base}/result/#"]) as listener, Proxy(dummy.endpoint) as proxy:
+        listener.publish(f"{names.base}/set/ops/dummy/set_offset", "7.5")
         answer = json.loads(listener.wait_for(result))
         assert answer == {"server": "dummy", "command": "set_offset", "ok": True, "value": None}
         assert proxy.call("get_offset") == 7.5
-        listener.publish(f"{names.base}/dummy/set_offset/set", '{"offset": -1.5}')
+        listener.publish(f"{names.base}/set/ops/dummy/set_offset", '{"offset": -1.5}')
         assert wait_until(lambda: len(listener.on(result)) == 2, 10.0)
         assert proxy.call("get_offset") == -1.5
-        listener.publish(f"{names.base}/dummy/get_offset/set", "")
-        got = json.loads(listener.wait_for(f"{names.base}/dummy/get_offset/result"))
+        listener.publish(f"{names.base}/set/ops/dummy/get_offset", "")
+        got = json.loads(listener.wait_for(f"{names.base}/result/ops/dummy/get_offset"))
         assert got["value"] == -1.5
-        listener.publish(f"{names.base}/dummy/set_offset/set", "1000")  # out of its range
+        listener.publish(f"{names.base}/set/ops/dummy/set_offset", "1000")  # out of its range
         assert wait_until(lambda: len(listener.on(result)) == 3, 10.0)
         refused = json.loads(listener.on(result)[-1].text)
         assert refused["ok"] is False and "1000" in refused["error"]
         assert not any(m.retain for m in listener.messages)
 
 
+def test_each_command_runs_as_its_broker_user_with_that_users_role(
+    names: Names, make_bridge: MakeBridge, dummy: ControlServer
+) -> None:
+    journal: list[CommandRecord] = []
+    dummy.hooks.command_observers.append(journal.append)
+    bridge = make_bridge(username="controlroom-test", users=USERS, allow={"dummy": ["set_offset"]})
+    assert bridge.subscribed.wait(10.0)
+    with Listener([f"{names.base}/result/#"]) as listener:
+        listener.publish(f"{names.base}/set/ops/dummy/set_offset", "2.5")
+        ran = json.loads(listener.wait_for(f"{names.base}/result/ops/dummy/set_offset"))
+        listener.publish(f"{names.base}/set/watcher/dummy/set_offset", "3.5")
+        refused = json.loads(listener.wait_for(f"{names.base}/result/watcher/dummy/set_offset"))
+        listener.publish(f"{names.base}/set/stranger/dummy/set_offset", "4.5")
+        unlisted = json.loads(listener.wait_for(f"{names.base}/result/stranger/dummy/set_offset"))
+    assert ran["ok"] is True
+    assert refused["error"].startswith("Forbidden: watcher via mqtt (key anonymous) (viewer)")
+    assert refused["error"].endswith("it needs the operator role")
+    assert unlisted["error"] == (
+        "broker user 'stranger' may not command: it is not in bridges.mqtt.users"
+    )
+    assert [(r.command, r.caller, r.ok) for r in journal] == [
+        ("set_offset", "ops via mqtt (key anonymous)", True),
+        ("set_offset", "watcher via mqtt (key anonymous)", False),
+    ]
+
+
 def test_a_command_not_allowed_or_malformed_gets_an_error_result(
     names: Names, make_bridge: MakeBridge, dummy: ControlServer
 ) -> None:
-    bridge = make_bridge(username="controlroom-test", allow={"dummy": ["set_offset"]})
+    bridge = make_bridge(username="controlroom-test", users=USERS, allow={"dummy": ["set_offset"]})
     assert bridge.subscribed.wait(10.0)
-    with Listener([f"{names.base}/dummy/+/result"]) as listener:
-        listener.publish(f"{names.base}/dummy/quit/set", "")
-        quit_answer = json.loads(listener.wait_for(f"{names.base}/dummy/quit/result"))
+    with Listener([f"{names.base}/result/#"]) as listener:
+        listener.publish(f"{names.base}/set/ops/dummy/quit", "")
+        quit_answer = json.loads(listener.wait_for(f"{names.base}/result/ops/dummy/quit"))
         assert quit_answer["ok"] is False
         assert "'quit' is not allowed for dummy" in quit_answer["error"]
-        listener.publish(f"{names.base}/dummy/set_offset/set", "[1,")
-        bad = json.loads(listener.wait_for(f"{names.base}/dummy/set_offset/result"))
+        listener.publish(f"{names.base}/set/ops/dummy/set_offset", "[1,")
+        bad = json.loads(listener.wait_for(f"{names.base}/result/ops/dummy/set_offset"))
         assert "not valid JSON" in bad["error"]
     with Proxy(dummy.endpoint) as proxy:
         assert proxy.ping() == "pong"
@@ -193,6 +225,7 @@ def test_every_request_over_the_rate_limit_gets_its_own_error_result(
     burst, requests = 3, 189
     bridge = make_bridge(
         username="controlroom-test",
+        users=USERS,
         allow={"dummy": ["set_offset"]},
         commands_per_s=0.001,
         command_burst=burst,
@@ -201,16 +234,16 @@ def test_every_request_over_the_rate_limit_gets_its_own_error_result(
     # Requests for a server the bridge has not found yet are answered "not found"; the
     # burst must go to commands that run.
     assert wait_until(lambda: bridge.watcher.endpoint_of("dummy") != "", 10.0)
-    result = f"{names.base}/dummy/set_offset/result"
-    with Listener([f"{names.base}/dummy/+/result"]) as listener:
+    result = f"{names.base}/result/ops/dummy/set_offset"
+    with Listener([f"{names.base}/result/#"]) as listener:
         for n in range(requests):
-            listener.publish(f"{names.base}/dummy/set_offset/set", f"{n % 5}")
+            listener.publish(f"{names.base}/set/ops/dummy/set_offset", f"{n % 5}")
         assert wait_until(lambda: len(listener.on(result)) >= requests, 20.0), len(
             listener.on(result)
         )
         # A last request on another topic: its answer comes after any stray extra one.
-        listener.publish(f"{names.base}/dummy/get_offset/set", "")
-        listener.wait_for(f"{names.base}/dummy/get_offset/result")
+        listener.publish(f"{names.base}/set/ops/dummy/get_offset", "")
+        listener.wait_for(f"{names.base}/result/ops/dummy/get_offset")
         answers = [json.loads(m.text) for m in listener.on(result)]
     assert len(answers) == requests
     ran = [a for a in answers if a["ok"]]
@@ -228,18 +261,18 @@ def test_without_credentials_no_command_topic_is_subscribed(
     # broker takes commands. Without one the bridge must not even listen.
     config_topic = f"{names.discovery}/sensor/{names.prefix}_{SITE}_dummy/DUMMY_TEMP/config"
     with Listener(names.filters) as listener:
-        bridge = make_bridge(allow={"dummy": ["set_offset"]})
+        bridge = make_bridge(users=USERS, allow={"dummy": ["set_offset"]})
         assert bridge.subscriptions == [f"{names.discovery}/status"]
         assert bridge.desk is None
         assert bridge.subscribed.wait(10.0)
         listener.wait_for(config_topic)
-        listener.publish(f"{names.base}/dummy/set_offset/set", "9")
+        listener.publish(f"{names.base}/set/ops/dummy/set_offset", "9")
         # The bridge handles its messages in order: once it answered this one, it had the
         # chance to take the command, had it been subscribed.
         sent = len(listener.on(config_topic))
         listener.publish(f"{names.discovery}/status", "online")
         assert wait_until(lambda: len(listener.on(config_topic)) > sent, 10.0)
-        assert not [t for t in listener.topics() if t.endswith("/result")]
+        assert not [t for t in listener.topics() if t.startswith(f"{names.base}/result/")]
     with Proxy(dummy.endpoint) as proxy:
         assert proxy.call("get_offset") == 0.0
 

@@ -186,7 +186,12 @@ def test_the_token_bucket_allows_a_burst_then_the_rate() -> None:
 def desk_and_outbox() -> Iterator[tuple[CommandDesk, Outbox]]:
     outbox = Outbox()
     desk = CommandDesk(
-        config(username="ops", allow={"dummy": ["set_offset"]}, max_payload_bytes=64),
+        config(
+            username="bridge",
+            users={"ops": "operator"},
+            allow={"dummy": ["set_offset"]},
+            max_payload_bytes=64,
+        ),
         outbox,
         lambda server: "",
     )
@@ -194,8 +199,8 @@ def desk_and_outbox() -> Iterator[tuple[CommandDesk, Outbox]]:
     desk.close()
 
 
-def _result(outbox: Outbox, command: str = "set_offset") -> dict[str, Any]:
-    found = outbox.on(f"controlroom/LAB/dummy/{command}/result")
+def _result(outbox: Outbox, command: str = "set_offset", user: str = "ops") -> dict[str, Any]:
+    found = outbox.on(f"controlroom/LAB/result/{user}/dummy/{command}")
     assert found, outbox.sent
     answer: dict[str, Any] = json.loads(found[-1])
     return answer
@@ -203,25 +208,29 @@ def _result(outbox: Outbox, command: str = "set_offset") -> dict[str, Any]:
 
 def test_refusals_are_answered_with_the_reason(desk_and_outbox: tuple[CommandDesk, Outbox]) -> None:
     desk, outbox = desk_and_outbox
-    desk.handle("controlroom/LAB/dummy/quit/set", b"")
+    desk.handle("controlroom/LAB/set/ops/dummy/quit", b"")
     assert "not allowed for dummy (allowed: set_offset" in _result(outbox, "quit")["error"]
-    desk.handle("controlroom/LAB/dummy/set_offset/set", b"[1,", retained=False)
+    desk.handle("controlroom/LAB/set/ops/dummy/set_offset", b"[1,", retained=False)
     assert "not valid JSON" in _result(outbox)["error"]
-    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1" * 65)
+    desk.handle("controlroom/LAB/set/ops/dummy/set_offset", b"1" * 65)
     assert "over the limit of 64" in _result(outbox)["error"]
-    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1", retained=True)
+    desk.handle("controlroom/LAB/set/ops/dummy/set_offset", b"1", retained=True)
     assert "retained command is ignored" in _result(outbox)["error"]
-    desk.handle("controlroom/LAB/other/set", b"1")  # not a request topic: ignored
-    assert len(outbox.sent) == 4
-    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1")  # allowed, but nowhere to be found
-    assert wait_until(lambda: len(outbox.sent) == 5)
+    desk.handle("controlroom/LAB/set/eve/dummy/set_offset", b"1")
+    assert _result(outbox, user="eve")["error"] == (
+        "broker user 'eve' may not command: it is not in bridges.mqtt.users"
+    )
+    desk.handle("controlroom/LAB/dummy/set_offset/set", b"1")  # not a request topic: ignored
+    assert len(outbox.sent) == 5
+    desk.handle("controlroom/LAB/set/ops/dummy/set_offset", b"1")  # allowed, but nowhere
+    assert wait_until(lambda: len(outbox.sent) == 6)
     assert "dummy not found" in _result(outbox)["error"]
 
 
 def test_every_request_of_a_flood_gets_one_answer(caplog: pytest.LogCaptureFixture) -> None:
     outbox, clock = Outbox(), Clock()
     desk = CommandDesk(
-        config(username="ops", commands_per_s=0.01, command_burst=2),
+        config(username="bridge", users={"ops": "viewer"}, commands_per_s=0.01, command_burst=2),
         outbox,
         lambda s: "",
         clock=clock,
@@ -229,10 +238,10 @@ def test_every_request_of_a_flood_gets_one_answer(caplog: pytest.LogCaptureFixtu
     try:
         with caplog.at_level("INFO", logger="controlroom.bridges.mqtt.commands"):
             for _ in range(50):
-                desk.handle("controlroom/LAB/dummy/quit/set", b"")
+                desk.handle("controlroom/LAB/set/ops/dummy/quit", b"")
             clock.now += 100.0  # a token again: the run of refusals ends
-            desk.handle("controlroom/LAB/dummy/quit/set", b"")
-        topic = "controlroom/LAB/dummy/quit/result"
+            desk.handle("controlroom/LAB/set/ops/dummy/quit", b"")
+        topic = "controlroom/LAB/result/ops/dummy/quit"
         answers = [json.loads(p)["error"] for p in outbox.on(topic)]
         assert len(answers) == 51
         assert answers[2:50] == ["rate limit: at most 0.01 commands per second"] * 48
@@ -251,8 +260,8 @@ def test_the_settings_give_the_configuration(
     monkeypatch.delenv(LOCAL_SETTINGS_ENV, raising=False)
     local = tmp_path / "local.yaml"
     local.write_text(
-        "site: CSL\nbridges:\n  mqtt:\n    prefix: lab/cr\n    username: ops\n"
-        "    allow: {dummy: [set_offset]}\n"
+        "site: CSL\nbridges:\n  mqtt:\n    prefix: lab/cr\n    username: bridge\n"
+        "    users: {ops: operator}\n    allow: {dummy: [set_offset]}\n"
     )
     cfg = MqttConfig.from_settings(load_settings(local), port=1884)
     assert cfg.topics.state("dummy", "T") == "lab/cr/CSL/dummy/T"
@@ -260,6 +269,7 @@ def test_the_settings_give_the_configuration(
     assert cfg.commands_enabled
     assert cfg.allowed("dummy") == {"set_offset"}
     assert cfg.allowed("tempctl") == frozenset()
+    assert cfg.role_of("ops") == "operator" and cfg.role_of("bridge") is None
     assert "registry" in cfg.services
     assert not MqttConfig.from_settings(load_settings(None)).commands_enabled
 

@@ -10,7 +10,7 @@ import pytest
 
 from controlroom.bridges.mqtt import PayloadError, Topics, encode_value, parse_arguments
 from controlroom.bridges.mqtt.payloads import result_payload, to_json
-from controlroom.bridges.mqtt.topics import level, slug
+from controlroom.bridges.mqtt.topics import Request, level, slug
 
 TOPICS = Topics("controlroom", "LAB", "homeassistant")
 
@@ -20,15 +20,22 @@ def test_values_availability_and_events_live_under_prefix_and_site() -> None:
     assert TOPICS.events("tempctl") == "controlroom/LAB/tempctl/events"
     assert TOPICS.availability("dummy") == "controlroom/LAB/dummy/availability"
     assert TOPICS.bridge_availability == "controlroom/LAB/bridge/availability"
-    assert TOPICS.command_filter == "controlroom/LAB/+/+/set"
-    assert TOPICS.result("dummy", "set_offset") == "controlroom/LAB/dummy/set_offset/result"
+    assert TOPICS.command_filter == "controlroom/LAB/set/+/+/+"
+    assert (
+        TOPICS.request("ops", "dummy", "set_offset") == "controlroom/LAB/set/ops/dummy/set_offset"
+    )
+    assert (
+        TOPICS.result("ops", "dummy", "set_offset") == "controlroom/LAB/result/ops/dummy/set_offset"
+    )
     assert TOPICS.homeassistant_status == "homeassistant/status"
 
 
 def test_a_prefix_may_have_several_levels() -> None:
     topics = Topics("lab/b12/controlroom", "CSL")
     assert topics.state("psu", "V1") == "lab/b12/controlroom/CSL/psu/V1"
-    assert topics.parse_set("lab/b12/controlroom/CSL/psu/apply/set") == ("psu", "apply")
+    assert topics.parse_set("lab/b12/controlroom/CSL/set/ops/psu/apply") == Request(
+        "ops", "psu", "apply"
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,20 +57,24 @@ def test_home_assistant_ids_keep_letters_digits_underscore_and_dash() -> None:
 @pytest.mark.parametrize(
     "topic",
     [
-        "controlroom/LAB/dummy/set_offset/result",
-        "controlroom/LAB/dummy/set",
-        "controlroom/LAB/dummy/a/b/set",
-        "other/LAB/dummy/set_offset/set",
-        "controlroom/LAB//set_offset/set",
-        "controlroom/LABX/dummy/set_offset/set",
+        "controlroom/LAB/result/ops/dummy/set_offset",
+        "controlroom/LAB/dummy/set_offset/set",  # the layout without the user: not taken
+        "controlroom/LAB/set/ops/dummy",
+        "controlroom/LAB/set/ops/dummy/a/b",
+        "other/LAB/set/ops/dummy/set_offset",
+        "controlroom/LAB/set//dummy/set_offset",
+        "controlroom/LAB/set/ops//set_offset",
+        "controlroom/LABX/set/ops/dummy/set_offset",
     ],
 )
 def test_only_command_request_topics_parse(topic: str) -> None:
     assert TOPICS.parse_set(topic) is None
 
 
-def test_a_command_request_topic_names_server_and_command() -> None:
-    assert TOPICS.parse_set("controlroom/LAB/dummy/set_offset/set") == ("dummy", "set_offset")
+def test_a_command_request_topic_names_the_broker_user_server_and_command() -> None:
+    request = TOPICS.parse_set("controlroom/LAB/set/ops/dummy/set_offset")
+    assert request == Request("ops", "dummy", "set_offset")
+    assert TOPICS.parse_set(TOPICS.request("a/b", "dummy", "x")) == Request("a_b", "dummy", "x")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,8 @@ from typer.testing import Result
 
 from controlroom.cli.systemd import exec_line
 from controlroom.processes.statefiles import ProcessRecord
+from controlroom.rpc import ControlServer, FunctionTable, Proxy
+from controlroom.services.registry.server import build_server as build_registry
 from controlroom.testing.waiting import wait_until
 
 Cli = Callable[..., Result]
@@ -139,3 +141,47 @@ def test_exec_lines_are_escaped_for_systemd() -> None:
     assert exec_line(["/opt/my env/python", "50%", "$HOME", 'say "hi"']) == (
         '"/opt/my env/python" 50%% "$$HOME" "say \\"hi\\""'
     )
+
+
+@pytest.fixture
+def bench_lab(lab_settings: Callable[[dict[str, Any]], Path]) -> dict[str, Any]:
+    """Settings with a bench host sharing this machine; their core service endpoints."""
+    path = lab_settings({"hosts": {"bench": "127.0.0.2", "desk": "10.0.0.3"}})
+    return dict(yaml.safe_load(path.read_text())["services"])
+
+
+def test_ps_asks_another_host_s_process_manager_through_the_registry(
+    cli: Cli, bench_lab: dict[str, Any]
+) -> None:
+    refused = cli("ps", "--host", "bench")
+    assert refused.exit_code == 1 and "the registry at tcp://127.0.0.1:" in refused.stderr
+    registry = build_registry({"services": {"registry": bench_lab["registry"]}}, ttl_s=30.0)
+    rows = [{"name": "psu", "kind": "device", "state": "running", "pid": 4242}]
+    bench = ControlServer("procman@bench", FunctionTable({"list_processes": lambda: rows}))
+    registry.start()
+    bench.start()
+    try:
+        missing = cli("ps", "--host", "bench")
+        assert missing.exit_code == 1
+        assert "no process manager of host 'bench' is registered" in missing.stderr
+        with Proxy(registry.endpoint, timeout=5.0) as proxy:
+            entry = (bench.endpoint, "procman@bench")
+            proxy.request("register", (entry[1], {"commands": entry[0]}, {"host": "bench"}))
+            proxy.request("register", ("procman@desk", {"commands": entry[0]}, {"host": "desk"}))
+        listed = cli("ps", "--host", "bench", "--json")
+        assert listed.exit_code == 0, listed.stderr
+        assert json.loads(listed.stdout) == rows
+        assert "processes of host bench" in cli("ps", "--host", "bench").stdout
+        # desk is another machine: its loopback endpoint would reach this one instead.
+        far = cli("ps", "--host", "desk")
+        assert far.exit_code == 1 and "cannot be reached from here" in far.stderr
+    finally:
+        bench.stop()
+        registry.stop()
+
+
+def test_up_refuses_a_host_the_settings_do_not_list(cli: Cli, bench_lab: dict[str, Any]) -> None:
+    refused = cli("up", "--host", "hexapod")
+    assert refused.exit_code == 1
+    assert "--host: 'hexapod' is not a host of the Settings' `hosts`" in refused.stderr
+    assert "bench" in refused.stderr

@@ -633,6 +633,7 @@ def test_schema_describes_a_command() -> None:
         "name": "set_setpoint",
         "kind": "write",
         "doc": "Set the setpoint of a loop.",
+        "access": "command",
         "changes_device": True,
         "params": {
             "type": "object",

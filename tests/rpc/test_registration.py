@@ -12,6 +12,7 @@ from controlroom.config.settings import load_settings
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy
+from controlroom.rpc.keyring import Keyring
 from controlroom.rpc.registration import (
     Registration,
     advertise_host_of,
@@ -97,19 +98,53 @@ def test_a_wildcard_without_a_host_advertises_the_machine_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("option", "hosts", "expected"),
+    ("option", "hosts", "host", "expected"),
     [
-        ("10.0.0.9", {"lab-pc": "10.0.0.1", "default": "127.0.0.1"}, "10.0.0.9"),
-        ("", {"lab-pc": "10.0.0.1", "default": "127.0.0.1"}, "10.0.0.1"),
-        ("", {"default": "10.0.0.2"}, "10.0.0.2"),
-        ("", {}, "lab-pc.example.org"),
+        ("10.0.0.9", {"lab-pc": "10.0.0.1", "default": "127.0.0.1"}, "lab-pc", "10.0.0.9"),
+        ("", {"lab-pc": "10.0.0.1", "default": "127.0.0.1"}, "lab-pc", "10.0.0.1"),
+        ("", {"bench": "10.0.0.3", "default": "10.0.0.2"}, "bench", "10.0.0.3"),
+        ("", {"default": "10.0.0.2"}, "bench", "10.0.0.2"),
+        ("", {}, "default", socket.gethostname()),
     ],
 )
 def test_the_advertised_host_comes_from_the_settings(
-    option: str, hosts: dict[str, str], expected: str
+    option: str, hosts: dict[str, str], host: str, expected: str
 ) -> None:
     settings = {"hosts": hosts, "services": {"registry": {"advertise_host": option}}}
-    assert advertise_host_of(settings, "lab-pc.example.org") == expected
+    assert advertise_host_of(settings, host) == expected
+
+
+def test_a_host_named_in_the_environment_is_advertised_and_registered(
+    secured_instance: Keyring,
+    registry: ControlServer,
+    dummy_server: Callable[..., ControlServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two hosts sharing this machine: only CONTROLROOM_HOST tells them apart.
+    hosts = {"a": "10.0.0.1", "b": "10.0.0.2"}
+    settings = {
+        "hosts": hosts,
+        "services": {
+            "registry": {"commands": registry.endpoint, "heartbeat_s": 0.05, "advertise_host": ""}
+        },
+    }
+    monkeypatch.setenv("CONTROLROOM_HOST", "b")
+    assert advertise_host_of(settings) == "10.0.0.2"
+    server = dummy_server(endpoint="tcp://*:0")
+    server.start()
+    registration = attach_from_settings(server, settings)
+    try:
+        assert registration.registered.wait(5.0)
+        entry = lookup(registry, "dummy")
+        assert entry is not None and entry["host"] == "b"
+        assert entry["metadata"]["host"] == "b"
+        assert entry["metadata"]["machine"] == socket.gethostname()
+        assert entry["endpoints"]["commands"].startswith("tcp://10.0.0.2:")
+    finally:
+        registration.stop()
+    monkeypatch.setenv("CONTROLROOM_HOST", "c")
+    with pytest.raises(ValueError, match="CONTROLROOM_HOST: 'c' is not a host of the Settings"):
+        attach_from_settings(server, settings)
 
 
 def test_a_server_registers_its_actual_endpoints_once_it_serves_and_leaves_when_it_stops(
@@ -149,6 +184,7 @@ def test_heartbeats_outlive_the_ttl(
 
 
 def test_a_wildcard_bind_advertises_the_host_from_the_settings(
+    secured_instance: Keyring,
     registry: ControlServer,
     registered: Callable[..., Registration],
     dummy_server: Callable[..., ControlServer],
@@ -165,6 +201,7 @@ def test_a_wildcard_bind_advertises_the_host_from_the_settings(
 
 
 def test_attach_from_settings_uses_their_registry_period_and_host(
+    secured_instance: Keyring,
     registry: ControlServer,
     dummy_server: Callable[..., ControlServer],
     tmp_path: Any,

@@ -14,6 +14,7 @@ from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy
 from controlroom.rpc.resolve import (
+    ServerDown,
     ServiceNotFound,
     lookup,
     proxy_for,
@@ -23,6 +24,7 @@ from controlroom.rpc.resolve import (
 )
 from controlroom.services.registry.server import build_server
 from controlroom.testing.ports import free_tcp_port
+from controlroom.testing.waiting import wait_until
 
 ANY_PORT = "tcp://127.0.0.1:0"
 TEMPCTL = {"commands": "tcp://127.0.0.1:6700", "publish": "tcp://127.0.0.1:6701"}
@@ -124,3 +126,34 @@ def test_a_device_proxy_by_name(registry: ControlServer) -> None:
         with proxy_for("dummy", registry_endpoint=registry.endpoint) as plain:
             assert type(plain) is Proxy
             assert plain.ping() == "pong"
+
+
+def test_a_server_whose_heartbeats_stopped_fails_at_once_saying_since_when() -> None:
+    entry = {"commands": ANY_PORT, "publish": ANY_PORT, "ttl_s": 0.2}
+    registry = build_server({"services": {"registry": entry}})
+    registry.start()
+    try:
+        with Proxy(registry.endpoint, timeout=5.0) as proxy:
+            proxy.request("register", ("tempctl", MOVED, {"host": "cryo"}))
+            # No heartbeat follows: the registry's sweeper marks it lost after its TTL.
+            assert wait_until(lambda: proxy.request("lost", ("tempctl",)) is not None)
+        with pytest.raises(ServerDown, match=r"tempctl \(host cryo\) is down: no heartbeat since"):
+            resolve("tempctl", registry_endpoint=registry.endpoint, fallback={"tempctl": TEMPCTL})
+        register(registry, "tempctl", MOVED)  # back: found again, no longer lost
+        assert resolve("tempctl", registry_endpoint=registry.endpoint) == MOVED
+    finally:
+        registry.stop()
+
+
+def test_a_wildcard_endpoint_in_the_settings_is_reached_at_its_hosts_address() -> None:
+    settings = {
+        "hosts": {"server": "198.51.100.1", "cryo": "198.51.100.2"},
+        "services": {"registry": {"commands": "tcp://0.0.0.0:6030", "host": "server"}},
+        "devices": {"tempctl": {"commands": "tcp://*:6700", "publish": "tcp://0.0.0.0:6701"}},
+    }
+    settings["devices"]["tempctl"]["host"] = "cryo"
+    assert registry_endpoint_of(settings) == "tcp://198.51.100.1:6030"
+    assert settings_fallback(settings)["tempctl"] == {
+        "commands": "tcp://198.51.100.2:6700",
+        "publish": "tcp://198.51.100.2:6701",
+    }

@@ -172,11 +172,11 @@ def test_the_command_loop_is_restarted_after_a_crash(
     handle = server.handle
     crashed = threading.Event()
 
-    def faulty_handle(frames: list[bytes], *, run_device: bool) -> None:
+    def faulty_handle(frames: list[bytes], user: str | None = None, *, run_device: bool) -> None:
         if not crashed.is_set():
             crashed.set()
             raise RuntimeError("injected loop fault")
-        handle(frames, run_device=run_device)
+        handle(frames, user, run_device=run_device)
 
     monkeypatch.setattr(server, "handle", faulty_handle)
     with Proxy(server.endpoint, timeout=0.5) as lost:

@@ -15,6 +15,7 @@ from controlroom.obs import building_block, current_observation, observation
 from controlroom.obs.task import TaskSpec, task, task_spec
 from controlroom.obs.taskargs import TaskArgumentError
 from controlroom.rpc import ControlServer, FunctionTable, Proxy
+from controlroom.rpc.hooks import CommandRecord
 from controlroom.web.taskrunner import DeviceBusy, TaskRun, TaskRunner, UnknownTask
 
 WAIT_S = 10.0
@@ -74,6 +75,13 @@ def chatter(tag: str, lines: int = 200) -> None:
     gates["ready"].wait(WAIT_S)  # both runs print at the same time
     for number in range(lines):
         print(f"{tag} {number}")
+
+
+@task
+def set_bench(endpoint: str, value: float = 1.0) -> float:
+    """Command a server the way a lab's task does: through a proxy of its own."""
+    with Proxy(endpoint, timeout=WAIT_S) as bench:
+        return float(bench.call("set_offset", value))
 
 
 def specs(*functions: Callable[..., Any]) -> list[TaskSpec]:
@@ -307,3 +315,34 @@ def test_a_demo_task_runs_against_a_real_dummy_server() -> None:
     assert run.state == "done", run.error
     assert isinstance(run.result, float)
     assert texts(run, "stdout")[:2] == [line for line in texts(run, "stdout") if "reading" in line]
+
+
+@pytest.fixture
+def bench() -> Iterator[ControlServer]:
+    """A server with one command, its journal (command observers) as ``bench.journal``."""
+    table = FunctionTable({"set_offset": lambda value: value})
+    server = ControlServer("bench", table, endpoint="tcp://127.0.0.1:0")
+    journal: list[CommandRecord] = []
+    server.hooks.command_observers.append(journal.append)
+    server.journal = journal  # type: ignore[attr-defined]
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_run_calls_the_servers_for_its_user_with_their_role(bench: ControlServer) -> None:
+    runner = TaskRunner(specs(set_bench))
+    name, where = f"{__name__}.set_bench", {"endpoint": bench.endpoint}
+    done = finished(runner.submit(name, {**where, "value": 2.5}, user="otto", role="operator"))
+    refused = finished(runner.submit(name, {**where, "value": 3.5}, user="vera", role="viewer"))
+    own = finished(runner.submit(name, {**where, "value": 4.5}))  # nobody's: the panel's own
+    assert (done.state, done.result, own.state) == ("done", 2.5, "done")
+    assert refused.state == "failed" and refused.error is not None
+    assert "vera via web (key anonymous) (viewer)" in refused.error["message"]
+    assert "needs the operator role" in refused.error["message"]
+    journal: list[CommandRecord] = bench.journal  # type: ignore[attr-defined]
+    assert [(r.caller, r.ok) for r in journal] == [
+        ("otto via web (key anonymous)", True),
+        ("vera via web (key anonymous)", False),
+        ("anonymous", True),
+    ]

@@ -246,7 +246,11 @@ MALFORMED_WITH_ID = {
     "kind-map": raw(V, {"call": 1}, 9, "ping", [], {}),
     "kind-bytes": raw(V, b"call", 9, "ping", [], {}),
     "call-5-fields": raw(V, CALL, 9, "ping", []),
-    "call-7-fields": raw(V, CALL, 9, "ping", [], {}, None),
+    "call-8-fields": raw(V, CALL, 9, "ping", [], {}, None, None),
+    "call-caller-not-a-map": raw(V, CALL, 9, "ping", [], {}, ["alice"]),
+    "call-caller-int-value": raw(V, CALL, 9, "ping", [], {}, {"user": 7}),
+    "call-caller-too-long": raw(V, CALL, 9, "ping", [], {}, {"user": "a" * 129}),
+    "call-caller-too-many": raw(V, CALL, 9, "ping", [], {}, {str(i): "x" for i in range(9)}),
     "reply-5-fields": raw(V, REPLY, 9, 1, 2),
     "error-5-fields": raw(V, ERROR, 9, {"type": "E"}, None),
     "welcome-6-fields": raw(V, WELCOME, 9, {}, None, None),
@@ -281,7 +285,7 @@ def test_readable_but_bad_envelopes_are_malformed_with_their_id(frames: list[byt
 def test_malformed_frame_messages_say_what_is_wrong() -> None:
     with pytest.raises(MalformedFrame, match="command name"):
         wire.decode(raw(V, CALL, 1, 5, [], {}))
-    with pytest.raises(MalformedFrame, match="6 fields, got 5"):
+    with pytest.raises(MalformedFrame, match="6 or 7 fields, got 5"):
         wire.decode(raw(V, CALL, 1, "ping", []))
     with pytest.raises(MalformedFrame, match="unknown message kind 'cast'"):
         wire.decode(raw(V, "cast", 1, None))
@@ -342,3 +346,12 @@ def test_protocol_errors_share_one_root() -> None:
         assert issubclass(cls, ProtocolError)
         assert issubclass(cls, wire.WireError)
     assert not issubclass(ProtocolError, TypeError)
+
+
+def test_a_call_carries_the_caller_it_is_made_for() -> None:
+    caller = {"user": "alice", "role": "operator", "via": "web"}
+    frames = wire.encode_call(5, "set_offset", [1.5], {}, caller=caller)
+    env = wire.decode(frames)
+    assert (env.command, env.args, env.caller) == ("set_offset", [1.5], caller)
+    assert wire.decode(wire.encode(env)).caller == caller
+    assert wire.decode(wire.encode_call(6, "ping")).caller is None

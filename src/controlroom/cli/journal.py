@@ -45,8 +45,9 @@ def journal(
         render.print_json(entries)
         return
     table = Table(title=f"{len(entries)} commands", title_justify="left")
-    for column in ("time (UTC)", "obsid", "setup", "server", "command", "outcome", "ms"):
-        table.add_column(column, no_wrap=column != "command", overflow="fold")
+    columns = ("time (UTC)", "obsid", "setup", "server", "command", "caller", "outcome", "ms")
+    for column in columns:
+        table.add_column(column, no_wrap=column not in ("command", "caller"), overflow="fold")
     for entry in entries:
         table.add_row(
             format_datetime(entry["time"]),
@@ -54,6 +55,7 @@ def journal(
             str(entry.get("setup_id") if entry.get("setup_id") is not None else "-"),
             str(entry.get("server") or ""),
             Text(call_text(entry)),
+            Text(str(entry.get("caller") or "-")),
             outcome_text(entry),
             f"{1000 * float(entry.get('duration_s') or 0):.1f}",
         )

@@ -11,11 +11,16 @@ the foreground ``up``, or by the watcher ``up -d`` leaves behind. A crashed
 process manager is started again and adopts the processes still running;
 one stopped on purpose is not, so ``down`` stays down and a foreground
 ``up`` exits when it sees it.
+
+On a lab of several hosts each runs ``up`` (``--host NAME`` when its machine
+does not say which host of the Settings it is): it starts what the Settings
+and the Setup place on that host and waits for what it needs from the others;
+``down`` stops that host's processes only.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import time
 from importlib import resources
 from pathlib import Path
@@ -35,11 +40,19 @@ from controlroom.processes.detached import KIND, start_service, stop_service
 from controlroom.processes.entry import signals_ignored, sigterm_interrupts
 from controlroom.processes.labwatch import start_watcher, stop_watcher, supervise, watching
 from controlroom.processes.service import CORE_SERVICES
-from controlroom.rpc import RpcError
+from controlroom.rpc.hosts import UnknownHost, checked_host
 from controlroom.services.procman.adopt import LEDGER, Ledger, stop_recorded
 from controlroom.services.procman.policy import Policy
 from controlroom.services.procman.stopmark import StopMark, procman_directory
 
+HostName = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        help="This host's name in the Settings' `hosts` (default: $CONTROLROOM_HOST, "
+        "else the entry with one of this machine's addresses, else the one named after it).",
+    ),
+]
 START_ALL_TIMEOUT_S = 300.0
 SETTLE_S = 60.0  # how long a process in backoff after a failed start is waited for
 SETTLE_POLL_S = 0.2
@@ -58,9 +71,11 @@ def up(
         bool, typer.Option("--detach", "-d", help="Return once all are ready; `down` stops them.")
     ] = False,
     timeout: Annotated[float, typer.Option(min=1.0, help="Seconds for each to be ready.")] = 60.0,
+    host: HostName = None,
 ) -> None:
-    """Start the core services and every control server of the Setup; stop all on Ctrl-C."""
-    state = cli_state(ctx)
+    """Start this host's core services and control servers of the Setup; stop all on Ctrl-C."""
+    state = _as_host(cli_state(ctx), host)
+    me = state.host_name
     procman = CORE_SERVICES["procman"]
     started = time.monotonic()
     record = start_service(state, procman, timeout)
@@ -70,8 +85,9 @@ def up(
     except BaseException:
         stop_service(state, procman)
         raise
-    render.out().print(processes_table(processes))
-    render.say(f"all {len(processes)} processes ready in {time.monotonic() - started:.1f} s")
+    render.out().print(processes_table(processes, f"processes of host {me}"))
+    took = time.monotonic() - started
+    render.say(f"all {len(processes)} processes ready in {took:.1f} s (host {me})")
     panel = next((p for p in processes if p.get("kind") == "web"), None)
     if panel is not None and (panel.get("endpoints") or {}).get("url"):
         render.say(f"web panel: {panel['endpoints']['url']}")
@@ -87,6 +103,17 @@ def up(
         render.say("everything stopped")
     else:
         render.say(f"the lab was stopped on purpose ({reason}), so up exits")
+
+
+def _as_host(state: CliState, host: str | None) -> CliState:
+    """``state`` whose children run as host ``host`` (checked against the Settings)."""
+    if host is None:
+        return state
+    try:
+        checked_host(state.settings, host, "--host")
+    except UnknownHost as exc:
+        raise CliError(str(exc)) from None
+    return dataclasses.replace(state, host=host)
 
 
 def _supervise_here(state: CliState) -> str | None:
@@ -107,12 +134,15 @@ def _bring_up(state: CliState, endpoint: str, setup: str | None) -> list[dict[st
 
     manager: Any = make_proxy(ProcessManager, endpoint, timeout=START_ALL_TIMEOUT_S)
     with manager:
-        with contextlib.suppress(RpcError):  # the panel needs nothing: it starts first, unless
-            manager.start("web", False)  # web.enabled is false (then it is not known)
+        here = {process["name"] for process in manager.list_processes()}
+        if "web" in here:  # the panel needs nothing: it starts first
+            manager.start("web", False)
         if setup is not None:
             # Loaded before the rest starts, since it names the control servers; the
-            # others then start in parallel waves (confman needs none of them).
-            manager.start("confman")
+            # others then start in parallel waves (confman needs none of them). The
+            # configuration manager of another host is found through the Settings.
+            if "confman" in here:
+                manager.start("confman")
             _use_setup(state, setup)
         return _settled(manager, list(manager.start_all()))
 
@@ -151,13 +181,14 @@ def _setup_path(setup: str) -> Path:
 
 
 @reported
-def down(ctx: typer.Context) -> None:
-    """Stop everything `up` started, in reverse order, and whoever watches the process manager."""
-    state = cli_state(ctx)
+def down(ctx: typer.Context, *, host: HostName = None) -> None:
+    """Stop everything `up` started on this host, in reverse order, and whoever watches
+    the process manager."""
+    state = _as_host(cli_state(ctx), host)
     procman = CORE_SERVICES["procman"]
     with state.files.locked(KIND, procman.name):
         # Under the lock a watcher restarts under: it either sees this or is stopped below.
-        StopMark.of(state.settings).set("controlroom down")
+        StopMark.of(state.settings, state.host_name).set("controlroom down")
     record = stop_service(state, procman)
     left = _stop_left_behind(state) if record is None else []
     watcher = stop_watcher(state)
@@ -178,5 +209,5 @@ def _stop_left_behind(state: CliState) -> list[str]:
     with state.files.locked(KIND, CORE_SERVICES["procman"].name):
         if state.files.live(KIND, CORE_SERVICES["procman"].name) is not None:
             return []  # one was started meanwhile: it stops its own
-        ledger = Ledger(procman_directory(state.settings) / LEDGER)
+        ledger = Ledger(procman_directory(state.settings, state.host_name) / LEDGER)
         return stop_recorded(ledger, Policy.from_settings(state.settings).stop_timeout_s)

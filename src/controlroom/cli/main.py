@@ -16,11 +16,12 @@ from typing import Annotated, Any
 import typer
 
 import controlroom
-from controlroom.cli import call, confman, cs, demo, lab, obs, setup, sim
+from controlroom.cli import call, confman, cs, demo, lab, lease, obs, setup, sim
 from controlroom.cli.context import CliState
 from controlroom.cli.errors import DEBUG_KEY, EXPECTED_ERRORS, reported
 from controlroom.cli.hk import hk_app
 from controlroom.cli.journal import journal
+from controlroom.cli.keys import keys_app
 from controlroom.cli.labstatus import lab_status
 from controlroom.cli.logs import logs_app
 from controlroom.cli.mqtt import mqtt_app
@@ -37,6 +38,7 @@ from controlroom.cli.storage import storage_app
 from controlroom.cli.systemd import systemd
 from controlroom.cli.web import web_app
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, load_settings
+from controlroom.processes.entry import secure_process
 
 app = typer.Typer(
     name="controlroom",
@@ -65,6 +67,7 @@ GROUPS = {
     "nodes": nodes_app,
     "node": node_app,
     "mqtt": mqtt_app,
+    "keys": keys_app,
 }
 COMMANDS: dict[str, Callable[..., None]] = {
     "ps": ps,
@@ -74,6 +77,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "systemd": systemd,
     "journal": journal,
     "call": call.call,
+    "lease": lease.lease,
+    "release": lease.release,
     "info": call.info,
     "demo": demo.demo,
     "run": run_block,
@@ -122,6 +127,9 @@ def main(
     """Command and monitor lab equipment: simulators, control servers, commands."""
     ctx.meta[DEBUG_KEY] = debug  # first, so a settings error below honours --debug
     ctx.obj = CliState(load_settings(settings), settings_file=settings, debug=debug)
+    # The CLI calls servers (and runs some in the foreground): CURVE as the Settings say.
+    if ctx.invoked_subcommand != "keys":  # keys makes and mends the folder the others need
+        secure_process(ctx.obj.settings, serving=False)
 
 
 def run() -> None:

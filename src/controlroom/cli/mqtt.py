@@ -28,8 +28,10 @@ RUN_HELP = """Run the MQTT bridge in the foreground until Ctrl-C or SIGTERM.
 
 Publishes every server's status and HK values (retained) under
 <prefix>/<site>/<server>/<parameter>, limit events on .../events and Home
-Assistant discovery configs. Commands on .../<command>/set are taken only
-for bridges.mqtt.allow and only with a broker username. Prints one line
+Assistant discovery configs. Commands on
+<prefix>/<site>/set/<user>/<server>/<command> (users listed in
+bridges.mqtt.users) are taken only for bridges.mqtt.allow and only with a
+broker username; answers go to .../result/<user>/<server>/<command>. Prints one line
 READY {"name", "broker"} (JSON) once connected.
 """
 

@@ -4,7 +4,8 @@
 manager: PID and actual endpoints in the state file ``cs-procman.json``, its
 output in ``cs-procman.log`` (the logs of its children are in
 ``<state>/procman/``). ``ps`` and ``cs start|stop`` find it there, else at the
-Settings' ``services.procman`` endpoints. Started this way nothing restarts it
+Settings' ``services.procman`` endpoints; ``ps --host NAME`` asks the
+registry for host NAME's (``procman@NAME``). Started this way nothing restarts it
 if it is killed (``down`` then stops what it left running); ``up`` and ``up -d``
 supervise it (see :mod:`controlroom.processes.labwatch`).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,6 +27,8 @@ from controlroom.cli.options import JsonOutput
 from controlroom.cli.services import add_service_commands
 from controlroom.rpc import Proxy, RpcError
 from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.resolve import registry_endpoint_of
+from controlroom.services.procman.managers import managers_of, reachable_from, registry_entries
 
 KIND, NAME = "cs", "procman"
 PROBE_S = 0.5  # how long `cs start|stop` waits to learn whether a process manager runs
@@ -35,11 +38,19 @@ procman_app = typer.Typer(help="Run, start and stop the process manager (it runs
 add_service_commands(procman_app, NAME)
 
 
+HostOption = Annotated[
+    str | None,
+    typer.Option("--host", help="Ask this host's process manager (default: this host's)."),
+]
+
+
 @reported
-def ps(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
-    """List the processes of the process manager: state, PID, restarts, last exit."""
+def ps(ctx: typer.Context, *, host: HostOption = None, as_json: JsonOutput = False) -> None:
+    """List the processes of a host's process manager: state, PID, restarts, last exit."""
     state = cli_state(ctx)
-    endpoint = procman_endpoint(state)
+    me = host_of_here(state)
+    chosen = host or me
+    endpoint = procman_endpoint(state) if chosen == me else remote_procman(state, chosen, me)
     if endpoint is None or not listening(endpoint):
         where = f" at {endpoint}" if endpoint else ""
         raise CliError(f"no process manager runs{where}: `controlroom procman start`")
@@ -51,12 +62,41 @@ def ps(ctx: typer.Context, *, as_json: JsonOutput = False) -> None:
     if as_json:
         render.print_json(processes)
     else:
-        render.out().print(processes_table(processes))
+        render.out().print(processes_table(processes, f"processes of host {chosen}"))
 
 
-def processes_table(processes: list[dict[str, Any]]) -> Table:
+def host_of_here(state: CliState) -> str:
+    """This host's name in the Settings' ``hosts``; a clear error for a wrong CONTROLROOM_HOST."""
+    return state.host_name
+
+
+def remote_procman(state: CliState, host: str, me: str) -> str:
+    """Where host ``host``'s process manager answers, from the registry."""
+    registry = registry_endpoint_of(state.settings)
+    entries = registry_entries(state.settings, timeout=PROBE_S * 4)
+    if entries is None:
+        raise CliError(f"the registry at {registry} does not answer: it knows the other hosts")
+    entry = managers_of(entries).get(host)
+    if entry is None:
+        hosts = ", ".join(sorted(managers_of(entries))) or "none"
+        raise CliError(
+            f"no process manager of host {host!r} is registered with the registry at {registry} "
+            f"(hosts with one: {hosts})",
+            [f"`controlroom up --host {host}` on that host starts one"],
+        )
+    endpoint = str((entry.get("endpoints") or {}).get("commands") or "")
+    if not reachable_from(state.settings, endpoint, host, me):
+        raise CliError(
+            f"the process manager of host {host!r} listens on {endpoint}, "
+            "which cannot be reached from here",
+            ["give services.procman.commands a wildcard or host address (tcp://0.0.0.0:6040)"],
+        )
+    return endpoint
+
+
+def processes_table(processes: list[dict[str, Any]], title: str = "processes") -> Table:
     """One row per process; the last stderr line of one that exited."""
-    table = Table(title="processes", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for column in ("name", "kind", "state", "pid", "restarts", "exit", "uptime", "address"):
         table.add_column(column, no_wrap=True)
     table.add_column("last stderr")

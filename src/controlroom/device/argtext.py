@@ -43,6 +43,10 @@ SERVICE_PARAMS: dict[str, dict[str, Any]] = {
         {"level": {"enum": _LEVELS}, "logger": {"type": "string", "default": ""}},
         ["level"],
     ),
+    "lease": _params(
+        ["seconds"], {"seconds": {"type": "number", "minimum": 1, "maximum": 86400}}, ["seconds"]
+    ),
+    "release": _params(["force"], {"force": {"type": "boolean", "default": False}}, []),
 }
 """Arguments of the service commands with arguments (``info`` lists only their docs)."""
 

@@ -34,6 +34,7 @@ from controlroom.device.argtypes import split_optional_annotated, unwrap_annotat
 from controlroom.device.errors import ArgumentError, DeclarationError
 from controlroom.device.spec import KINDS, CommandSpec, Kind, Parameter
 from controlroom.device.validators import Validator, as_validator
+from controlroom.rpc.access import COMMAND, READ, check_access
 from controlroom.wire import DEFAULT_REGISTRY
 
 
@@ -106,8 +107,14 @@ def command(
     after: Callable[..., Any] | None = None,
     validators: Mapping[str, Validator] | None = None,
     timeout: float | None = None,
+    access: str | None = None,
 ) -> Callable[[Callable[..., Any]], Command]:
-    """Declare a device command; see the module docstring."""
+    """Declare a device command; see the module docstring.
+
+    ``access`` is who may run it (read, command or admin; see
+    :mod:`controlroom.rpc.access`); by default a query or read is ``read``
+    and anything else ``command``.
+    """
     options = {
         "kind": kind,
         "cmd": cmd,
@@ -118,6 +125,7 @@ def command(
         "after": after,
         "validators": dict(validators or {}),
         "timeout": timeout,
+        "access": access,
     }
 
     def decorate(func: Callable[..., Any]) -> Command:
@@ -151,6 +159,7 @@ def build_spec(name: str, func: Callable[..., Any], options: dict[str, Any]) -> 
         doc=inspect.cleandoc(func.__doc__ or "").strip(),
         signature=signature,
         timeout=options["timeout"],
+        access=_access(name, options.get("access"), kind),
         _by_name={p.name: p for p in parameters},
         _positional=_positional(parameters),
     )
@@ -180,6 +189,15 @@ def _check_kind(name: str, kind: Any, template: Any, prepare: Any) -> None:
         raise DeclarationError(f"{name}: a command string needs a kind ({', '.join(KINDS)})")
     if kind in ("write", "query", "transaction") and template is None and prepare is None:
         raise DeclarationError(f"{name}: kind {kind!r} needs cmd= or prepare=")
+
+
+def _access(name: str, declared: Any, kind: Any) -> str:
+    if declared is None:
+        return READ if kind in ("query", "read") else COMMAND
+    try:
+        return check_access(declared)
+    except ValueError as exc:
+        raise DeclarationError(f"{name}: {exc}") from None
 
 
 class UnresolvedHint(DeclarationError):

@@ -23,6 +23,9 @@ class DeviceService:
     def describe(self) -> list[dict[str, Any]]:
         return [spec.schema() for spec in self.commands.values()]
 
+    def access(self, name: str) -> str:
+        return self.commands[name].access
+
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         return self.controller._run_command(self.commands[name], args, kwargs)
 

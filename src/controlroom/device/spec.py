@@ -77,6 +77,8 @@ class CommandSpec:
     doc: str
     signature: inspect.Signature
     timeout: float | None = None
+    # Who may run it (controlroom.rpc.access): read, command or admin.
+    access: str = "command"
     _by_name: Mapping[str, Parameter] = field(default_factory=dict, repr=False)
     # None when the signature has variadic or positional-only parameters.
     _positional: tuple[Parameter, ...] | None = field(default=None, repr=False)
@@ -181,6 +183,7 @@ class CommandSpec:
             "kind": self.kind or "custom",
             "doc": self.doc,
             "changes_device": self.changes_device,
+            "access": self.access,
             "params": {
                 "type": "object",
                 "properties": properties,

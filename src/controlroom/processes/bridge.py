@@ -31,6 +31,7 @@ from controlroom.processes.entry import (
     failures_in_one_line,
     log_level,
     ready_stream,
+    secure_process,
     stop_on_signals,
 )
 from controlroom.processes.links import Links, central_logs, context_links, metrics_host
@@ -212,7 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     options = vars(parser.parse_args(argv))
     serve = BRIDGES[options.pop("bridge")]
     with failures_in_one_line(options["debug"], BridgeError):
-        serve(load_settings(), **options)
+        settings = load_settings()
+        secure_process(settings)
+        serve(settings, **options)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import psutil
 
-from controlroom.config.settings import LOCAL_SETTINGS_ENV, location
+from controlroom.config.settings import LOCAL_SETTINGS_ENV
 from controlroom.processes.entry import ProcessError
 from controlroom.processes.service import ServiceDefinition
 from controlroom.processes.statefiles import ProcessRecord, StateFiles
@@ -31,7 +31,9 @@ from controlroom.rpc.child import (
     stop_process,
     wait_gone,
 )
+from controlroom.rpc.hosts import HOST_ENV, UnknownHost, this_host
 from controlroom.rpc.process import parse_ready_line
+from controlroom.services.procman.stopmark import state_directory
 
 T = TypeVar("T")
 
@@ -43,22 +45,35 @@ SERVICE_MODULE = "controlroom.processes.service"
 
 @dataclass(frozen=True)
 class LocalState:
-    """The Settings read here, the file they came from and ``--debug``: what a process
-    started from here inherits, and the state directory where it is recorded."""
+    """The Settings read here, the file they came from, ``--debug`` and the host
+    ``--host`` named: what a process started from here inherits, and the state
+    directory where it is recorded."""
 
     settings: Mapping[str, Any]
     settings_file: Path | None = None
     debug: bool = False
+    host: str | None = None  # None: the children find their host as we would
+
+    @property
+    def host_name(self) -> str:
+        """The host we run as: the one ``--host`` named, else :func:`this_host`."""
+        try:
+            return self.host or this_host(self.settings)
+        except UnknownHost as exc:
+            raise ProcessError(str(exc)) from None
 
     @property
     def files(self) -> StateFiles:
-        return StateFiles(location(self.settings, "state"))
+        """The state files of this host's detached processes."""
+        return StateFiles(state_directory(self.settings, self.host_name))
 
     def child_env(self) -> dict[str, str]:
         """Environment for child processes: they must read the same Settings as we did."""
         env = dict(os.environ)
         if self.settings_file is not None:
             env[LOCAL_SETTINGS_ENV] = str(self.settings_file.resolve())
+        if self.host is not None:  # and they all name the same host, whatever their machine says
+            env[HOST_ENV] = self.host
         return env
 
     def global_args(self) -> list[str]:

@@ -27,6 +27,7 @@ from controlroom.processes.entry import (
     failures_in_one_line,
     log_level,
     ready_stream,
+    secure_process,
 )
 from controlroom.processes.links import Links, context_links
 from controlroom.rpc import ControlServer
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with failures_in_one_line(args.debug):
         settings = load_settings()
+        secure_process(settings)
         server = build_device_server(
             settings,
             args.name,

@@ -40,7 +40,12 @@ from controlroom.processes.detached import (
     start_detached,
     stop_pid,
 )
-from controlroom.processes.entry import ProcessError, ready_stream, sigterm_interrupts
+from controlroom.processes.entry import (
+    ProcessError,
+    ready_stream,
+    secure_process,
+    sigterm_interrupts,
+)
 from controlroom.processes.service import CORE_SERVICES
 from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import RpcError
@@ -84,7 +89,7 @@ def supervise(state: LocalState, say: Say) -> str:
 
     Raises :class:`ProcessError` when it crashed more often in a row than the policy allows.
     """
-    mark = StopMark.of(state.settings)
+    mark = StopMark.of(state.settings, state.host_name)
     crashes = CrashRow(Policy.from_settings(state.settings))
     while True:
         ran_s = _until_gone(state)
@@ -197,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     state = LocalState(load_settings())  # the file CONTROLROOM_LOCAL_SETTINGS names, as `up`'s
+    secure_process(state.settings, serving=False)
     stream = ready_stream(args.handoff_stdout)
     print(READY_PREFIX + json.dumps({"name": "lab-watcher"}), file=stream, flush=True)
     try:

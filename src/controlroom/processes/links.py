@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from controlroom.rpc.follow import StatusFollower
 
 CENTRAL_LOGS, REGISTRATION, METRICS = "central logs", "registration", "metrics"
-SERVICE_LINKS = (CENTRAL_LOGS, REGISTRATION, METRICS)
+JOURNAL = "journal"
+SERVICE_LINKS = (CENTRAL_LOGS, REGISTRATION, METRICS, JOURNAL)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def service_links(
     links: Collection[str] = SERVICE_LINKS,
     level: int = logging.INFO,
 ) -> Links:
-    """Central logs, registration and metrics (those in ``links``) for a core service."""
+    """Central logs, registration, metrics and the command journal (those in ``links``)
+    for a core service."""
     with Links(server.name).all_or_none() as attached:
         if CENTRAL_LOGS in links:
             attached.add(install_from_settings(settings, server=server.name, level=level).close)
@@ -90,6 +92,11 @@ def service_links(
             attached.add(attach_from_settings(server, settings, metadata=metadata).stop)
         if METRICS in links:
             attached.add(attach_metrics(server, host=metrics_host(settings), port=0).stop)
+        if JOURNAL in links:
+            # Here, not above: the storage client is not loaded by a service that needs none.
+            from controlroom.services.storage.attach import attach_journal
+
+            attached.add(attach_journal(server, settings).stop)
     return attached
 
 

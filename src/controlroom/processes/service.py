@@ -28,8 +28,15 @@ from controlroom.processes.entry import (
     failures_in_one_line,
     log_level,
     ready_stream,
+    secure_process,
 )
-from controlroom.processes.links import CENTRAL_LOGS, METRICS, REGISTRATION, service_links
+from controlroom.processes.links import (
+    CENTRAL_LOGS,
+    JOURNAL,
+    METRICS,
+    REGISTRATION,
+    service_links,
+)
 from controlroom.rpc import ControlServer
 from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import serve_until_signalled
@@ -96,7 +103,7 @@ class ServiceDefinition:
     group: str  # its CLI group
     build: Callable[[Mapping[str, Any], Launch], Served]
     options: tuple[Option, ...] = ()
-    links: tuple[str, ...] = (CENTRAL_LOGS, REGISTRATION, METRICS)
+    links: tuple[str, ...] = (CENTRAL_LOGS, REGISTRATION, METRICS, JOURNAL)
     ready: tuple[str, ...] = SERVER_READY  # the keys of its ready line
     exit_wait_s: float = 5.0  # after `quit`, before signals
 
@@ -189,7 +196,7 @@ CORE_SERVICES: dict[str, ServiceDefinition] = {
             "registry",
             _registry,
             options=(Option("--ttl", "Seconds without heartbeat before a drop.", float, 0.01),),
-            links=(CENTRAL_LOGS, METRICS),  # it does not register with itself
+            links=(CENTRAL_LOGS, METRICS, JOURNAL),  # it does not register with itself
         ),
         ServiceDefinition(
             "logman",
@@ -200,7 +207,7 @@ CORE_SERVICES: dict[str, ServiceDefinition] = {
                 Option("--records-endpoint", "Endpoint to bind for records (default: Settings)."),
                 Option("--directory", "Log directory (default: Settings).", Path),
             ),
-            links=(REGISTRATION, METRICS),  # it sends no records to itself
+            links=(REGISTRATION, METRICS, JOURNAL),  # it sends no records to itself
             ready=(*SERVER_READY, "records"),
         ),
         ServiceDefinition("confman", "configuration manager", "confman", _confman),
@@ -257,7 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     service = CORE_SERVICES[args.service]
     with failures_in_one_line(args.debug):
-        serve_service(service, load_settings(), service.launch(vars(args)))
+        settings = load_settings()
+        secure_process(settings)
+        serve_service(service, settings, service.launch(vars(args)))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from typing import TypedDict
 
 import zmq
 
+from controlroom.rpc.errors import InsecureServer
+
 
 class ServerEndpoints(TypedDict, total=False):
     """Where a control server binds, as its builders take it (None or left out: the Settings')."""
@@ -24,10 +26,34 @@ def bindable(endpoint: str) -> str:
 
 
 def bind(socket: zmq.Socket[bytes], endpoint: str) -> str:
-    """Bind and return the endpoint actually bound (with the port the OS chose)."""
+    """Bind and return the endpoint actually bound (with the port the OS chose).
+
+    Anything beyond loopback needs CURVE (:mod:`controlroom.rpc.curve`): a plain
+    socket on a lab network would let anyone there command the lab.
+    """
+    if not is_loopback(endpoint) and int(socket.getsockopt(zmq.MECHANISM)) != int(zmq.CURVE):
+        raise InsecureServer(
+            f"refusing to serve on {endpoint} without CURVE: anyone on that network could "
+            "command the lab. Create keys with `controlroom keys init` and set security.keys "
+            "in the Settings, or bind to 127.0.0.1"
+        )
     socket.bind(bindable(endpoint))
     bound = socket.getsockopt(zmq.LAST_ENDPOINT)
     return bound.decode() if isinstance(bound, bytes) else str(bound)
+
+
+def is_loopback(endpoint: str) -> bool:
+    """True for ``inproc://``, ``ipc://`` and TCP on a loopback address or ``localhost``."""
+    scheme, _, rest = endpoint.partition("://")
+    if scheme in ("inproc", "ipc"):
+        return True
+    host = rest.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name or a wildcard: may reach beyond this machine
+        return False
 
 
 def connectable(endpoint: str) -> str:

@@ -29,6 +29,10 @@ class MessageTooLarge(RpcError, ValueError):
     """A request is larger than the server accepts; it was not sent."""
 
 
+class InsecureServer(RpcError):
+    """A socket would serve without CURVE where CURVE is required, or cannot be secured here."""
+
+
 class UnknownCommand(RpcError, LookupError):
     """Raised on the server for a command it does not serve."""
 
@@ -73,8 +77,15 @@ class RemoteError(RpcError):
             return found
 
 
+# Remote errors of controlroom's own that a caller may catch as a built-in.
+_AS_BUILTIN: dict[str, type[Exception]] = {
+    "Forbidden": PermissionError,
+    "LeaseHeld": PermissionError,
+}
+
+
 def _make_subclass(remote_type: str) -> type[RemoteError]:
-    builtin = getattr(builtins, remote_type, None)
+    builtin = _AS_BUILTIN.get(remote_type) or getattr(builtins, remote_type, None)
     bases: tuple[type, ...] = (RemoteError,)
     if (
         isinstance(builtin, type)

@@ -34,6 +34,7 @@ from typing import Any, Self
 import zmq
 
 from controlroom import wire
+from controlroom.rpc import curve
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class Subscriber:
         return links
 
     def _connect(self, endpoint: str) -> _Link:
-        socket = self._context.socket(zmq.SUB)
+        socket = curve.client_socket(self._context, zmq.SUB)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.RCVHWM, self.rcvhwm)
         for prefix in {prefix for prefix, _ in self._handlers}:

@@ -41,3 +41,21 @@ def recv_frames(socket: zmq.Socket[Any], flags: int = 0) -> list[Any]:
         frame = _recv(socket, flags, False)
         parts.append(frame.bytes if len(frame) < _NOCOPY_BYTES else frame.buffer)
     return parts
+
+
+def recv_frames_and_user(socket: zmq.Socket[Any], flags: int = 0) -> tuple[list[Any], str | None]:
+    """:func:`recv_frames`, plus the user id the ZAP handler gave the sender (CURVE only).
+
+    ZeroMQ attaches the connection's metadata to the frames that came over it;
+    a ROUTER's routing-id frame is made locally, so the last frame is asked.
+    """
+    frame = _recv(socket, flags, False)
+    parts = [frame.bytes if len(frame) < _NOCOPY_BYTES else frame.buffer]
+    while frame.more:
+        frame = _recv(socket, flags, False)
+        parts.append(frame.bytes if len(frame) < _NOCOPY_BYTES else frame.buffer)
+    try:
+        user = frame.get("User-Id")
+    except zmq.ZMQError:  # no such property: the connection was not authenticated
+        return parts, None
+    return parts, user if isinstance(user, str) and user else None

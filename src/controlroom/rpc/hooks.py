@@ -3,7 +3,8 @@
 rpc knows nothing of storage, telemetry dictionaries or metrics; those layers
 attach here when a server is built:
 
-* a *command observer* sees every device command once it has run (the
+* a *command observer* sees every device command once it has run, every
+  service command that changes something and every refused call (the
   command journal, metrics);
 * the *housekeeping transform* turns a raw sample into the stored one
   (canonical names, calibration, limit checks, synoptics);
@@ -35,6 +36,7 @@ class CommandRecord:
     duration_s: float
     result: Any = None
     error: ErrorInfo | None = None
+    caller: str = ""  # who, as the server authenticated them (rpc.access.Caller.identity)
 
     @property
     def ok(self) -> bool:

@@ -27,6 +27,7 @@ from typing import Any, TypedDict, Unpack
 import zmq
 
 from controlroom import wire
+from controlroom.rpc import curve
 from controlroom.rpc.threads import PROCESS
 from controlroom.wire.codec import Frame
 
@@ -147,7 +148,7 @@ class LogHandler(logging.Handler):
     # -- sender thread (the only user of the socket) ------------------------------
 
     def _run(self) -> None:
-        push = self._context.socket(zmq.PUSH)
+        push = curve.client_socket(self._context, zmq.PUSH)
         push.setsockopt(zmq.LINGER, 0)
         # Queue nothing for a log manager that is not connected: records wait in our
         # bounded buffer instead, where the newest win and drops are counted.

@@ -8,6 +8,10 @@
   is down waits for the connection (up to its deadline) instead of queuing
   into a dead pipe, so a restarted server is simply found again.
 * Remote failures are raised as :class:`RemoteError` subclasses.
+* A call names the person it is made for (``on_behalf``) when its proxy
+  does, or else when the code calling runs under :func:`acting_for` (a
+  task run, a scheduled job, a scenario's firing): every proxy that code
+  makes then calls for that person.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import zmq
 
 from controlroom import wire
+from controlroom.rpc import curve
 from controlroom.rpc.errors import (
     CallTimeout,
     MessageTooLarge,
@@ -30,6 +37,7 @@ from controlroom.rpc.errors import (
     ServerUnavailable,
 )
 from controlroom.rpc.frames import recv_frames, send_frames
+from controlroom.rpc.holding import Holding
 from controlroom.wire.handshake import hello, welcomed
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,19 @@ log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 _SMALL = 4096  # requests below this size are never checked against the server's limit
 _NOBLOCK = int(zmq.NOBLOCK)  # a plain int skips an enum conversion on every send
+# Who the calls of this context (thread or task) are made for, when the proxy names nobody.
+_ACTING_FOR: ContextVar[dict[str, str] | None] = ContextVar("controlroom_acting_for", default=None)
+
+
+@contextmanager
+def acting_for(caller: Mapping[str, str]) -> Iterator[None]:
+    """Every call made in the ``with`` body (this thread or task) by a proxy that names
+    nobody itself carries ``caller`` (``{user, role, via}``); threads it starts do not."""
+    token = _ACTING_FOR.set(dict(caller))
+    try:
+        yield
+    finally:
+        _ACTING_FOR.reset(token)
 
 
 class Proxy:
@@ -44,7 +65,7 @@ class Proxy:
 
     # Public per-instance attributes: a generated device method must not hide them.
     INSTANCE_ATTRIBUTES = frozenset(
-        {"endpoint", "name", "timeout", "client", "banner", "discarded"}
+        {"endpoint", "name", "timeout", "client", "banner", "discarded", "on_behalf"}
     )
 
     def __init__(
@@ -55,8 +76,11 @@ class Proxy:
         timeout: float = 5.0,
         client: str = "controlroom-proxy",
         context: zmq.Context[Any] | None = None,
+        on_behalf: Mapping[str, str] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        # The person this proxy calls for ({user, role, via}); only a delegate key is believed.
+        self.on_behalf = dict(on_behalf) if on_behalf else None
         self.name = name or endpoint
         self.timeout = timeout
         self.client = client
@@ -90,7 +114,8 @@ class Proxy:
                 socket = self._greet(limit)
             request_id = next(_ids)
             deadline = time.monotonic() + limit
-            frames = wire.encode_call(request_id, command, args, kwargs)
+            caller = self.on_behalf if self.on_behalf is not None else _ACTING_FOR.get()
+            frames = wire.encode_call(request_id, command, args, kwargs, caller=caller)
             if len(frames) > 1 or len(frames[0]) > _SMALL:
                 self._check_size(command, frames)
             self._send(socket, frames, deadline)
@@ -178,7 +203,7 @@ class Proxy:
         if self._closed:
             raise ProxyClosed(f"proxy for {self.name} is closed")
         if self._socket is None:
-            socket = self._context.socket(zmq.DEALER)
+            socket = curve.client_socket(self._context, zmq.DEALER)
             socket.setsockopt(zmq.LINGER, 0)
             socket.setsockopt(zmq.IMMEDIATE, 1)
             socket.setsockopt(zmq.RECONNECT_IVL, 50)
@@ -219,7 +244,19 @@ class Proxy:
                 # No live connection yet (server not started, or restarting).
                 remaining_ms = int((deadline - time.monotonic()) * 1000)
                 if remaining_ms <= 0 or not socket.poll(remaining_ms, zmq.POLLOUT):
-                    raise ServerUnavailable(f"{self.name}: cannot reach {self.endpoint}") from None
+                    raise ServerUnavailable(
+                        f"{self.name}: cannot reach {self.endpoint} ({self._why_unreachable()})"
+                    ) from None
+
+    def _why_unreachable(self) -> str:
+        # ZeroMQ does not tell a refused handshake from a server that is down.
+        security = curve.security_of(self._context)
+        if security is None or security.keyring is None:
+            return "down or unreachable; a server with CURVE keys refuses a client without them"
+        return (
+            f"down or unreachable, or it does not admit this client's key "
+            f"{security.keyring.identity!r}"
+        )
 
     def _receive(self, socket: zmq.Socket[bytes]) -> wire.Envelope | None:
         frames = recv_frames(socket)
@@ -229,6 +266,36 @@ class Proxy:
         except wire.ProtocolError as exc:
             log.warning("%s: discarded a bad reply: %s", self.name, exc)
             return None
+
+    # -- leases (controlroom.rpc.leases) -------------------------------------------
+
+    def lease(self, seconds: float) -> dict[str, Any]:
+        """Take this server for ``seconds``, or renew our lease: others may then only read.
+
+        Raises a PermissionError naming the holder and the end of their lease if
+        someone else holds it. Returns ``{server, holder, until, ...}``.
+        """
+        return dict(self.request("lease", (seconds,)))
+
+    def release(self, force: bool = False) -> bool:
+        """End our lease (False if there was none); an admin breaks another's with ``force``."""
+        return bool(self.request("release", (), {"force": force}))
+
+    def lease_status(self) -> dict[str, Any] | None:
+        """Who holds this server and until when, or None."""
+        return self.request("lease_status")  # type: ignore[no-any-return]
+
+    def holding(self, seconds: float, renew_every: float | None = None) -> Holding:
+        """``with proxy.holding(60):`` holds the lease while the block runs (see rpc.holding)."""
+        renewer = Proxy(
+            self.endpoint,
+            name=self.name,
+            timeout=self.timeout,
+            client=self.client,
+            context=self._context,
+            on_behalf=self.on_behalf,
+        )
+        return Holding(self, renewer, seconds, renew_every)
 
 
 def _raise_failure(answer: wire.Envelope) -> wire.Envelope:

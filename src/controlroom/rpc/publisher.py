@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from controlroom import wire
+from controlroom.rpc import curve
 from controlroom.rpc.endpoints import bind
 from controlroom.rpc.hooks import HkSample
 
@@ -98,7 +99,7 @@ class Publisher:
         self.thread = server.supervisor.thread("publisher", self._run, stop=server.stopping)
 
     def bind(self, context: zmq.Context[Any], endpoint: str) -> str:
-        self._socket = context.socket(zmq.PUB)
+        self._socket = curve.server_socket(context, zmq.PUB)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, 10_000)
         return bind(self._socket, endpoint)

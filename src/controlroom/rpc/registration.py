@@ -11,7 +11,9 @@ re-populated by the live servers themselves.
 
 A server bound to a wildcard address (``tcp://0.0.0.0:P``, ``tcp://*:P``)
 advertises ``tcp://<advertise_host>:P``, so clients on other hosts can reach
-it; one bound to loopback advertises loopback.
+it; one bound to loopback advertises loopback. Its entry names the host it
+runs on (:func:`controlroom.rpc.hosts.this_host`), so the registry knows
+which host's process each server is.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ import zmq
 
 from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.errors import RpcError
+from controlroom.rpc.hosts import WILDCARD_HOSTS, host_address, this_host
 from controlroom.rpc.proxy import Proxy
 from controlroom.rpc.server import ControlServer
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-WILDCARD_HOSTS = frozenset({"*", "0.0.0.0", "[::]", "::"})  # noqa: S104 (we detect, not bind)
 UNKNOWN = "unknown"  # the registry's answer to a heartbeat from a name it does not know
 _SLICE_S = 0.1  # how long the thread sleeps before looking at the server's stop flag again
 
@@ -53,20 +55,20 @@ def advertised(endpoint: str, advertise_host: str | None = None) -> str:
     return endpoint
 
 
-def advertise_host_of(settings: Mapping[str, Any], hostname: str | None = None) -> str:
-    """The host servers on this machine advertise, from the Settings.
+def advertise_host_of(settings: Mapping[str, Any], host: str | None = None) -> str:
+    """The address servers of ``host`` (default: this one, :func:`this_host`) advertise.
 
-    ``services.registry.advertise_host`` if set, else the ``hosts`` entry named
-    after this machine (full or short name), else ``hosts.default``, else the
-    machine's name.
+    ``services.registry.advertise_host`` if set, else the address of the host's
+    ``hosts`` entry, else ``hosts.default``, else the machine's name.
     """
     chosen = str(settings["services"]["registry"].get("advertise_host") or "")
-    hosts: Mapping[str, Any] = settings.get("hosts") or {}
-    me = hostname or socket.gethostname()
-    for key in (me, me.split(".")[0], "default"):
-        if not chosen and hosts.get(key):
-            chosen = str(hosts[key])
-    return chosen or me
+    name = host or this_host(settings)
+    return (
+        chosen
+        or host_address(settings, name)
+        or host_address(settings, "default")
+        or socket.gethostname()
+    )
 
 
 class Registration:
@@ -79,6 +81,7 @@ class Registration:
         *,
         metadata: Mapping[str, Any] | None = None,
         advertise_host: str | None = None,
+        host: str | None = None,
         heartbeat_s: float = 2.0,
         timeout_s: float | None = None,
         context: zmq.Context[Any] | None = None,
@@ -89,6 +92,7 @@ class Registration:
         self.registry_endpoint = registry_endpoint
         self.metadata = dict(metadata or {})
         self.advertise_host = advertise_host
+        self.host = host or socket.gethostname()  # the Settings' name of our host
         self.heartbeat_s = heartbeat_s
         self.timeout_s = timeout_s or min(1.0, heartbeat_s)
         self.registered = threading.Event()  # set while the registry is known to have us
@@ -147,7 +151,12 @@ class Registration:
             return False
 
     def _register(self, registry: Proxy) -> None:
-        metadata = {"pid": os.getpid(), "host": socket.gethostname(), **self.metadata}
+        metadata = {
+            "pid": os.getpid(),
+            "host": self.host,
+            "machine": socket.gethostname(),
+            **self.metadata,
+        }
         metadata.setdefault("started", self.server.started_at)
         if self._call(registry, "register", self.server.name, self.endpoints(), metadata):
             self.registrations += 1
@@ -199,6 +208,7 @@ def attach_registration(
     *,
     metadata: Mapping[str, Any] | None = None,
     advertise_host: str | None = None,
+    host: str | None = None,
     heartbeat_s: float = 2.0,
 ) -> Registration:
     """Keep ``server`` registered from when it serves until it stops; call before or after start.
@@ -211,6 +221,7 @@ def attach_registration(
         connectable(registry_endpoint),
         metadata=metadata,
         advertise_host=advertise_host,
+        host=host,
         heartbeat_s=heartbeat_s,
     )
     return registration.start()
@@ -224,10 +235,12 @@ def attach_from_settings(
 ) -> Registration:
     """:func:`attach_registration` with the registry, heartbeat and host the Settings name."""
     entry = settings["services"]["registry"]
+    host = this_host(settings)
     return attach_registration(
         server,
         str(entry["commands"]),
         metadata=metadata,
-        advertise_host=advertise_host_of(settings),
+        advertise_host=advertise_host_of(settings, host),
+        host=host,
         heartbeat_s=float(entry["heartbeat_s"]),
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
+from controlroom.rpc.access import COMMAND, check_access
+
 
 class Served(Protocol):
     """The device side of a control server."""
@@ -22,6 +24,9 @@ class Served(Protocol):
 
     def describe(self) -> list[dict[str, Any]]:
         """Each command as JSON Schema (name, kind, doc, params, returns)."""
+
+    def access(self, name: str) -> str:
+        """Who may run command ``name``: read, command or admin (see rpc.access)."""
 
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         """Run one command (only called for names in ``names()``)."""
@@ -51,8 +56,10 @@ class FunctionTable:
         *,
         housekeeping: Callable[[], dict[str, Any]] | None = None,
         status: Callable[[], dict[str, Any]] | None = None,
+        access: Mapping[str, str] | None = None,
     ) -> None:
         self._commands = dict(commands)
+        self._access = {name: check_access(value) for name, value in (access or {}).items()}
         self._housekeeping = housekeeping
         self._status = status
 
@@ -61,9 +68,17 @@ class FunctionTable:
 
     def describe(self) -> list[dict[str, Any]]:
         return [
-            {"name": name, "kind": "custom", "doc": (func.__doc__ or "").strip()}
+            {
+                "name": name,
+                "kind": "custom",
+                "doc": (func.__doc__ or "").strip(),
+                "access": self.access(name),
+            }
             for name, func in self._commands.items()
         ]
+
+    def access(self, name: str) -> str:
+        return self._access.get(name, COMMAND)
 
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         return self._commands[name](*args, **kwargs)

@@ -36,16 +36,18 @@ from typing import Any
 
 import zmq
 
+from controlroom.rpc import curve
+from controlroom.rpc.access import Caller, CallerResolver
 from controlroom.rpc.dispatch import Dispatcher
 from controlroom.rpc.endpoints import bind, connectable, split_route
 from controlroom.rpc.errors import RpcError
 from controlroom.rpc.events import EventHandlers, Handler, Notifier
-from controlroom.rpc.frames import recv_frames, send_frames
+from controlroom.rpc.frames import recv_frames, recv_frames_and_user, send_frames
 from controlroom.rpc.hooks import CommandRecord, Hooks
 from controlroom.rpc.lifecycle import Startable
 from controlroom.rpc.publisher import EVENT, Publisher
 from controlroom.rpc.served import Served
-from controlroom.rpc.service import ServiceCommands
+from controlroom.rpc.service import SERVICE_ACCESS, ServiceCommands
 from controlroom.rpc.standby import Standby
 from controlroom.rpc.tasks import TaskScheduler
 from controlroom.rpc.threads import PROCESS, THREAD_DIED, Crash, RestartPolicy, Supervisor
@@ -81,6 +83,7 @@ class ControlServer(Startable):
         context: zmq.Context[Any] | None = None,
         restart_policy: RestartPolicy | None = None,
         unqueued: frozenset[str] = frozenset(),
+        callers: CallerResolver | None = None,
     ) -> None:
         self.name = name
         # Read-only device commands answered even while a long one runs: they read only
@@ -93,7 +96,7 @@ class ControlServer(Startable):
         self.socket_lock = threading.Lock()
         self.stopping = threading.Event()
         self._stopped = threading.Event()
-        self.backlog: collections.deque[tuple[list[bytes], Envelope]] = collections.deque()
+        self.backlog: collections.deque[tuple[list[bytes], Envelope, Caller]] = collections.deque()
         self.max_backlog = max_backlog
         self.busy_since: float | None = None
         self.finishing = False
@@ -111,7 +114,13 @@ class ControlServer(Startable):
         self.tasks = TaskScheduler(name, self.extra_info, supervisor=self.supervisor)
         self.services = ServiceCommands(self)
         self.dispatcher = Dispatcher(
-            name, served, self.services.table(), max_bytes=max_message_bytes, features=["pub"]
+            name,
+            served,
+            self.services.table(),
+            max_bytes=max_message_bytes,
+            features=["pub"],
+            service_access=SERVICE_ACCESS,
+            callers=callers or curve.callers(self._context),
         )
         self.max_message_bytes = max_message_bytes
         self.spin_s = spin_us * 1e-6
@@ -130,13 +139,15 @@ class ControlServer(Startable):
     def start(self) -> None:
         """Open the device, bind both sockets and start serving; returns once ready."""
         self.served.open()
-        router = self._context.socket(zmq.ROUTER)
+        router = curve.server_socket(self._context, zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
         # ZeroMQ itself drops (and disconnects) a peer that sends a larger frame.
         router.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
         router.setsockopt(zmq.ROUTER_MANDATORY, 0)
         self._endpoints["commands"] = bind(router, self._endpoints["commands"])
         self._router = router
+        # Who sent a message is read from its frames only when ZAP says so (CURVE).
+        self.secured = curve.is_secured(router)
         self._endpoints["publish"] = self.publisher.bind(self._context, self._endpoints["publish"])
         self.started_at = time.time()
         PROCESS.observers.append(self._thread_crashed)
@@ -209,10 +220,10 @@ class ControlServer(Startable):
         try:
             while not self.stopping.is_set():
                 try:
-                    frames = recv_frames(router)
+                    frames, user = self.receive(router)
                 except zmq.Again:
                     continue
-                self.handle(frames, run_device=True)
+                self.handle(frames, user, run_device=True)
                 if self.backlog:
                     self._run_backlog()
                 if self.spin_s:
@@ -233,41 +244,56 @@ class ControlServer(Startable):
         until = clock() + self.spin_s
         while clock() < until:
             try:
-                frames = recv_frames(router, _NOBLOCK)
+                frames, user = self.receive(router, _NOBLOCK)
             except zmq.Again:
                 continue
-            self.handle(frames, run_device=True)
+            self.handle(frames, user, run_device=True)
             if self.backlog:
                 self._run_backlog()
             until = clock() + self.spin_s
 
-    def handle(self, frames: list[bytes], *, run_device: bool) -> None:
+    def receive(self, router: zmq.Socket[bytes], flags: int = 0) -> tuple[list[Any], str | None]:
+        """One message and the client key it came with (None without CURVE)."""
+        if self.secured:
+            return recv_frames_and_user(router, flags)
+        return recv_frames(router, flags), None
+
+    def handle(self, frames: list[bytes], user: str | None = None, *, run_device: bool) -> None:
         """Answer one received message; device commands run now or join the backlog."""
         route, body = split_route(frames)
-        outcome = self.dispatcher.route(body)
+        outcome = self.dispatcher.route(body, user)
         self.requests += 1
         if outcome.reply is not None:
+            # Observed before the reply, as device commands are: whoever got the answer
+            # finds it journaled.
+            if outcome.journal and outcome.env is not None and self.hooks.command_observers:
+                answered = outcome.env, time.time(), outcome.result, outcome.error
+                self._observe(*answered, outcome.caller)
             self.send(route, outcome.reply)
-        elif outcome.call is not None and run_device:
-            self.send(route, self._run_device(outcome.call))
-        elif outcome.call is not None:
-            self._queue(route, outcome.call)
+            return
+        call, caller = outcome.call, outcome.caller
+        if call is None or caller is None:
+            return
+        if run_device:
+            self.send(route, self._run_device(call, caller))
+        else:
+            self._queue(route, call, caller)
 
-    def _queue(self, route: list[bytes], env: Envelope) -> None:
+    def _queue(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
         if env.command in self.unqueued:
-            self.send(route, self._run_unlocked(env))
+            self.send(route, self._run_unlocked(env, caller))
         elif len(self.backlog) >= self.max_backlog:
             busy = ServerBusy(f"{self.name}: {self.max_backlog} device commands already waiting")
             self.send(route, self.dispatcher.error(env.id, busy))
         else:
-            self.backlog.append((route, env))
+            self.backlog.append((route, env, caller))
 
     def _run_backlog(self) -> None:
         while self.backlog and not self.stopping.is_set():
-            route, env = self.backlog.popleft()
-            self.send(route, self._run_device(env))
+            route, env, caller = self.backlog.popleft()
+            self.send(route, self._run_device(env, caller))
 
-    def _run_device(self, env: Envelope) -> Sequence[Any]:
+    def _run_device(self, env: Envelope, caller: Caller) -> Sequence[Any]:
         self.busy_since = time.monotonic()
         self.socket_lock.release()
         started = time.time()
@@ -282,19 +308,21 @@ class ControlServer(Startable):
             self.finishing = False
         self.device_commands += 1
         if self.hooks.command_observers:
-            self._observe(env, started, result, error)
+            self._observe(env, started, result, error, caller)
         return reply
 
-    def _run_unlocked(self, env: Envelope) -> Sequence[Any]:
+    def _run_unlocked(self, env: Envelope, caller: Caller) -> Sequence[Any]:
         """An :attr:`unqueued` command, run on the standby thread while another one runs."""
         started = time.time()
         reply, result, error = self.dispatcher.run_device_observed(env)
         self.device_commands += 1
         if self.hooks.command_observers:
-            self._observe(env, started, result, error)
+            self._observe(env, started, result, error, caller)
         return reply
 
-    def _observe(self, env: Envelope, started: float, result: Any, error: Any) -> None:
+    def _observe(
+        self, env: Envelope, started: float, result: Any, error: Any, caller: Caller | None
+    ) -> None:
         record = CommandRecord(
             started,
             self.name,
@@ -304,6 +332,7 @@ class ControlServer(Startable):
             time.time() - started,
             result,
             error,
+            caller.identity if caller is not None else "",
         )
         for observer in self.hooks.command_observers:
             try:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 import controlroom
+from controlroom.rpc.access import ADMIN, COMMAND, READ, Caller
+from controlroom.rpc.leases import MAX_LEASE_S, MIN_LEASE_S, Leases
 from controlroom.rpc.publisher import HK, MAX_PERIOD_S, MIN_PERIOD_S, STATUS, checked_period
 from controlroom.rpc.threads import PROCESS
 from controlroom.wire import PROTOCOL_VERSION
@@ -43,6 +45,32 @@ SERVICE_DOCS: dict[str, str] = {
     "unregister_listener": "Stop sending events to a listener.",
     "handle_event": "Receive an event from another server (queued, handled off the loop).",
     "quit": "Stop the server after this reply.",
+    "lease": (
+        f"Take this server for seconds ({MIN_LEASE_S:g} to {MAX_LEASE_S:g}), or renew your lease: "
+        "until it ends, others may only read. Returns {server, holder, until, ...}."
+    ),
+    "release": "End your lease; an admin breaks another's with force=true.",
+    "lease_status": "Who holds the lease of this server and until when, or null.",
+}
+
+
+# Who may run each service command (see controlroom.rpc.access).
+SERVICE_ACCESS: dict[str, str] = {
+    "ping": READ,
+    "info": READ,
+    "process_status": READ,
+    "get_rates": READ,
+    "get_status": READ,
+    "get_housekeeping": READ,
+    "set_rates": COMMAND,
+    "set_log_level": COMMAND,
+    "register_listener": ADMIN,
+    "unregister_listener": ADMIN,
+    "handle_event": ADMIN,
+    "quit": ADMIN,
+    "lease": COMMAND,
+    "release": COMMAND,
+    "lease_status": READ,
 }
 
 
@@ -51,6 +79,7 @@ class ServiceCommands:
         self.server = server
         self._process = psutil.Process(os.getpid())
         self._process.cpu_percent()  # prime: the first reading is always 0
+        self.leases = Leases(server.name, server.notify, server.tasks.schedule)
 
     def table(self) -> dict[str, Callable[..., Any]]:
         return {name: getattr(self, name) for name in SERVICE_DOCS}
@@ -72,8 +101,11 @@ class ServiceCommands:
             "pid": os.getpid(),
             "endpoints": {"commands": server.endpoint, "publish": server.pub_endpoint},
             "commands": server.served.describe(),
-            "services": [{"name": n, "doc": d} for n, d in SERVICE_DOCS.items()],
+            "services": [
+                {"name": n, "doc": d, "access": SERVICE_ACCESS[n]} for n, d in SERVICE_DOCS.items()
+            ],
             "rates": self.get_rates(),
+            "lease": self.leases.status(),
             "listeners": self.server.notifier.describe(),
             "background_threads": self.server.thread_states(),
             "events": {
@@ -101,6 +133,7 @@ class ServiceCommands:
                 "standby_takeovers": self.server.standby.takeovers,
                 "hk_failures": self.server.publisher.failures,
                 "background_threads": self.server.thread_states(),
+                "lease": self.leases.status(),
             }
 
     def get_rates(self) -> dict[str, Any]:
@@ -152,3 +185,20 @@ class ServiceCommands:
     def quit(self) -> str:
         self.server.stopping.set()
         return f"{self.server.name} stopping"
+
+    def lease(self, seconds: float, *, caller: Caller) -> dict[str, Any]:
+        self._guard_commands()
+        return {"server": self.server.name, **self.leases.take(caller, seconds).describe()}
+
+    def release(self, force: bool = False, *, caller: Caller) -> bool:
+        return self.leases.release(caller, force)
+
+    def lease_status(self) -> dict[str, Any] | None:
+        return self.leases.status()
+
+    def _guard_commands(self) -> None:
+        # The guard matters only once a lease exists, and the dispatcher is made after
+        # these commands: it joins the guards at the first lease.
+        guards = self.server.dispatcher.guards
+        if self.leases.guard not in guards:
+            guards.append(self.leases.guard)

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from controlroom.rpc.frames import recv_frames
-
 if TYPE_CHECKING:
     from controlroom.rpc.server import ControlServer
 
@@ -103,7 +101,7 @@ class Standby:
     def _drain(self, router: zmq.Socket[bytes]) -> None:
         while True:
             try:
-                frames = recv_frames(router, zmq.NOBLOCK)
+                frames, user = self.server.receive(router, zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self.server.handle(frames, run_device=False)
+            self.server.handle(frames, user, run_device=False)

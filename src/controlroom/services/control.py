@@ -24,7 +24,7 @@ def service_server(
     """The control server of core service ``name`` serving ``interface``, on the endpoints
     given, else on those of ``services.<name>``; ``options`` go to the server."""
     entry = settings["services"][name]
-    return ControlServer(
+    server = ControlServer(
         name,
         DeviceService(interface),
         endpoint=endpoint or str(entry["commands"]),
@@ -33,3 +33,7 @@ def service_server(
         hk_period_s=hk_period_s,
         **options,
     )
+    # The lab's own processes call core services all the time (heartbeats, rows): one
+    # operator's lease would stop the lab.
+    server.services.leases.leasable = False
+    return server

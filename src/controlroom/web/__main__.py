@@ -13,6 +13,8 @@ import logging
 import sys
 
 from controlroom.config.settings import load_settings
+from controlroom.processes.entry import secure_process
+from controlroom.rpc import RpcError
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.web import WebError, create_app
 from controlroom.web.config import WebConfig
@@ -36,10 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     settings = load_settings()
     try:
+        secure_process(settings, serving=False)  # the panel only connects: no server key here
         config = WebConfig.from_settings(settings)
         bind = args.host or config.host
         app = create_app(settings, bind_host=bind)
-    except WebError as exc:
+    except (WebError, RpcError) as exc:
         sys.exit(f"error: {exc}")
     port = config.port if args.port is None else args.port
     if not serve(app, bind, port, announce):

@@ -22,7 +22,7 @@ from controlroom.telemetry import (
     load_dictionary,
     shipped_dictionary,
 )
-from controlroom.web.config import WebConfig, check_access
+from controlroom.web.config import WebConfig, check_access, check_tls
 from controlroom.web.context import Context, WebContext, WsAction
 from controlroom.web.discovery import Discovery
 from controlroom.web.errors import WebError
@@ -70,13 +70,16 @@ def create_app(
     clock: Callable[[], float] = time.time,
     pages: Sequence[Page] | None = None,
 ) -> FastAPI:
-    """The panel for ``settings``; refuses anonymous access unless ``bind_host`` is loopback.
+    """The panel for ``settings``; refuses anonymous access or plain HTTP unless
+    ``bind_host`` is loopback.
 
-    ``bind_host`` is where it will listen (default ``web.host``). The live hub
-    starts and stops with the app (its lifespan).
+    ``bind_host`` is where it will listen (default ``web.host``). The checked
+    certificate and key, if any, are ``app.state.tls`` (:func:`~.serve.serve`
+    serves HTTPS with them). The live hub starts and stops with the app (its lifespan).
     """
     config = WebConfig.from_settings(settings)
     check_access(config, bind_host or config.host)
+    tls = check_tls(config, bind_host or config.host)
     if not config.users and not config.allow_anonymous:
         log.warning("web.users is empty and anonymous access is off: nobody can log in")
     chosen = list(PAGES if pages is None else pages)
@@ -113,6 +116,7 @@ def create_app(
 
     app = FastAPI(title="controlroom", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.web = context
+    app.state.tls = tls
     app.middleware("http")(guard)
     app.include_router(_common_routes())
     for page in chosen:

@@ -12,7 +12,8 @@
    endpoints the Settings give them (``bridges.<name>.commands``/``publish``);
 4. the registry's list: every server that registered, at the endpoints it
    actually bound (servers on port 0 are found only here); one that registered
-   with metadata ``kind: bridge`` is a bridge, any other new name a device.
+   with metadata ``kind: bridge`` is a bridge, ``kind: service`` a service (each host's
+   process manager ``procman@<host>``), any other new name a device.
 
 Endpoints on port 0 (not yet known) are left out until the registry knows
 them. :class:`StaticDiscovery` is a fixed list, for tests and embedding.
@@ -152,9 +153,10 @@ class SettingsDiscovery:
 
 
 def _registered_kind(entry: Mapping[str, Any]) -> str:
+    """What a registered server says it is (a host's process manager is a service)."""
     metadata = entry.get("metadata")
-    is_bridge = isinstance(metadata, Mapping) and metadata.get("kind") == BRIDGE
-    return BRIDGE if is_bridge else DEVICE
+    kind = metadata.get("kind") if isinstance(metadata, Mapping) else None
+    return kind if kind in (BRIDGE, SERVICE) else DEVICE
 
 
 def _target(name: str, kind: str, endpoints: Mapping[str, Any]) -> Target:

@@ -6,8 +6,8 @@
   PATCH, DELETE) whose ``X-CSRF-Token`` header is not the session's token
   (compared in constant time, :func:`csrf_matches`), and adds the security
   headers (a strict Content-Security-Policy: only this origin's scripts,
-  styles and connections). Pages cannot forget CSRF: it is checked here,
-  before any route runs.
+  styles and connections; over HTTPS, Strict-Transport-Security). Pages
+  cannot forget CSRF: it is checked here, before any route runs.
 * :func:`require_role` is the FastAPI dependency routes use:
   ``Depends(require_role("operator"))`` returns the :class:`Session` or
   answers 401 (no session) / 403 (role too low); :data:`Viewer`,
@@ -47,6 +47,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+# Over HTTPS only (a browser ignores it over HTTP): this host is HTTPS for a year.
+# No includeSubDomains: the panel speaks for its own host name, not for the lab's domain.
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 CallNext = Callable[[Request], Awaitable[Response]]
 
@@ -67,6 +70,8 @@ async def guard(request: Request, call_next: CallNext) -> Response:
         set_session_cookie(request, response, visitor)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.url.scheme == "https":
+        response.headers.setdefault(*HSTS)
     return response
 
 

@@ -4,6 +4,10 @@
 announcement is made from uvicorn's startup, after the sockets are bound and
 the app's lifespan (the hub) has started, so a parent waiting for it needs no
 guessing: the URL has the actual port when the port asked for was 0.
+
+The panel serves HTTPS (and only HTTPS) when :func:`~.app.create_app` found a
+certificate and key in the Settings (``app.state.tls``, checked for the
+address it will listen on); the announced URL then says ``https://``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+
+from controlroom.web.config import TlsFiles
 
 Announce = Callable[[str], None]
 
@@ -29,7 +35,8 @@ class AnnouncingServer(uvicorn.Server):
         await super().startup(sockets)
         if self.started and not self.should_exit:
             bound = [s for server in self.servers for s in server.sockets]
-            self.announce(listening_url([s.getsockname() for s in bound]))
+            scheme = "https" if self.config.is_ssl else "http"
+            self.announce(listening_url([s.getsockname() for s in bound], scheme))
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -42,6 +49,7 @@ class AnnouncingServer(uvicorn.Server):
 
 def serve(app: Any, host: str, port: int, announce: Announce, *, debug: bool = False) -> bool:
     """Serve ``app`` on ``host:port`` until stopped; False if it never started listening."""
+    tls = tls_of(app)
     config = uvicorn.Config(
         app,
         host=host,
@@ -49,13 +57,21 @@ def serve(app: Any, host: str, port: int, announce: Announce, *, debug: bool = F
         log_level="debug" if debug else "warning",
         lifespan="on",
         proxy_headers=False,  # behind a TLS proxy, configure forwarded headers there
+        ssl_certfile=tls.cert if tls else None,
+        ssl_keyfile=tls.key if tls else None,
     )
     server = AnnouncingServer(config, announce)
     server.run()
     return bool(server.started)
 
 
-def listening_url(addresses: list[Any]) -> str:
+def tls_of(app: Any) -> TlsFiles | None:
+    """The certificate and key :func:`~.app.create_app` checked for ``app``; None: plain HTTP."""
+    tls = getattr(getattr(app, "state", None), "tls", None)
+    return tls if isinstance(tls, TlsFiles) else None
+
+
+def listening_url(addresses: list[Any], scheme: str = "http") -> str:
     """The URL clients reach the first address at (a wildcard bind is reached on loopback)."""
     host, port = str(addresses[0][0]), int(addresses[0][1])
     if host in ("0.0.0.0", ""):  # noqa: S104 - reading a bound address, not binding
@@ -64,4 +80,4 @@ def listening_url(addresses: list[Any]) -> str:
         host = "::1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}/"
+    return f"{scheme}://{host}:{port}/"

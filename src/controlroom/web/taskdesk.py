@@ -89,9 +89,12 @@ class TaskDesk:
         shown = self.runner.runs()[:RUNS_SHOWN]
         return {"runs": [run.as_dict() for run in shown], "busy": self.runner.busy_devices()}
 
-    def submit(self, name: str, arguments: Mapping[str, Any] | None, user: str) -> TaskRun:
-        """Start task ``name``; its output goes to the hub as it is written."""
-        run = self.runner.submit(name, arguments, user=user)
+    def submit(
+        self, name: str, arguments: Mapping[str, Any] | None, user: str, role: str
+    ) -> TaskRun:
+        """Start task ``name`` for ``user`` (whose ``role`` the servers check its calls
+        against); its output goes to the hub as it is written."""
+        run = self.runner.submit(name, arguments, user=user, role=role)
         OutputPump(self.hub, run).start()
         self.publish_runs()
         return run

@@ -17,6 +17,11 @@ another building block's observation runs (the configuration manager has one
 observation at a time). Building blocks run inside an observation opened by
 the injected ``observations`` starter (by default :func:`controlroom.obs.observation`
 with the configuration manager the Settings name).
+
+A run submitted for a user runs on that user's behalf: every call the task
+makes through a proxy (its observation, the devices it commands) carries
+the user's name and panel role, via web, so each control server checks that
+role and journals ``alice via web (key lab)``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from controlroom.obs import BuildingBlock, Observation, observation
 from controlroom.obs.sequence import describe
 from controlroom.obs.task import TaskSpec
 from controlroom.obs.taskargs import to_json
+from controlroom.rpc.proxy import acting_for
 from controlroom.web.errors import WebError
 from controlroom.web.taskoutput import OutputStream, capture_thread
 
@@ -44,6 +50,7 @@ log = logging.getLogger(__name__)
 State = Literal["queued", "running", "done", "failed"]
 ObservationStarter = Callable[[str], AbstractContextManager[Observation]]
 OBSERVATION = "observation"  # the lock every building block takes: one observation at a time
+VIA = "web"
 
 
 class TaskRefused(WebError):
@@ -66,6 +73,7 @@ class TaskRun:
     spec: TaskSpec
     arguments: dict[str, Any]
     user: str | None = None
+    role: str = "viewer"  # the user's, which the servers check the task's calls against
     state: State = "queued"
     submitted: float = field(default_factory=time.time)
     started: float | None = None
@@ -79,6 +87,12 @@ class TaskRun:
     @property
     def active(self) -> bool:
         return self.state in ("queued", "running")
+
+    def acting(self) -> AbstractContextManager[None]:
+        """The context the task runs in: on its user's behalf, if it has one."""
+        if self.user is None:
+            return nullcontext()
+        return acting_for({"user": self.user, "role": self.role, "via": VIA})
 
     @property
     def duration_s(self) -> float | None:
@@ -168,9 +182,15 @@ class TaskRunner:
     # -- running -----------------------------------------------------------------
 
     def submit(
-        self, name: str, arguments: Mapping[str, Any] | None = None, *, user: str | None = None
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        user: str | None = None,
+        role: str = "viewer",
     ) -> TaskRun:
-        """Start task ``name`` with JSON ``arguments`` on a new thread; returns its run."""
+        """Start task ``name`` with JSON ``arguments`` on a new thread, on behalf of ``user``
+        with ``role`` when given; returns its run."""
         spec = self.tasks.get(name)
         if spec is None:
             known = ", ".join(sorted(self.tasks)) or "none"
@@ -178,7 +198,7 @@ class TaskRunner:
         coerced = spec.arguments(arguments)  # TaskArgumentError names the argument
         with self._lock:
             run = TaskRun(
-                next(self._ids), spec, coerced, user, output=OutputStream(self.output_lines)
+                next(self._ids), spec, coerced, user, role, output=OutputStream(self.output_lines)
             )
             self._reserve(run)
             self._runs[run.id] = run
@@ -220,7 +240,8 @@ class TaskRunner:
             run.state, run.started = "running", time.time()
             self._notify(run)
             out.line("runner", f"----- {run.spec.display_name} started (run {run.id})")
-            outcome = self._call(run)
+            with run.acting():
+                outcome = self._call(run)
             out.flush()
             ended = time.time()
             out.line(

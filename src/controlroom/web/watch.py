@@ -70,7 +70,18 @@ class StatusLights:
                 light["since"] = now
                 self._lights[name] = light
                 changed.append(Message(topic_of(SERVER, name), name, now, dict(light)))
+        for name in self._lights.keys() - self.servers.found.keys():
+            changed.extend(self._gone(name, now))
         self.hub.publish(changed)
+
+    def _gone(self, name: str, now: float) -> list[Message]:
+        """A server discovery no longer finds (the registry lost it) is shown down, once."""
+        light = self._lights[name]
+        if not light["up"]:
+            return []
+        light = {**light, "up": False, "error": "no longer registered", "since": now}
+        self._lights[name] = light
+        return [Message(topic_of(SERVER, name), name, now, dict(light))]
 
 
 def _differs(previous: Mapping[str, Any], light: Mapping[str, Any]) -> bool:

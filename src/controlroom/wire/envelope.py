@@ -5,12 +5,17 @@ On the wire an envelope is one msgpack array (plus out-of-band array frames):
 =========  ==============================================================
 kind       array
 =========  ==============================================================
-call       ``[version, "call", id, command, args, kwargs]``
+call       ``[version, "call", id, command, args, kwargs]`` (+ ``caller``)
 reply      ``[version, "reply", id, result]``
 error      ``[version, "error", id, {type, message, traceback, origin}]``
 hello      ``[version, "hello", id, {versions, client, features}]``
 welcome    ``[version, "welcome", id, {version, server, features}]``
 =========  ==============================================================
+
+A call may carry a seventh field, ``caller``: the person a trusted
+intermediary (the web panel, the pipe server, the MQTT bridge) calls for,
+``{"user": ..., "role": ..., "via": ...}``. The server decides whether to
+believe it (see :mod:`controlroom.rpc.access`); here it is only shaped.
 
 Clients in other languages need only a msgpack library to speak it.
 """
@@ -38,6 +43,8 @@ HELLO: Final = "hello"
 WELCOME: Final = "welcome"
 KINDS: Final = frozenset({CALL, REPLY, ERROR, HELLO, WELCOME})
 _MAX_ID: Final = 2**64 - 1
+MAX_CALLER_FIELDS: Final = 8
+MAX_CALLER_CHARS: Final = 128
 
 
 @dataclass(slots=True)
@@ -52,6 +59,7 @@ class Envelope:
     result: Any = None
     error: ErrorInfo | None = None
     version: int = PROTOCOL_VERSION
+    caller: dict[str, str] | None = None
 
 
 def call(request_id: int, command: str, args: Sequence[Any] = (), **kwargs: Any) -> Envelope:
@@ -72,10 +80,15 @@ def encode_call(
     args: Sequence[Any] = (),
     kwargs: Mapping[str, Any] | None = None,
     registry: TypeRegistry = DEFAULT_REGISTRY,
+    *,
+    caller: Mapping[str, str] | None = None,
 ) -> list[Frame]:
     """The frames of a call, without building an :class:`Envelope` (the client's hot path)."""
     arguments = args if type(args) is list else list(args)
-    return pack([PROTOCOL_VERSION, CALL, request_id, command, arguments, kwargs or {}], registry)
+    body = [PROTOCOL_VERSION, CALL, request_id, command, arguments, kwargs or {}]
+    if caller:
+        body.append(dict(caller))
+    return pack(body, registry)
 
 
 def encode_reply(
@@ -89,6 +102,8 @@ def encode(env: Envelope, registry: TypeRegistry = DEFAULT_REGISTRY) -> list[Fra
     """The frames for ``env``."""
     if env.kind == CALL:
         body: list[Any] = [env.version, CALL, env.id, env.command, env.args, env.kwargs]
+        if env.caller:
+            body.append(env.caller)
     elif env.kind == ERROR:
         assert env.error is not None
         body = [env.version, ERROR, env.id, env.error.to_dict()]
@@ -172,9 +187,9 @@ def _shape(kind: str, request_id: int, body: list[Any]) -> Envelope:
 
 
 def _shape_call(request_id: int, body: list[Any], version: int) -> Envelope:
-    if len(body) != 6:
-        raise MalformedFrame(f"a call has 6 fields, got {len(body)}", request_id=request_id)
-    _, _, _, command, args, kwargs = body
+    if len(body) not in (6, 7):
+        raise MalformedFrame(f"a call has 6 or 7 fields, got {len(body)}", request_id=request_id)
+    command, args, kwargs = body[3], body[4], body[5]
     if type(command) is not str or not command:
         raise MalformedFrame("command name must be a non-empty string", request_id=request_id)
     if type(args) is not list:
@@ -183,4 +198,25 @@ def _shape_call(request_id: int, body: list[Any], version: int) -> Envelope:
         raise MalformedFrame(
             "call keyword arguments must be a map with string keys", request_id=request_id
         )
-    return Envelope(CALL, request_id, command, args, kwargs, version=version)
+    caller = _caller(body[6], request_id) if len(body) == 7 else None
+    return Envelope(CALL, request_id, command, args, kwargs, version=version, caller=caller)
+
+
+def _caller(value: Any, request_id: int) -> dict[str, str] | None:
+    """The optional caller field: a small map of short strings, or nil."""
+    if value is None:
+        return None
+    if (
+        type(value) is not dict
+        or len(value) > MAX_CALLER_FIELDS
+        or not all(
+            type(k) is str and type(v) is str and len(k) <= 32 and len(v) <= MAX_CALLER_CHARS
+            for k, v in value.items()
+        )
+    ):
+        raise MalformedFrame(
+            f"the caller field is a map of at most {MAX_CALLER_FIELDS} strings of at most "
+            f"{MAX_CALLER_CHARS} characters",
+            request_id=request_id,
+        )
+    return value

@@ -10,6 +10,7 @@ import yaml
 
 from controlroom.config.settings import Settings, load_settings
 from controlroom.services.procman.errors import SpecError
+from controlroom.services.procman.hosts import local_specs
 from controlroom.services.procman.processspec import (
     Link,
     Pin,
@@ -18,7 +19,7 @@ from controlroom.services.procman.processspec import (
     set_option,
     waves,
 )
-from controlroom.services.procman.specs import local_specs, process_specs
+from controlroom.services.procman.specs import process_specs
 
 PY = "/opt/python"
 HERE = ["localhost", "127.0.0.1", "bench-1"]  # this machine's names, for the tests

@@ -83,6 +83,23 @@ def test_register_lookup_list_and_unregister(registry: tuple[ControlServer, Devi
     assert [e["name"] for e in proxy.list_services()] == ["dummy"]
 
 
+def test_entries_name_their_host_and_can_be_listed_by_host(
+    registry: tuple[ControlServer, DeviceProxy], listener: Events
+) -> None:
+    _, proxy = registry
+    assert proxy.register("procman@a", ENDS, {"host": "a"})["host"] == "a"
+    proxy.register("procman@b", {"commands": "tcp://10.0.0.2:6040"}, {"host": "b"})
+    proxy.register("dummy", {"commands": "tcp://10.0.0.2:7010"}, {"host": "b"})
+    assert proxy.lookup("dummy")["host"] == "b"
+    assert [e["name"] for e in proxy.list_services("b")] == ["dummy", "procman@b"]
+    assert [e["name"] for e in proxy.list_services()] == ["dummy", "procman@a", "procman@b"]
+    # The same name from another host is a server that moved: its listeners hear of it.
+    proxy.register("dummy", {"commands": "tcp://10.0.0.2:7010"}, {"host": "c"})
+    assert wait_until(lambda: [e["host"] for e in listener.named("server_up")][-1:] == ["c"])
+    with pytest.raises(RemoteError, match="metadata host must be a host name"):
+        proxy.register("psu", ENDS, {"host": ["a"]})
+
+
 def test_a_bad_registration_is_refused_and_the_registry_serves_on(
     registry: tuple[ControlServer, DeviceProxy],
 ) -> None:
@@ -103,6 +120,7 @@ def test_up_then_down_after_the_ttl_without_heartbeat(
     assert wait_until(lambda: len(listener.named("server_up")) == 2)
     assert listener.named("server_up")[0] == {
         "name": "tempctl",
+        "host": "",
         "endpoints": ENDS,
         "metadata": {"pid": 42},
     }

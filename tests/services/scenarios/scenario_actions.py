@@ -9,6 +9,7 @@ from typing import Any
 
 from controlroom.obs import building_block, current_observation
 from controlroom.obs.task import task
+from controlroom.rpc import Proxy
 
 # What the actions did, in order: (action, arguments, obsid of the observation they ran in).
 DONE: queue.SimpleQueue[tuple[str, dict[str, Any], str | None]] = queue.SimpleQueue()
@@ -58,3 +59,10 @@ class Mode(enum.Enum):
 def set_mode(*, mode: Mode = Mode.SLOW, repeat: int = 1) -> None:
     """A task: its arguments arrive coerced as the web panel's form would send them."""
     DONE.put(("set_mode", {"mode": mode, "repeat": repeat}, _obsid()))
+
+
+def set_offset_of(endpoint: str, offset: float) -> None:
+    """Command a server through a proxy of its own, as a lab's rule does."""
+    with Proxy(endpoint, timeout=5.0) as device:
+        device.call("set_offset", offset)
+    DONE.put(("set_offset_of", {"offset": offset}, _obsid()))

@@ -88,12 +88,15 @@ def scheduler_settings(confman_endpoint: str) -> dict[str, Any]:
 def start_scheduler(
     confman: tuple[StandInConfman, ControlServer],
 ) -> Iterator[Callable[..., ControlServer]]:
-    """Start the scheduler server (with observations) against the stand-in; stopped after."""
+    """Start the scheduler server (with observations) against the stand-in, its jobs with
+    ``role`` (else the default); stopped after."""
     started: list[ControlServer] = []
 
-    def start(**options: Any) -> ControlServer:
+    def start(*, role: str | None = None, **options: Any) -> ControlServer:
         options.setdefault("follow_s", 0.2)
         settings = scheduler_settings(confman[1].endpoint)
+        if role is not None:
+            settings["services"]["scheduler"]["role"] = role
         server = build_server(settings, runner=run_in_observation, **options)
         server.start()
         started.append(server)

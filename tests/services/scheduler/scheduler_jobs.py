@@ -6,6 +6,7 @@ import queue
 from typing import Any
 
 from controlroom.obs import building_block, current_observation
+from controlroom.rpc import Proxy
 
 # What the jobs did, in order: (job, arguments, obsid of the observation they ran in).
 DONE: queue.SimpleQueue[tuple[str, dict[str, Any], str | None]] = queue.SimpleQueue()
@@ -30,3 +31,10 @@ def save_snapshot(label: str = "nightly") -> None:
 def broken() -> None:
     """A task that always fails."""
     raise RuntimeError("the bench is unplugged")
+
+
+def set_bench(endpoint: str, value: float) -> None:
+    """Command a server through a proxy of its own, as a lab's job does."""
+    with Proxy(endpoint, timeout=5.0) as bench:
+        bench.call("set_offset", value)
+    DONE.put(("set_bench", {"value": value}, _obsid()))

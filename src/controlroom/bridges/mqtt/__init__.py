@@ -12,10 +12,13 @@ registry) is followed on its PUB endpoint, and under ``<prefix>/<site>``:
 * Home Assistant discovery configs (one ``sensor`` per parameter, one device
   per server) go under the discovery prefix, again when Home Assistant says
   ``online`` on ``<discovery_prefix>/status``;
-* commands on ``<server>/<command>/set`` run when ``bridges.mqtt.allow``
-  names them -- and only when the bridge logs in with a username: without
-  broker credentials no command topic is subscribed at all. The answer goes
-  to ``<server>/<command>/result``.
+* a command published by broker user ``<user>`` on
+  ``set/<user>/<server>/<command>`` runs on that user's behalf, with the role
+  ``bridges.mqtt.users`` gives it, when ``bridges.mqtt.allow`` names it --
+  and only when the bridge logs in with a username: without broker
+  credentials no command topic is subscribed at all. The answer goes to
+  ``result/<user>/<server>/<command>``. The broker's ACL keeps each user to
+  its own name (see the README).
 
 :class:`MqttBridge` runs it from a :class:`MqttConfig` (usually
 ``MqttConfig.from_settings(settings)``); every error is an :class:`MqttError`

@@ -1,17 +1,24 @@
-"""Commands from MQTT: ``<prefix>/<site>/<server>/<command>/set`` -> the control server.
+"""Commands from MQTT: ``<prefix>/<site>/set/<user>/<server>/<command>`` -> the control server.
 
-Only a command the allow-list names for that server is called; the payload
-gives its arguments (see :func:`~.payloads.parse_arguments`); the answer,
-``{"ok": true, "value": ...}`` or ``{"ok": false, "error": ...}``, goes to
-``.../<command>/result`` (QoS 1, not retained). The command runs on the
-control server like any other -- checked, run one at a time, journaled --
-through a :class:`~controlroom.rpc.Proxy`, on a small pool of worker threads
-so a slow command never holds up the MQTT network thread.
+``<user>`` is the broker user that published (the broker's ACL lets each
+user publish under its own name only, see :mod:`.topics`), and
+``bridges.mqtt.users`` gives each such user a role. The command runs on
+behalf of that user (``ops via mqtt (key lab)``): the control server checks
+it against the user's role and journals the user's name. Only a command the
+allow-list names for that server is called; the payload gives its arguments
+(see :func:`~.payloads.parse_arguments`); the answer, ``{"ok": true, "value":
+...}`` or ``{"ok": false, "error": ...}``, goes to
+``result/<user>/<server>/<command>`` (QoS 1, not retained). The command runs
+on the control server like any other -- checked, run one at a time,
+journaled -- through a :class:`~controlroom.rpc.Proxy` of that user's, on a
+small pool of worker threads so a slow command never holds up the MQTT
+network thread.
 
-Refused without calling anything: a server or command not allowed, a retained
-request (it would run again at every reconnection), a payload too large or
-malformed, more than ``commands_per_s`` (with a burst of ``command_burst``),
-more than :data:`MAX_PENDING` waiting. Every request gets exactly one result,
+Refused without calling anything: a broker user ``users`` does not list, a
+server or command not allowed, a retained request (it would run again at
+every reconnection), a payload too large or malformed, more than
+``commands_per_s`` (with a burst of ``command_burst``), more than
+:data:`MAX_PENDING` waiting. Every request gets exactly one result,
 refused ones included: a client waiting on its ``/result`` must learn that
 its request was not run. A flood costs one small result per request, never
 more; only the log is spared, with one line per run of rate refusals.
@@ -29,6 +36,7 @@ from typing import Any
 from controlroom.bridges.mqtt.config import MqttConfig
 from controlroom.bridges.mqtt.errors import PayloadError
 from controlroom.bridges.mqtt.payloads import Arguments, parse_arguments, result_payload
+from controlroom.bridges.mqtt.topics import Request
 from controlroom.rpc import CallTimeout, Proxy, RemoteError, RpcError
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,7 @@ Publish = Callable[[str, str, int, bool], None]
 WORKERS = 4
 MAX_PENDING = 16
 CLIENT_NAME = "controlroom-mqtt"
+VIA = "mqtt"
 
 
 class TokenBucket:
@@ -77,29 +86,30 @@ class CommandDesk:
         self._refused_in_run = 0  # rate refusals since the last request let through
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="mqtt-command")
-        self._proxies: dict[str, Proxy] = {}
+        # One proxy per (endpoint, user): a proxy calls for one user only, so a cached one
+        # never carries one user's identity into another's request.
+        self._proxies: dict[tuple[str, str], Proxy] = {}
         self._lock = threading.Lock()
 
     def handle(self, topic: str, payload: bytes, *, retained: bool = False) -> None:
         """One message on a command topic; never raises."""
-        where = self.topics.parse_set(topic)
-        if where is None:
+        request = self.topics.parse_set(topic)
+        if request is None:
             return
-        server, command = where
         if not self._bucket.take():
-            self._refuse_for_rate(server, command)
+            self._refuse_for_rate(request)
             return
         self._end_rate_run()
         try:
-            arguments = self._check(server, command, payload, retained)
+            role, arguments = self._check(request, payload, retained)
         except PayloadError as exc:
-            self._answer(server, command, error=str(exc))
+            self._answer(request, error=str(exc))
             return
         if not self._pending.acquire(blocking=False):
-            self._answer(server, command, error=f"busy: {MAX_PENDING} commands are waiting")
+            self._answer(request, error=f"busy: {MAX_PENDING} commands are waiting")
             return
         self.accepted += 1
-        self._pool.submit(self._run, server, command, arguments)
+        self._pool.submit(self._run, request, role, arguments)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -108,36 +118,44 @@ class CommandDesk:
         for proxy in proxies:
             proxy.close()
 
-    def _check(self, server: str, command: str, payload: bytes, retained: bool) -> Arguments:
-        allowed = self.config.allowed(server)
-        if command not in allowed:
+    def _check(self, request: Request, payload: bytes, retained: bool) -> tuple[str, Arguments]:
+        """The user's role and the request's arguments; PayloadError if it may not run."""
+        role = self.config.role_of(request.user)
+        if role is None:
+            raise PayloadError(
+                f"broker user {request.user!r} may not command: it is not in bridges.mqtt.users"
+            )
+        allowed = self.config.allowed(request.server)
+        if request.command not in allowed:
             names = ", ".join(sorted(allowed)) or "none"
             raise PayloadError(
-                f"command {command!r} is not allowed for {server} (allowed: {names}; "
-                f"see bridges.mqtt.allow)"
+                f"command {request.command!r} is not allowed for {request.server} "
+                f"(allowed: {names}; see bridges.mqtt.allow)"
             )
         if retained:
             raise PayloadError("a retained command is ignored: publish it without the retain flag")
-        return parse_arguments(payload, self.config.mqtt.max_payload_bytes)
+        return role, parse_arguments(payload, self.config.mqtt.max_payload_bytes)
 
-    def _run(self, server: str, command: str, arguments: Arguments) -> None:
+    def _run(self, request: Request, role: str, arguments: Arguments) -> None:
         try:
-            value = self._call(server, command, arguments)
+            value = self._call(request, role, arguments)
         except PayloadError as exc:
-            self._answer(server, command, error=str(exc))
+            self._answer(request, error=str(exc))
         except Exception as exc:  # the worker must answer whatever happened
-            log.exception("MQTT command %s.%s failed", server, command)
-            self._answer(server, command, error=f"{type(exc).__name__}: {exc}")
+            log.exception("MQTT command %s.%s failed", request.server, request.command)
+            self._answer(request, error=f"{type(exc).__name__}: {exc}")
         else:
-            self._answer(server, command, value=value)
+            self._answer(request, value=value)
         finally:
             self._pending.release()
 
-    def _call(self, server: str, command: str, arguments: Arguments) -> Any:
+    def _call(self, request: Request, role: str, arguments: Arguments) -> Any:
         args, kwargs = arguments
         timeout = self.config.mqtt.command_timeout_s
+        server = request.server
         try:
-            return self._proxy(server).request(command, args, kwargs, timeout=timeout)
+            proxy = self._proxy(request, role)
+            return proxy.request(request.command, args, kwargs, timeout=timeout)
         except RemoteError as exc:
             raise PayloadError(f"{exc.info.type}: {exc.info.message}") from None
         except CallTimeout:
@@ -145,34 +163,40 @@ class CommandDesk:
         except RpcError as exc:
             raise PayloadError(f"{server}: {exc}") from None
 
-    def _proxy(self, server: str) -> Proxy:
-        endpoint = self._endpoint_of(server)
+    def _proxy(self, request: Request, role: str) -> Proxy:
+        endpoint = self._endpoint_of(request.server)
         if not endpoint:
-            raise PayloadError(f"{server} not found: not registered and not a core service")
+            raise PayloadError(f"{request.server} not found: not registered and not a core service")
+        key = (endpoint, request.user)
         with self._lock:
-            proxy = self._proxies.get(endpoint)
+            proxy = self._proxies.get(key)
             if proxy is None:
-                proxy = self._proxies[endpoint] = Proxy(endpoint, name=server, client=CLIENT_NAME)
+                caller = {"user": request.user, "role": role, "via": VIA}
+                proxy = Proxy(endpoint, name=request.server, client=CLIENT_NAME, on_behalf=caller)
+                self._proxies[key] = proxy
         return proxy
 
     def _answer(
-        self, server: str, command: str, *, value: Any = None, error: str = "", logged: bool = True
+        self, request: Request, *, value: Any = None, error: str = "", logged: bool = True
     ) -> None:
+        server, command = request.server, request.command
         if error:
             self.refused += 1
             if logged:
-                log.info("MQTT command %s.%s refused: %s", server, command, error)
+                log.info(
+                    "MQTT command %s.%s from %s refused: %s", server, command, request.user, error
+                )
         payload = result_payload(server, command, value=value, error=error)
-        self._publish(self.topics.result(server, command), payload, 1, False)
+        self._publish(self.topics.result(request.user, server, command), payload, 1, False)
 
-    def _refuse_for_rate(self, server: str, command: str) -> None:
+    def _refuse_for_rate(self, request: Request) -> None:
         self.rate_limited += 1
         self._refused_in_run += 1
         rate = self.config.mqtt.commands_per_s
         error = f"rate limit: at most {rate:g} commands per second"
         # A flood must not become a flood of log lines: the first refusal of a run is logged,
         # the rest are counted and summed up when the run ends.
-        self._answer(server, command, error=error, logged=self._refused_in_run == 1)
+        self._answer(request, error=error, logged=self._refused_in_run == 1)
 
     def _end_rate_run(self) -> None:
         if self._refused_in_run > 1:

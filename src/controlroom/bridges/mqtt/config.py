@@ -70,6 +70,10 @@ class MqttConfig:
         """Commands need broker credentials: without a username none is subscribed."""
         return bool(self.mqtt.username)
 
+    def role_of(self, user: str) -> str | None:
+        """The role ``bridges.mqtt.users`` gives broker user ``user``; None: not listed."""
+        return self.mqtt.users.get(user)
+
     def allowed(self, server: str) -> frozenset[str]:
         return frozenset(self.mqtt.allow.get(server, ()))
 

@@ -6,7 +6,13 @@ Under ``<prefix>/<site>``:
 * ``<server>/events`` -- the server's events, such as limit crossings (not retained);
 * ``<server>/availability`` -- ``online``/``offline`` from pings (retained);
 * ``bridge/availability`` -- the bridge itself, ``offline`` being its last will;
-* ``<server>/<command>/set`` -- a command request, ``.../<command>/result`` its answer.
+* ``set/<user>/<server>/<command>`` -- a command request by the broker user
+  ``<user>``; ``result/<user>/<server>/<command>`` its answer.
+
+The broker user is in the request topic because MQTT does not tell a
+subscriber who published: the broker's ACL lets each user publish under its
+own name only (``pattern write <prefix>/+/set/%u/#``), so the name in the
+topic is the one the broker authenticated.
 
 A name is one topic level: the characters MQTT gives a meaning to (``/``,
 ``+``, ``#``, NUL) become ``_``. Home Assistant's discovery topics want ids of
@@ -39,6 +45,15 @@ def slug(name: object) -> str:
 
 
 @dataclass(frozen=True)
+class Request:
+    """A command request as its topic says: who asked, which server, which command."""
+
+    user: str  # the broker user (the ACL lets each publish under its own name only)
+    server: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Topics:
     """The topics of one bridge: ``prefix`` (may have several levels) and the site."""
 
@@ -65,21 +80,26 @@ class Topics:
 
     @property
     def command_filter(self) -> str:
-        """The subscription that takes every command request."""
-        return f"{self.base}/+/+/{SET}"
+        """The subscription that takes every command request, of every user."""
+        return f"{self.base}/{SET}/+/+/+"
 
-    def result(self, server: str, command: str) -> str:
-        return f"{self.base}/{level(server)}/{level(command)}/{RESULT}"
+    def request(self, user: str, server: str, command: str) -> str:
+        """Where broker user ``user`` publishes a request for ``server``'s ``command``."""
+        return f"{self.base}/{SET}/{level(user)}/{level(server)}/{level(command)}"
 
-    def parse_set(self, topic: str) -> tuple[str, str] | None:
-        """``(server, command)`` of a command request topic; None for any other topic."""
-        head = self.base + "/"
+    def result(self, user: str, server: str, command: str) -> str:
+        """Where the answer to ``user``'s request goes."""
+        return f"{self.base}/{RESULT}/{level(user)}/{level(server)}/{level(command)}"
+
+    def parse_set(self, topic: str) -> Request | None:
+        """The request a command topic stands for; None for any other topic."""
+        head = f"{self.base}/{SET}/"
         if not topic.startswith(head):
             return None
         parts = topic[len(head) :].split("/")
-        if len(parts) != 3 or parts[2] != SET or not parts[0] or not parts[1]:
+        if len(parts) != 3 or not all(parts):
             return None
-        return parts[0], parts[1]
+        return Request(*parts)
 
     @property
     def homeassistant_status(self) -> str:

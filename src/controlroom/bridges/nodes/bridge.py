@@ -137,12 +137,12 @@ class NodeBridge(Interface):
 
     # -- commands -------------------------------------------------------------------------
 
-    @command()
+    @command(access="read")
     def nodes(self) -> list[dict[str, Any]]:
         """Every node seen: id, type, address, connected, heartbeat age, line totals."""
         return self.network.summaries()
 
-    @command()
+    @command(access="read")
     def node(self, name: str) -> dict[str, Any]:
         """One node in full: counts per line kind and DATA kind, last status, last bad line."""
         found = self.network.detail(name)
@@ -165,12 +165,12 @@ class NodeBridge(Interface):
         self.network.count_sent(node_id)
         return {"node": node_id, "text": text, "bytes": sent}
 
-    @command()
+    @command(access="read")
     def counters(self) -> dict[str, Any]:
         """Totals (lines, malformed, rows, backlog, paused time) and per-node counters."""
         return {**self._totals(), "nodes": self.network.counters()}
 
-    @command()
+    @command(access="read")
     def parsers(self) -> dict[str, list[str]]:
         """Node types with a parser, and the DATA kinds each stores."""
         return self.intake.parsers.types()

@@ -1,7 +1,7 @@
 """What the pipe-command server needs to know, read once from the Settings.
 
-``bridges.pipe`` gives the address, token, allow-list and limits (see
-:mod:`controlroom.config.schema.bridges`); ``services.registry`` and the
+``bridges.pipe`` gives the address, the clients and their tokens, the
+allow-list and limits (see :mod:`controlroom.config.schema.bridges`); ``services.registry`` and the
 ``devices``/``services`` endpoints tell it where to find each device.
 """
 
@@ -12,7 +12,9 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from controlroom.bridges.pipe.clients import SHARED_ROLE, PipeClient, Tokens, read_clients
 from controlroom.bridges.pipe.errors import PipeError
+from controlroom.rpc.access import check_role
 from controlroom.rpc.resolve import registry_endpoint_of, settings_fallback
 
 Fallback = Mapping[str, Mapping[str, str]]
@@ -24,7 +26,10 @@ class PipeConfig:
 
     host: str = "127.0.0.1"
     port: int = 7900
+    # Who may connect: listed clients (name -> token hash, role) and the one shared token.
+    clients: Mapping[str, PipeClient] = dataclasses.field(default_factory=dict)
     token: str = ""
+    anonymous_role: str = SHARED_ROLE  # of every connection when no token is configured
     # Device name -> the commands served on it; a device not named here is unknown.
     allow: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
     max_line_bytes: int = 4096
@@ -50,7 +55,9 @@ class PipeConfig:
         return cls(
             host=host or str(section.get("host", defaults.host)),
             port=int(section.get("port", defaults.port)) if port is None else port,
+            clients=read_clients(section.get("clients") or {}),
             token=str(section.get("token") or ""),
+            anonymous_role=str(section.get("anonymous_role") or defaults.anonymous_role),
             allow=allow_list(section.get("allow") or {}),
             max_line_bytes=int(section.get("max_line_bytes", defaults.max_line_bytes)),
             max_clients=int(section.get("max_clients", defaults.max_clients)),
@@ -64,13 +71,22 @@ class PipeConfig:
             fallback=settings_fallback(settings),
         )
 
+    def tokens(self) -> Tokens:
+        """What tells a client by its token."""
+        return Tokens(self.clients, token=self.token, anonymous_role=self.anonymous_role)
+
     def check(self) -> None:
         """Refuse a configuration that would be unsafe or cannot work."""
-        if not self.token and not is_loopback(self.host):
+        if not (self.token or self.clients) and not is_loopback(self.host):
             raise PipeError(
-                f"bridges.pipe.token is empty: set a token to listen on {self.host} "
-                "(without one only a loopback address such as 127.0.0.1 is allowed)"
+                "bridges.pipe lists no clients and its token is empty: list clients with "
+                f"their tokens (bridges.pipe.clients) or set a token to listen on {self.host} "
+                "(without, only a loopback address such as 127.0.0.1 is allowed)"
             )
+        try:
+            check_role(self.anonymous_role)
+        except ValueError as exc:
+            raise PipeError(f"bridges.pipe.anonymous_role: {exc}") from None
         if self.max_line_bytes < 16 or self.max_clients < 1:
             raise PipeError("bridges.pipe: max_line_bytes must be >= 16 and max_clients >= 1")
         if min(self.request_timeout_s, self.idle_timeout_s, self.auth_timeout_s) <= 0:

@@ -3,12 +3,17 @@
 :class:`Router` checks the allow-list, finds the device by name (registry
 first, then the Settings' endpoints), converts the words to arguments with
 the command's JSON Schema from ``info`` (like ``controlroom call``), and
-calls the command through a :class:`~controlroom.rpc.Proxy`, so it is served,
-checked and journaled by the control server like any other command.
+calls the command through a :class:`~controlroom.rpc.Proxy` on behalf of the
+client that sent it (``alice via pipe``), so it is served, checked against
+that client's role and journaled under its name by the control server like
+any other command.
 
 It is called from many threads at once: each device keeps a few idle
 proxies, one per request running at the same time, so a slow command of one
-client does not make another client's ``ping`` wait on a proxy's lock.
+client does not make another client's ``ping`` wait on a proxy's lock. A
+proxy serves one request at a time and is told whom it calls for each time
+it is taken, so an idle proxy never carries one client's identity into
+another's request.
 A device that times out is looked up afresh on its next request, so a
 server that moved is found again.
 """
@@ -32,6 +37,7 @@ from controlroom.rpc.resolve import RESOLVE_TIMEOUT_S, ServiceNotFound, resolve
 log = logging.getLogger(__name__)
 
 CLIENT_NAME = "controlroom-pipe"
+Caller = Mapping[str, str]  # {user, role, via}: the client a request is made for
 _MIN_STEP_S = 0.05  # the least time a step (lookup, info, call) is given
 
 
@@ -75,12 +81,13 @@ class Router:
         self._links: dict[str, _Link] = {}
         self._lock = threading.Lock()
 
-    def handle(self, request: DeviceRequest) -> str:
-        """The reply line (``OK ...`` or ``ERR ...``) for ``request``."""
+    def handle(self, request: DeviceRequest, caller: Caller) -> str:
+        """The reply line (``OK ...`` or ``ERR ...``) for ``request``, made for ``caller``
+        (``{user, role, via}``)."""
         deadline = time.monotonic() + self.config.request_timeout_s
         try:
             self._check_allowed(request)
-            return ok_line(self._call(request, deadline))
+            return ok_line(self._call(request, caller, deadline))
         except RequestRefused as exc:
             return err_line(str(exc))
 
@@ -102,9 +109,10 @@ class Router:
                 f"(allowed: {names})"
             )
 
-    def _call(self, request: DeviceRequest, deadline: float) -> Any:
+    def _call(self, request: DeviceRequest, caller: Caller, deadline: float) -> Any:
         link = self._link(request.device, deadline)
         proxy = link.take()
+        proxy.on_behalf = dict(caller)
         try:
             params = self._params(link, proxy, request.command, deadline)
             args, kwargs = parse_arguments(request.command, params, request.words)

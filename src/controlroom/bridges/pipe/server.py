@@ -11,8 +11,8 @@ so it is started and stopped like the other servers (``start()``,
   connection closed (the rest of the line cannot be told from the next one);
 * beyond ``max_clients`` clients, a new one is told ``ERR too many
   clients`` and closed;
-* with a token set, a connection that has not sent it within
-  ``auth_timeout_s`` is told so and closed, and at most
+* with clients or a token set, a connection that has not sent its token
+  within ``auth_timeout_s`` is told so and closed, and at most
   ``max_unauthenticated`` connections wait for their token, apart from the
   ``max_clients`` (see :mod:`controlroom.bridges.pipe.admission`);
 * a connection silent for ``idle_timeout_s`` is closed;
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 _START_TIMEOUT_S = 10.0
 _NEWLINE = b"\n"
+# Each argon2 token check takes a core and 64 MiB while it runs: a few at once, the rest wait.
+TOKEN_CHECKS_AT_ONCE = 2
 
 
 class PipeServer(Startable):
@@ -54,6 +56,8 @@ class PipeServer(Startable):
         self.router = router or Router(config)
         self.address: tuple[str, int] = (config.host, config.port)
         self._executor = ThreadPoolExecutor(config.max_clients, thread_name_prefix="pipe-call")
+        self._tokens = config.tokens()
+        self._checks = ThreadPoolExecutor(TOKEN_CHECKS_AT_ONCE, thread_name_prefix="pipe-token")
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -98,6 +102,7 @@ class PipeServer(Startable):
         if self._thread is not None:
             self._thread.join(timeout)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._checks.shutdown(wait=False, cancel_futures=True)
         self.router.close()
 
     # -- the loop's thread ------------------------------------------------------------
@@ -136,7 +141,11 @@ class PipeServer(Startable):
         assert task is not None
         peer = _peer_of(writer)
         session = Session(
-            peer, token=self.config.token, router=self.router, executor=self._executor
+            peer,
+            tokens=self._tokens,
+            router=self.router,
+            executor=self._executor,
+            checks=self._checks,
         )
         arrival = self._admission.arrive(task, member=session.authorised)
         if not arrival.admitted:

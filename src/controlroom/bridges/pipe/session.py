@@ -1,20 +1,23 @@
 """One client connection's conversation: request lines in, one reply line each.
 
-A :class:`Session` knows whether its client has proved the token, turns a
-received line into a reply line, and logs every request (who, what,
-outcome). Device requests run on a thread pool, because proxies block; a
-request that overruns its time gets ``ERR timeout`` and the connection goes
-on. Whatever goes wrong with one request, the session answers ``ERR`` and
-keeps serving; only a wrong token ends it (``closing``).
+A :class:`Session` knows who its client is (the identity its token gave,
+see :mod:`.clients`), turns a received line into a reply line, and logs
+every request (who, what, outcome). Device requests run on a thread pool,
+because proxies block, each made for the client's identity; a request that
+overruns its time gets ``ERR timeout`` and the connection goes on. Tokens
+are checked on their own few threads (argon2 is slow on purpose), so
+checking them never holds up requests. Whatever goes wrong with one
+request, the session answers ``ERR`` and keeps serving; only a wrong token
+ends it (``closing``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from concurrent.futures import Executor
 
+from controlroom.bridges.pipe.clients import PipeIdentity, Tokens
 from controlroom.bridges.pipe.errors import RequestRefused
 from controlroom.bridges.pipe.protocol import (
     TOKEN_WORD,
@@ -36,16 +39,26 @@ _GRACE_S = 1.0  # the router keeps its own deadline; this only catches a stuck t
 
 
 class Session:
-    """The state of one connection: its peer, whether it is authorised, whether it ends."""
+    """The state of one connection: its peer, who it is (None until its token), whether it ends.
 
-    def __init__(self, peer: str, *, token: str, router: Router, executor: Executor) -> None:
+    ``executor`` runs device requests, ``checks`` token checks.
+    """
+
+    def __init__(
+        self, peer: str, *, tokens: Tokens, router: Router, executor: Executor, checks: Executor
+    ) -> None:
         self.peer = peer
-        self._token = token.encode()
+        self._tokens = tokens
         self._router = router
         self._executor = executor
-        self.authorised = not token
+        self._checks = checks
+        self.identity: PipeIdentity | None = tokens.anonymous
         self.closing = False
         self.requests = 0
+
+    @property
+    def authorised(self) -> bool:
+        return self.identity is not None
 
     async def answer(self, raw: bytes) -> str | None:
         """The reply line for one received line (None for a blank line, which gets none)."""
@@ -58,25 +71,34 @@ class Session:
             return self._logged(_seen(raw), err_line(str(exc)))
         self.requests += 1
         if isinstance(request, TokenRequest):
-            return self._logged("TOKEN ***", self._authorise(request.token))
-        if not self.authorised:
+            return self._logged("TOKEN ***", await self._authorise(request.token))
+        if self.identity is None:
             return self._logged(text, err_line(f"{UNAUTHORISED}: send TOKEN <token> first"))
         if isinstance(request, PingRequest):
             return self._logged(text, "OK pong")
-        return self._logged(text, await self._device_reply(request))
+        return self._logged(text, await self._device_reply(request, self.identity))
 
-    def _authorise(self, given: str) -> str:
-        if hmac.compare_digest(given.encode(), self._token) or not self._token:
-            self.authorised = True
+    async def _authorise(self, given: str) -> str:
+        if not self._tokens.required:  # nothing to prove: the connection stays anonymous
             return "OK authorised"
-        self.closing = True  # a client with the wrong token is misconfigured: no guessing on
-        return err_line(f"{UNAUTHORISED}: wrong token")
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.run_in_executor(self._checks, self._tokens.identify, given)
+        except RuntimeError as exc:  # the executor is shut down: the server is stopping
+            self.closing = True
+            return err_line(f"server stopping: {exc}")
+        if found is None:
+            self.closing = True  # a client with the wrong token is misconfigured: no guessing on
+            return err_line(f"{UNAUTHORISED}: wrong token")
+        self.identity = found
+        return "OK authorised"  # who it is shows in the log and in the servers' journals
 
-    async def _device_reply(self, request: DeviceRequest) -> str:
+    async def _device_reply(self, request: DeviceRequest, identity: PipeIdentity) -> str:
         loop = asyncio.get_running_loop()
         limit = self._router.config.request_timeout_s + _GRACE_S
+        caller = identity.on_behalf()
         try:
-            work = loop.run_in_executor(self._executor, self._router.handle, request)
+            work = loop.run_in_executor(self._executor, self._router.handle, request, caller)
             return await asyncio.wait_for(work, limit)
         except TimeoutError:
             return err_line(f"timeout: {request.device} did not answer within {limit:g} s")
@@ -90,8 +112,9 @@ class Session:
         level = logging.INFO if reply.startswith("OK") else logging.WARNING
         log.log(
             level,
-            "pipe %s: %s -> %s",
+            "pipe %s (%s): %s -> %s",
             self.peer,
+            self.identity.name if self.identity else "no token yet",
             shorten(what, _LOGGED_CHARS),
             shorten(reply, _LOGGED_CHARS),
         )

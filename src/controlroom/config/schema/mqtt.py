@@ -3,8 +3,10 @@
 The bridge (``controlroom mqtt run``) follows every server's status, HK and
 events and publishes them to an MQTT broker under ``<prefix>/<site>/...``,
 with Home Assistant discovery under ``discovery_prefix``. Commands arrive on
-``.../<command>/set`` topics, and only when ``username`` is set: without
-broker credentials no command topic is subscribed at all.
+``<prefix>/<site>/set/<broker user>/<server>/<command>``, and only when
+``username`` is set: without broker credentials no command topic is
+subscribed at all. ``users`` gives each broker user its role; the broker's
+ACL must let each user publish under its own name only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from controlroom.config.schema.base import CommandName, Period, Section
+from controlroom.config.schema.web import Role
 
 WILDCARDS = ("+", "#")
 
@@ -30,6 +33,16 @@ def _topic_prefix(value: str) -> str:
 TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
 
 
+def _topic_level(value: str) -> str:
+    """A name that is one topic level: not empty, no '/', '+', '#' or NUL."""
+    if not value or any(c in value for c in ("/", *WILDCARDS, "\0")):
+        raise ValueError(f"{value!r} is not one topic level (no '/', '+', '#', NUL; not empty)")
+    return value
+
+
+BrokerUser = Annotated[str, AfterValidator(_topic_level)]
+
+
 class MqttBridgeSettings(Section):
     """Which broker, under which topics, which commands, and the bridge's limits."""
 
@@ -40,7 +53,7 @@ class MqttBridgeSettings(Section):
     tls: bool = False
     # CA certificates for tls (PEM); empty: the system's.
     ca_file: str = ""
-    # Broker credentials. Commands are accepted only when username is set.
+    # The bridge's own broker credentials. Commands are taken only when username is set.
     username: str = ""
     password: str = ""
     # Empty: controlroom-<site>-<host name>.
@@ -49,7 +62,11 @@ class MqttBridgeSettings(Section):
     discovery_prefix: TopicPrefix = "homeassistant"
     # Announce every parameter to Home Assistant (MQTT discovery).
     discovery: bool = True
-    # Server name -> the commands accepted on <prefix>/<site>/<server>/<command>/set.
+    # Broker user -> its role (viewer, operator, admin). A user publishes a command on
+    # <prefix>/<site>/set/<user>/<server>/<command> and it runs as `<user> via mqtt`;
+    # a user not listed is refused. The broker's ACL must keep each user to its own name.
+    users: dict[BrokerUser, Role] = Field(default_factory=dict)
+    # Server name -> the commands accepted from those users.
     allow: dict[str, list[CommandName]] = Field(default_factory=dict)
     # Events forwarded to <prefix>/<site>/<server>/events ("*": all of them).
     events: list[str] = Field(default_factory=lambda: ["limit"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from controlroom.config.schema.base import Endpoint, PackageName, Period, Section
+from controlroom.config.schema.web import Role
 
 
 class ServiceEntry(Section):
@@ -12,6 +13,9 @@ class ServiceEntry(Section):
 
     commands: Endpoint
     publish: Endpoint
+    # The host (a key of `hosts`) that runs it; empty: the host its `commands` address
+    # names. Needed when that address names no machine (tcp://0.0.0.0:P).
+    host: str = ""
 
 
 class ConfmanEntry(ServiceEntry):
@@ -62,10 +66,13 @@ class ProcmanEntry(ServiceEntry):
 
 
 class SchedulerEntry(ServiceEntry):
-    """The scheduler's endpoints and where the jobs of a Setup may come from."""
+    """The scheduler's endpoints, where the jobs of a Setup may come from, and their role."""
 
     # Packages jobs may run functions from, besides security.allowed_packages.
     allowed_packages: list[PackageName]
+    # The role the commands of its jobs (or rules) are checked against at every control
+    # server, journaled as `scheduler:<job> via scheduler` (`scenarios:<rule> via scenarios`).
+    role: Role = "operator"
 
 
 class Services(Section):

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from controlroom.config.schema.base import PackageName, Period, Section
 from controlroom.config.schema.bridges import Bridges
 from controlroom.config.schema.devices import DeviceEntry
 from controlroom.config.schema.services import Services
 from controlroom.config.schema.storage import Storage
-from controlroom.config.schema.web import Web
+from controlroom.config.schema.web import Role, Web
 from controlroom.config.yamlmarks import KeyPath
 
 USER_SECTION_PREFIX = "x_"
@@ -34,10 +35,32 @@ class Runtime(Section):
     state_dir: str = ""
 
 
+_KEY_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+def _key_name(value: str) -> str:
+    # The rule `controlroom keys add` names client keys by (controlroom.rpc.keyring).
+    if not _KEY_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a key name (1 to 64 of a-z, 0-9, '_', '.', '-', "
+            "starting with a letter or digit)"
+        )
+    return value
+
+
+KeyName = Annotated[str, AfterValidator(_key_name)]
+
+
 class Security(Section):
-    """What a settings file may make us import."""
+    """What a settings file may make us import, and the keys of the facility network."""
 
     allowed_packages: list[PackageName]
+    # The keys folder (`controlroom keys init`); empty: no CURVE, loopback only.
+    keys: str = ""
+    # The client key this process uses; $CONTROLROOM_IDENTITY overrides it.
+    identity: KeyName = "lab"
+    # The role of a caller on a socket without CURVE (which can only be loopback).
+    anonymous_role: Role = "admin"
 
 
 class Defaults(Section):

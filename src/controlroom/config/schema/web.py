@@ -25,6 +25,10 @@ class Web(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Port = 8080
+    # PEM certificate and its private key (mode 600): the panel then serves HTTPS only.
+    # Both empty: plain HTTP, allowed only with a loopback `host`.
+    tls_cert: str = ""
+    tls_key: str = ""
     users: dict[str, WebUser] = Field(default_factory=dict)
     session_ttl_s: Period = 28800.0
     # Logged-in sessions kept at once; beyond that the oldest one ends.

@@ -191,7 +191,7 @@ class DaqController(Controller):
     def fetch(self) -> list[float | None]:
         """Readings of the last scan, sweep after sweep in scan order (None: open sensor)."""
 
-    @command(**_checked_query("READ?", parse_readings))
+    @command(**_checked_query("READ?", parse_readings), access="command")
     def read(self) -> list[float | None]:
         """Start a scan, wait for it and return its readings (blocks: short scans only)."""
 

@@ -65,7 +65,7 @@ class DummySensor(Interface):
                 self._value += spread * self._rng.gauss(0.0, 1.0)
             return self._value + self._offset
 
-    @command()
+    @command(access="read")
     def read_value(self) -> float:
         """The current reading, in degrees Celsius."""
         return self._advance()
@@ -75,17 +75,17 @@ class DummySensor(Interface):
         """Add a calibration offset to every reading."""
         self._offset = offset
 
-    @command()
+    @command(access="read")
     def get_offset(self) -> float:
         """The calibration offset in use."""
         return self._offset
 
-    @command()
+    @command(access="read")
     def device_info(self) -> str:
         """Identification string of the (simulated) device."""
         return "controlroom,DUMMY-SENSOR,SN0001,1.0"
 
-    @command()
+    @command(access="read")
     def echo(self, value: Any) -> Any:
         """Return the value unchanged (for round-trip measurements)."""
         return value
@@ -97,7 +97,7 @@ class DummySensor(Interface):
         time.sleep(seconds)  # the device is simulated to be slow; nothing to wait for
         return time.monotonic() - started
 
-    @command()
+    @command(access="read")
     def fail(self, message: str = "the dummy failed on purpose") -> None:
         """Always fails with DummyFault: exercises the error path end to end."""
         raise DummyFault(message)

@@ -305,7 +305,7 @@ class MotionController(Controller):
         if wait:
             self.wait_in_position(axis, timeout_s)
 
-    @command(timeout=_PROXY_TIMEOUT_S)
+    @command(timeout=_PROXY_TIMEOUT_S, access="read")
     def wait_in_position(
         self,
         axis: Axis | None = None,

@@ -202,7 +202,7 @@ class PsuController(Controller):
     def clear_ocp(self, channel: Channel) -> None:
         """Clear a tripped fuse (the output stays off until switched on)."""
 
-    @command()
+    @command(access="read")
     def errors(self) -> list[tuple[int, str]]:
         """Read the error queue until it is empty; the oldest entry first."""
         found: list[tuple[int, str]] = []

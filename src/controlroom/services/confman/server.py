@@ -79,19 +79,19 @@ class ConfigurationManager(Interface):
     def site(self) -> str:
         return self.repository.site
 
-    @command()
+    @command(access="read")
     def list_setups(
         self, site: str | None = None, filters: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """The metadata of every Setup (of SITE) whose key paths have the values in FILTERS."""
         return self.repository.list(site, filters)
 
-    @command()
+    @command(access="read")
     def get_setup(self, setup_id: int, site: str | None = None) -> dict[str, Any]:
         """Setup SETUP_ID (with its _meta), without making it the current one."""
         return self.repository.get(setup_id, site).to_dict()
 
-    @command()
+    @command(access="command")
     def load_setup(self, setup_id: int) -> dict[str, Any]:
         """Make Setup SETUP_ID the current one and tell the listeners (new_setup)."""
         running = self.observations.current()
@@ -105,7 +105,7 @@ class ConfigurationManager(Interface):
         self.notify("new_setup", {"setup_id": setup_id, "site": self.site})
         return setup.to_dict()
 
-    @command()
+    @command(access="admin")
     def submit_setup(
         self, setup: dict[str, Any], description: str, derived_from: int | None = None
     ) -> int:
@@ -116,32 +116,32 @@ class ConfigurationManager(Interface):
         assert submitted.meta.id is not None
         return submitted.meta.id
 
-    @command()
+    @command(access="read")
     def diff_setups(self, a: int, b: int, site: str | None = None) -> dict[str, Any]:
         """What changed from Setup A to Setup B: {changes: [{path, change, a, b}], text}."""
         return self.repository.diff(a, b, site)
 
-    @command()
+    @command(access="read")
     def get_current_setup(self) -> dict[str, Any] | None:
         """The current Setup (with its _meta), or None before the first load_setup."""
         setup_id = self.observations.setup_id
         return None if setup_id is None else self.repository.get(setup_id).to_dict()
 
-    @command()
+    @command(access="command")
     def start_observation(self, description: str) -> str:
         """Start an observation; returns its obsid. Refused while another one runs."""
         observation = self.observations.start(description, self.observations.setup_id)
         self.notify("observation_started", observation.to_dict())
         return observation.obsid
 
-    @command()
+    @command(access="command")
     def end_observation(self) -> dict[str, Any]:
         """End the running observation; returns it, with its end time."""
         observation = self.observations.end()
         self.notify("observation_ended", observation.to_dict())
         return observation.to_dict()
 
-    @command()
+    @command(access="read")
     def get_observation(self, obsid: str | None = None) -> dict[str, Any] | None:
         """The running observation (or observation OBSID, running or recently ended), or None."""
         if obsid is None:
@@ -150,12 +150,12 @@ class ConfigurationManager(Interface):
             observation = self.observations.find(obsid)
         return None if observation is None else observation.to_dict()
 
-    @command()
+    @command(access="read")
     def list_observations(self, limit: int = 50) -> list[dict[str, Any]]:
         """The running observation and the last ended ones, newest first, at most LIMIT."""
         return [o.to_dict() for o in self.observations.recent(limit)]
 
-    @command()
+    @command(access="read")
     def get_context(self) -> dict[str, Any]:
         """The site, the current Setup id and the running obsid (None when there is none)."""
         return self.status()

@@ -18,7 +18,9 @@ from typing import Any
 import zmq
 
 from controlroom import wire
+from controlroom.rpc import curve
 from controlroom.rpc.endpoints import bind, connectable
+from controlroom.rpc.errors import InsecureServer
 from controlroom.services.logs.errors import MalformedRecord
 from controlroom.services.logs.records import normalise
 from controlroom.services.logs.store import LogStore
@@ -59,13 +61,13 @@ class Receiver:
     def start(self) -> str:
         """Bind and start receiving; returns the endpoint clients connect to."""
         # Bound here, in the caller's thread, so a bad or busy endpoint fails the caller.
-        pull = self._context.socket(zmq.PULL)
+        pull = curve.server_socket(self._context, zmq.PULL)
         pull.setsockopt(zmq.LINGER, 0)
         pull.setsockopt(zmq.MAXMSGSIZE, MAX_RECORD_BYTES)
         pull.setsockopt(zmq.RCVHWM, 10 * _BATCH)
         try:
             self.endpoint = connectable(bind(pull, self.endpoint))
-        except zmq.ZMQError:
+        except (zmq.ZMQError, InsecureServer):
             pull.close(linger=0)
             raise
         self._thread = threading.Thread(

@@ -70,7 +70,7 @@ class LogManager(Interface):
     def _publish(self, record: dict[str, Any]) -> None:
         self.publish_event(f"{LOG_TOPIC}/{record.get('server') or '-'}", record)
 
-    @command()
+    @command(access="read")
     def tail(
         self,
         n: int = 20,
@@ -82,7 +82,7 @@ class LogManager(Interface):
         SERVER, logged at or after SINCE (UTC seconds)."""
         return query.tail(self.store.files(), n, level=level, server=server, since=since)
 
-    @command()
+    @command(access="read")
     def stats(self) -> dict[str, Any]:
         """Counters, the records endpoint and the log files with their sizes."""
         return {

@@ -3,12 +3,15 @@
 The configuration manager is found where our own child announced it (when
 this process manager runs it), else through the registry or the Settings.
 Asking for the Setup also (re-)registers us as a listener of ``new_setup``,
-so a restarted configuration manager learns about us again.
+so a restarted configuration manager learns about us again. One that runs
+on another host is not our child, so no ``process_started`` says it
+restarted: :meth:`ConfmanLink.follow` asks it now and then.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 CONFMAN = "confman"
 EVENTS = ["new_setup"]
 TIMEOUT_S = 2.0
+FOLLOW_S = 5.0  # how often a configuration manager of another host is checked on
 
 
 class ConfmanLink:
@@ -71,6 +75,37 @@ class ConfmanLink:
         if setup is not None and not isinstance(setup, dict):
             raise ConfmanUnavailable(f"the configuration manager sent a {type(setup).__name__}")
         return setup
+
+    def current_setup_id(self) -> Any:
+        """The current Setup's id (None before the first); registers us on the way."""
+        endpoint = self.endpoint()
+        with Proxy(endpoint, name=CONFMAN, timeout=self.timeout_s) as confman:
+            try:
+                context = confman.request("get_context")
+                self._register(confman)
+            except RpcError as exc:
+                raise ConfmanUnavailable(
+                    f"the configuration manager at {endpoint} does not answer: {exc}"
+                ) from None
+        return context.get("setup_id") if isinstance(context, dict) else None
+
+    def follow(
+        self,
+        stopping: threading.Event,
+        known: Callable[[], Any],
+        changed: Callable[[], None],
+        period_s: float = FOLLOW_S,
+    ) -> None:
+        """Until ``stopping``: every ``period_s`` register for ``new_setup`` again, and
+        call ``changed`` when the current Setup is not the ``known()`` one (we missed it)."""
+        while not stopping.wait(period_s):
+            try:
+                current = self.current_setup_id()
+            except ConfmanUnavailable as exc:
+                log.debug("%s: %s", self.name, exc)
+                continue
+            if current != known():
+                changed()
 
     def listen(self) -> bool:
         """Register for ``new_setup``; False (and a log line) if that failed."""

@@ -51,7 +51,8 @@ class Link:
 
 @dataclass(frozen=True)
 class ProcessSpec:
-    """What to run (argv), where (host), after what (after), and how it says it is ready."""
+    """What to run (argv), where (host), after what (after, remote_after), and how it
+    says it is ready."""
 
     name: str
     kind: Kind
@@ -62,6 +63,8 @@ class ProcessSpec:
     pins: tuple[Pin, ...] = ()
     link: Link | None = field(default=None)
     simulated: bool = False
+    # Those of ``after`` that run on other hosts: waited for until they answer, not started.
+    remote_after: tuple[str, ...] = ()
 
     def parse_ready(self, line: str) -> ReadyInfo | None:
         """The endpoints announced by ``line``, or None if it is not the ready line."""

@@ -1,10 +1,10 @@
 """The processes of an installation, derived from the Settings and the current Setup only.
 
 Core services (registry, logman, confman, storage, scheduler, scenarios) come from the
-Settings' ``services`` section: each runs on the host its ``commands``
-endpoint names; the web panel from the ``web`` section (its host and port).
-Devices come from the Setup's ``devices`` section; every key must be a
-device of the Settings (``devices.<name>``), which say how to run it::
+Settings' ``services`` section: each runs on the host its ``host`` key or its
+``commands`` endpoint names; the web panel from the ``web`` section (its host
+and port). Devices come from the Setup's ``devices`` section; every key must
+be a device of the Settings (``devices.<name>``), which say how to run it::
 
     devices:
       tempctl:
@@ -12,12 +12,11 @@ device of the Settings (``devices.<name>``), which say how to run it::
         host: localhost     # where the control server (and simulator) run
       dummy: {}             # the real device (here an in-process one)
 
-``simulated`` defaults to false; ``host`` to the host of the device's
-``commands`` endpoint. A host is this machine when it is ``localhost``, a
-loopback or wildcard address, this machine's name or one of its addresses,
-or a key of the Settings' ``hosts`` naming one of those; only those processes
-are run here. Other keys in an entry (calibrations...) are left alone, but one
-that looks like a misspelt ``simulated`` or ``host`` is refused.
+``simulated`` defaults to false; ``host`` (a key of the Settings' ``hosts``, or
+an address) to the device's Settings ``host``, else to the host of its
+``commands`` endpoint. Each host runs its own share (:func:`.hosts.local_specs`).
+Other keys in an entry (calibrations...) are left alone, but one that looks
+like a misspelt ``simulated`` or ``host`` is refused.
 
 The argv of every process is built here from these values: a Setup chooses
 among the devices the Settings describe, it never supplies a command.
@@ -27,14 +26,14 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from controlroom.config.settings import device_settings
 from controlroom.services.procman.bridgespecs import bridge_specs
 from controlroom.services.procman.errors import SpecError
-from controlroom.services.procman.hosts import endpoint_host, is_local, local_names
+from controlroom.services.procman.hosts import endpoint_host, service_host
 from controlroom.services.procman.processspec import (
     WILDCARD_HOSTS,
     Link,
@@ -90,14 +89,6 @@ def process_specs(
     return specs
 
 
-def local_specs(
-    specs: Iterable[ProcessSpec], settings: Mapping[str, Any], names: Iterable[str] | None = None
-) -> list[ProcessSpec]:
-    """The specs whose host is this machine (``names``: its names, for tests)."""
-    known = local_names() if names is None else list(names)  # once, not per spec
-    return [spec for spec in specs if is_local(spec.host, settings, known)]
-
-
 def service_specs(settings: Mapping[str, Any], python: str) -> list[ProcessSpec]:
     """The core services, from the Settings' ``services`` section."""
     specs = []
@@ -109,7 +100,7 @@ def service_specs(settings: Mapping[str, Any], python: str) -> list[ProcessSpec]
                 name,
                 "service",
                 (python, "-m", SERVICE_MODULE, name),
-                host=endpoint_host(endpoints["commands"]),
+                host=service_host(settings, name),
                 after=SERVICE_AFTER.get(name, ()),
                 pins=_pins(endpoints),
             )
@@ -141,7 +132,7 @@ def device_specs(
     """The control server of ``device`` and, when simulated, its simulator."""
     entry = device_settings(settings, device.name)
     endpoints = {r: str(entry.get(r) or ANY_PORT) for r in ("commands", "publish")}
-    host = device.host or endpoint_host(endpoints["commands"])
+    host = device.host or str(entry.get("host") or "") or endpoint_host(endpoints["commands"])
     argv = [python, "-m", DEVICE_MODULE, device.name]
     after: tuple[str, ...] = DEVICES_AFTER
     link, specs = None, []

@@ -21,14 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.config.settings import location
+from controlroom.rpc.hosts import DEFAULT_HOST, this_host
 
 MARK = "stopped"
-DIRECTORY = "procman"  # under locations.state: the ledger, the children's logs, the mark
+DIRECTORY = "procman"  # under the host's state folder: the ledger, the children's logs, the mark
+HOSTS = "hosts"  # under locations.state: one folder per named host
 
 
-def procman_directory(settings: Mapping[str, Any]) -> Path:
-    """Where the process manager keeps its ledger, its children's logs and its stop mark."""
-    return location(settings, "state") / DIRECTORY
+def state_directory(settings: Mapping[str, Any], host: str) -> Path:
+    """Host ``host``'s state folder: ``locations.state``, or ``<state>/hosts/<host>`` for
+    a host the Settings name, so hosts sharing one folder (a home on NFS, network
+    namespaces of one machine) never take each other's state files for their own."""
+    root = location(settings, "state")
+    return root if host == DEFAULT_HOST else root / HOSTS / host
+
+
+def procman_directory(settings: Mapping[str, Any], host: str | None = None) -> Path:
+    """Where the process manager of ``host`` (default: this one) keeps its ledger, its
+    children's logs and its stop mark."""
+    return state_directory(settings, host or this_host(settings)) / DIRECTORY
 
 
 class StopMark:
@@ -38,8 +49,8 @@ class StopMark:
         self.path = directory / MARK
 
     @classmethod
-    def of(cls, settings: Mapping[str, Any]) -> StopMark:
-        return cls(procman_directory(settings))
+    def of(cls, settings: Mapping[str, Any], host: str | None = None) -> StopMark:
+        return cls(procman_directory(settings, host))
 
     def set(self, reason: str) -> None:
         """Record why the process manager stops; the first reason given is kept."""

@@ -3,7 +3,8 @@
 :class:`Supervisor` holds one :class:`~.supervised.Supervised` per spec. It
 starts processes wave by wave (a wave only needs earlier ones, see
 :func:`~.processspec.waves`), the processes of one wave in parallel, waiting
-for each one's ready line; it stops them in the reverse order. Operations
+for each one's ready line; what they need from other hosts is waited for
+(:mod:`.remote`), not started. It stops them in the reverse order. Operations
 are serialised by one lock; describing the processes never waits for them.
 Only names among the specs it was given are accepted.
 """
@@ -26,6 +27,7 @@ from controlroom.services.procman.adopt import (
 from controlroom.services.procman.errors import UnknownProcess
 from controlroom.services.procman.policy import Policy, State
 from controlroom.services.procman.processspec import ProcessSpec, ReadyInfo, waves
+from controlroom.services.procman.remote import WaitRemote, in_background, no_wait
 from controlroom.services.procman.supervised import Notify, Supervised
 
 # Stopped after everything else: every stopping process talks to them on its way out.
@@ -53,6 +55,8 @@ class Supervisor:
         self.log_dir = log_dir
         self.env = env
         self.notify = notify
+        # How processes wait for what they need from other hosts (the manager sets it).
+        self.wait_remote: WaitRemote = no_wait
         self.ledger = Ledger(log_dir / LEDGER)
         self._processes: dict[str, Supervised] = {}
         self._table = threading.Lock()  # guards _processes; held only for a moment
@@ -164,12 +168,16 @@ class Supervisor:
             specs = [p.spec for n, p in processes.items() if n in chosen]
             waves(specs)  # refuses a circle before anything starts
             settled = {spec.name: threading.Event() for spec in specs}
+            needed = {name for spec in specs for name in spec.remote_after}
+            remote = in_background(self.wait_remote, needed, self.closing)
 
             def start(process: Supervised) -> None:
                 try:
                     for needed in process.spec.after:
                         if needed in settled:
                             settled[needed].wait()
+                    if process.spec.remote_after:
+                        remote.wait()
                     if not self.closing.is_set():
                         process.start(True)
                 finally:

@@ -55,23 +55,24 @@ class Registry(Interface):
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 
-    @command()
+    @command(access="admin")
     def register(
         self, name: str, endpoints: dict[str, str], metadata: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Register server NAME at ENDPOINTS ({commands, publish}) with METADATA; returns it."""
+        """Register server NAME at ENDPOINTS ({commands, publish}) with METADATA ({host, pid,
+        ...}; host: the Settings' name of its host); returns the entry."""
         entry, changed = self.store.register(name, endpoints, metadata)
         if changed:
             log.info("%s up at %s", name, entry.endpoints)
             self.notify("server_up", _event_data(entry))
         return entry.describe(entry.last_seen)
 
-    @command()
+    @command(access="admin")
     def heartbeat(self, name: str) -> str:
         """Server NAME is alive: 'ok', or 'unknown' if it must register (again)."""
         return KNOWN if self.store.heartbeat(name) else UNKNOWN
 
-    @command()
+    @command(access="admin")
     def unregister(self, name: str) -> bool:
         """Remove server NAME (it is stopping); False if it was not registered."""
         entry = self.store.unregister(name)
@@ -79,15 +80,21 @@ class Registry(Interface):
             self._down(entry, "unregistered")
         return entry is not None
 
-    @command()
+    @command(access="read")
     def lookup(self, name: str) -> dict[str, Any] | None:
-        """The entry of server NAME {name, endpoints, metadata, age_s, ...}, or None."""
+        """The entry of server NAME {name, host, endpoints, metadata, age_s, ...}, or None."""
         return self.store.lookup(name)
 
-    @command()
-    def list_services(self) -> list[dict[str, Any]]:
-        """Every registered server, by name."""
-        return self.store.entries()
+    @command(access="read")
+    def lost(self, name: str) -> dict[str, Any] | None:
+        """The last entry of server NAME if its heartbeats stopped (it is down, not stopped),
+        with last_heartbeat (UTC seconds); None if it is registered, stopped or unknown."""
+        return self.store.lost(name)
+
+    @command(access="read")
+    def list_services(self, host: str | None = None) -> list[dict[str, Any]]:
+        """Every registered server (of HOST, if given), by name: {name, host, endpoints, ...}."""
+        return self.store.entries(host)
 
     def status(self) -> dict[str, Any]:
         return {"services": len(self.store), "ttl_s": self.store.ttl_s}
@@ -119,7 +126,12 @@ class Registry(Interface):
 
 
 def _event_data(entry: Entry) -> dict[str, Any]:
-    return {"name": entry.name, "endpoints": entry.endpoints, "metadata": entry.metadata}
+    return {
+        "name": entry.name,
+        "host": entry.host,
+        "endpoints": entry.endpoints,
+        "metadata": entry.metadata,
+    }
 
 
 def build_server(

@@ -1,4 +1,8 @@
-"""The registry's entries: name → endpoints and metadata, alive while heartbeats arrive.
+"""The registry's entries: name → endpoints, host and metadata, alive while heartbeats arrive.
+
+The host is the Settings' name of the host the server runs on (its metadata's
+``host``, which :mod:`controlroom.rpc.registration` fills in), so one registry
+knows which process of which host each name is.
 
 No I/O and no threads: the server calls in from its command loop and its
 sweeper thread, so every method takes the store's lock. Liveness is measured
@@ -21,6 +25,9 @@ ENDPOINT_SCHEMES = ("tcp://", "ipc://", "inproc://")
 _UNREACHABLE_ENDS = ("://", ":0", ":*")
 _WILDCARDS = ("tcp://*:", "tcp://0.0.0.0:", "tcp://[::]:")
 
+MAX_HOST_CHARS = 253  # the longest DNS name
+MAX_LOST = 1000  # expired entries remembered, so a call to one fails at once with why
+
 Clock = Callable[[], float]
 
 
@@ -36,10 +43,16 @@ class Entry:
     last_heartbeat: float = field(default_factory=time.time)  # UTC seconds
     heartbeats: int = 0
 
+    @property
+    def host(self) -> str:
+        """The host the server runs on, as it said when it registered ("" if it did not)."""
+        return str(self.metadata.get("host") or "")
+
     def describe(self, now: float) -> dict[str, Any]:
         """The entry as plain data; ``age_s`` is the time since its last sign of life."""
         return {
             "name": self.name,
+            "host": self.host,
             "endpoints": dict(self.endpoints),
             "metadata": dict(self.metadata),
             "registered": self.registered,
@@ -58,18 +71,21 @@ class RegistryStore:
         self.ttl_s = float(ttl_s)
         self._clock = clock
         self._entries: dict[str, Entry] = {}
+        self._lost: dict[str, Entry] = {}  # expired (no heartbeat), until they register again
         self._lock = threading.Lock()
 
     def register(
         self, name: str, endpoints: Mapping[str, Any], metadata: Mapping[str, Any] | None
     ) -> tuple[Entry, bool]:
-        """Add or replace ``name``; True with it when the server is new or moved."""
+        """Add or replace ``name``; True with it when the server is new or moved
+        (other endpoints or another host)."""
         checked = _endpoints(endpoints)
         entry = Entry(_name(name), checked, _metadata(metadata), time.time(), self._clock())
         with self._lock:
             old = self._entries.get(entry.name)
             self._entries[entry.name] = entry
-        return entry, old is None or old.endpoints != checked
+            self._lost.pop(entry.name, None)
+        return entry, old is None or old.endpoints != checked or old.host != entry.host
 
     def heartbeat(self, name: str) -> bool:
         """Note that ``name`` is alive; False if it is not registered (it should re-register)."""
@@ -93,11 +109,12 @@ class RegistryStore:
             entry = self._entries.get(name)
             return None if entry is None else entry.describe(self._clock())
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every entry as plain data, by name."""
+    def entries(self, host: str | None = None) -> list[dict[str, Any]]:
+        """Every entry (of ``host``, if given) as plain data, by name."""
         now = self._clock()
         with self._lock:
-            return [self._entries[name].describe(now) for name in sorted(self._entries)]
+            chosen = [self._entries[name] for name in sorted(self._entries)]
+            return [e.describe(now) for e in chosen if host is None or e.host == host]
 
     def __len__(self) -> int:
         with self._lock:
@@ -110,7 +127,17 @@ class RegistryStore:
             gone = [entry for entry in self._entries.values() if entry.last_seen < deadline]
             for entry in gone:
                 del self._entries[entry.name]
+                self._lost.pop(entry.name, None)  # re-inserted last: the newest stay
+                self._lost[entry.name] = entry
+            while len(self._lost) > MAX_LOST:
+                del self._lost[next(iter(self._lost))]
         return gone
+
+    def lost(self, name: str) -> dict[str, Any] | None:
+        """The last entry of ``name`` if it expired (its heartbeats stopped), else None."""
+        with self._lock:
+            entry = self._lost.get(name)
+            return None if entry is None else entry.describe(self._clock())
 
 
 def _name(name: Any) -> str:
@@ -141,4 +168,7 @@ def _metadata(metadata: Any) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
         raise InvalidRegistration("metadata must be a map with text keys")
+    host = metadata.get("host")
+    if host is not None and (not isinstance(host, str) or len(host) > MAX_HOST_CHARS):
+        raise InvalidRegistration(f"metadata host must be a host name, not {host!r:.80}")
     return dict(metadata)

@@ -9,6 +9,12 @@ which obsid it ran in.
 Each firing is published twice on the service's PUB socket: ``scenario_fired``
 when it starts (rule, condition, value) and ``scenario_ended`` with the
 journal entry once it ended.
+
+A firing runs as ``scenarios:<rule>`` with the service's role
+(``services.scenarios.role``): every call the rule's code makes through a
+proxy (its observation, the devices it commands) carries that identity, so
+each control server checks the role and journals
+``scenarios:cool_down_when_hot via scenarios (key lab)``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from controlroom.rpc.proxy import acting_for
 from controlroom.services.scenarios.evaluator import Evaluator, Trigger
 from controlroom.services.scenarios.journal import FiringJournal
 from controlroom.services.setupdriven import Runner
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str, dict[str, Any]], None]
 ObsidLookup = Callable[[], str | None]
 JOIN_S = 2.0  # how long stopping waits for each firing still running
+VIA = "scenarios"
 
 
 def _nothing(event: str, data: dict[str, Any]) -> None:
@@ -70,6 +78,7 @@ class Firer:
         journal: FiringJournal,
         *,
         confman: str,
+        role: str = "operator",
         current_obsid: ObsidLookup = _no_observation,
         notify: Notify = _nothing,
     ) -> None:
@@ -77,6 +86,7 @@ class Firer:
         self.runner = runner
         self.journal = journal
         self.confman = confman
+        self.role = role  # of every firing's calls, checked at each control server
         self.current_obsid = current_obsid
         self.notify = notify
         self.setup_id: int | None = None
@@ -113,14 +123,16 @@ class Firer:
         # The observation running now, for a function run outside one of its own.
         obsid, error = self._lookup_obsid(), None
         clock = time.monotonic()
+        caller = {"user": f"{VIA}:{rule.name}", "role": self.role, "via": VIA}
         try:
-            own = self.runner(
-                rule.target,
-                dict(rule.args),
-                observation=rule.observation,
-                confman=self.confman,
-                default_observation=f"scenario {rule.name}",
-            )
+            with acting_for(caller):
+                own = self.runner(
+                    rule.target,
+                    dict(rule.args),
+                    observation=rule.observation,
+                    confman=self.confman,
+                    default_observation=f"scenario {rule.name}",
+                )
             obsid = own or obsid
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"

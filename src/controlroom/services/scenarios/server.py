@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Unpack
 
 from controlroom.rpc import ControlServer, Proxy, RpcError
+from controlroom.rpc.access import check_role
 from controlroom.rpc.endpoints import ServerEndpoints, connectable
 from controlroom.services.control import service_server
 from controlroom.services.scenarios.discovery import PublishDirectory
@@ -68,7 +69,12 @@ def build_server(
     evaluator = Evaluator(clock) if clock is not None else Evaluator()
     journal = _journal(settings, storage)
     firer = Firer(
-        evaluator, runner, journal, confman=proxy.endpoint, current_obsid=_obsid_at(proxy.endpoint)
+        evaluator,
+        runner,
+        journal,
+        confman=proxy.endpoint,
+        role=rules_role(settings),
+        current_obsid=_obsid_at(proxy.endpoint),
     )
     streams = stream_subscriber(
         _firing(evaluator.observe_hk, firer), _firing(evaluator.observe_event, firer), ignore=NAME
@@ -85,6 +91,12 @@ def build_server(
     SetupFollower(server, scenarios, follow_s).attach()
     server.tasks.schedule(refresh, every_s=refresh_s, name="find the servers")
     return server
+
+
+def rules_role(settings: Mapping[str, Any]) -> str:
+    """The role the rules' calls are checked against: ``services.scenarios.role`` (operator)."""
+    entry = (settings.get("services") or {}).get(NAME) or {}
+    return check_role(entry.get("role") or "operator")
 
 
 def _journal(settings: Mapping[str, Any], storage: str | None) -> FiringJournal:

@@ -50,29 +50,29 @@ class Scenarios(SetupDriven):
         self.devices: list[str] = []  # of the current Setup: streams to follow
         self.refused: str | None = None  # why the last Setup's section was refused
 
-    @command()
+    @command(access="read")
     def rules(self) -> list[dict[str, Any]]:
         """Every rule in force: condition, what it runs, enabled, hold, counts, last outcome."""
         return self.evaluator.describe()
 
-    @command()
+    @command(access="read")
     def firings(self, limit: int = 50) -> list[dict[str, Any]]:
         """The last LIMIT firings, newest first: rule, value, obsid, outcome, duration."""
         return self.journal.recent(limit)
 
-    @command()
+    @command(access="command")
     def enable(self, rule: str) -> dict[str, Any]:
         """Let RULE fire again (kept across Setup reloads)."""
         self.evaluator.set_enabled(rule, True)
         return self._rule(rule)
 
-    @command()
+    @command(access="command")
     def disable(self, rule: str) -> dict[str, Any]:
         """Stop RULE from firing until enable (kept across Setup reloads); its hold restarts."""
         self.evaluator.set_enabled(rule, False)
         return self._rule(rule)
 
-    @command()
+    @command(access="command")
     def reload(self) -> dict[str, Any]:
         """Fetch the current Setup and put its rules in force; a bad section is refused."""
         summary = self.load(self.fetch_setup())

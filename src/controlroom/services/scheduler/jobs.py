@@ -9,6 +9,12 @@ APScheduler), runs missed while the process was down are not caught up, and
 What a job runs is decided by the :class:`~controlroom.services.setupdriven.Runner`
 the program that starts the service passes; ``controlroom scheduler run``
 passes the one that opens an observation around building blocks.
+
+A job runs as ``scheduler:<job>`` with the scheduler's role
+(``services.scheduler.role``): every call its code makes through a proxy
+(the observation it opens, the devices it commands) carries that identity,
+so each control server checks the role and journals
+``scheduler:nightly_warmup via scheduler (key lab)``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from controlroom.config.importing import NamedImportError, import_callable
+from controlroom.rpc.proxy import acting_for
 from controlroom.services.scheduler.errors import JobRefused, UnknownJob
 from controlroom.services.scheduler.schedules import JobSpec
 from controlroom.services.setupdriven import Runner
@@ -32,6 +39,7 @@ from controlroom.services.setupdriven import Runner
 log = logging.getLogger(__name__)
 
 MISFIRE_GRACE_S = 60  # a run this late (a busy or suspended host) still happens
+VIA = "scheduler"
 Notify = Callable[[str, dict[str, Any]], None]
 
 
@@ -78,9 +86,12 @@ def build_jobs(specs: Iterable[JobSpec], allowed: Iterable[str]) -> list[Job]:
 class JobBook:
     """The scheduled jobs, by name; runs them through ``runner`` on one worker thread."""
 
-    def __init__(self, runner: Runner, confman: str, *, notify: Notify = _nothing) -> None:
+    def __init__(
+        self, runner: Runner, confman: str, *, role: str = "operator", notify: Notify = _nothing
+    ) -> None:
         self.runner = runner
         self.confman = confman
+        self.role = role  # of every job's calls, checked at each control server
         self.notify = notify
         self._jobs: dict[str, Job] = {}
         self._paused: set[str] = set()  # paused by an operator; kept across reloads
@@ -191,12 +202,13 @@ class JobBook:
         stats.running, stats.last_started = True, time.time()
         self.notify("job_started", {"job": name})
         try:
-            self.runner(
-                job.target,
-                dict(job.spec.kwargs),
-                observation=job.spec.observation,
-                confman=self.confman,
-            )
+            with acting_for({"user": f"{VIA}:{name}", "role": self.role, "via": VIA}):
+                self.runner(
+                    job.target,
+                    dict(job.spec.kwargs),
+                    observation=job.spec.observation,
+                    confman=self.confman,
+                )
         except Exception as exc:
             stats.failures += 1
             stats.last_outcome, stats.last_error = "error", f"{type(exc).__name__}: {exc}"

@@ -22,6 +22,7 @@ from typing import Any, Unpack
 
 from controlroom.device import command
 from controlroom.rpc import ControlServer, Proxy
+from controlroom.rpc.access import check_role
 from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.services.control import service_server
 from controlroom.services.scheduler.jobs import JobBook, build_jobs, describe_refused
@@ -52,27 +53,27 @@ class Scheduler(SetupDriven):
         self.book = book
         self.refused: dict[str, str] = {}
 
-    @command()
+    @command(access="read")
     def list_jobs(self) -> list[dict[str, Any]]:
         """Every job of the current Setup: schedule, next run, pause, last outcome, refusal."""
         return [*self.book.describe(), *describe_refused(self.refused)]
 
-    @command()
+    @command(access="command")
     def run_now(self, job: str) -> dict[str, Any]:
         """Queue one run of JOB now (behind a job that is running), whatever its schedule."""
         return self.book.run_now(job)
 
-    @command()
+    @command(access="command")
     def pause(self, job: str) -> dict[str, Any]:
         """Stop the scheduled runs of JOB until resume (a Setup reload keeps it paused)."""
         return self.book.pause(job)
 
-    @command()
+    @command(access="command")
     def resume(self, job: str) -> dict[str, Any]:
         """Schedule JOB again from its next time."""
         return self.book.resume(job)
 
-    @command()
+    @command(access="command")
     def reload(self) -> dict[str, Any]:
         """Fetch the current Setup from the configuration manager and schedule its jobs."""
         return self.load(self.fetch_setup())
@@ -124,9 +125,15 @@ def build_server(
 ) -> ControlServer:
     """The scheduler's control server, on the Settings' endpoints unless given."""
     proxy = confman_proxy(settings, confman)
-    book = JobBook(runner, proxy.endpoint)
+    book = JobBook(runner, proxy.endpoint, role=jobs_role(settings))
     scheduler = Scheduler(book, proxy, allowed_packages(settings, NAME))
     server = service_server(settings, NAME, scheduler, **where)
     book.notify = server.notify
     SetupFollower(server, scheduler, follow_s).attach()
     return server
+
+
+def jobs_role(settings: Mapping[str, Any]) -> str:
+    """The role the jobs' calls are checked against: ``services.scheduler.role`` (operator)."""
+    entry = (settings.get("services") or {}).get(NAME) or {}
+    return check_role(entry.get("role") or "operator")

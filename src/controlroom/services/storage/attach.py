@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlroom.rpc import ControlServer
+from controlroom.rpc.access import READ
 from controlroom.rpc.follow import StatusFollower
-from controlroom.rpc.hooks import HkSample
+from controlroom.rpc.hooks import CommandRecord, HkSample
 from controlroom.services.storage.journal import JOURNAL, JournalSink, journal_values
 from controlroom.services.storage.options import sender_options, storage_endpoint
 from controlroom.services.storage.sender import ContextProvider, StorageSender, no_context
@@ -101,6 +102,41 @@ def attach_storage(
     server.hooks.command_observers.append(link.observer)
     link.refresh_info()
     return link
+
+
+# What the lab's own processes send core services all the time: journaling it would
+# bury the operators' commands (and a journaled `store` would be stored, journaled...).
+BOOKKEEPING = frozenset({"register", "heartbeat", "unregister", "store"})
+REFUSALS = frozenset({"Forbidden", "LeaseHeld"})
+
+
+def attach_journal(
+    server: ControlServer, settings: Mapping[str, Any], *, endpoint: str | None = None
+) -> StorageSender:
+    """A core service's command journal: every refusal, and every command that changes
+    something except the lab's own bookkeeping; stop the sender after the server."""
+    sender = StorageSender(
+        endpoint or storage_endpoint(settings),
+        JOURNAL,
+        options=sender_options(settings),
+        encode=journal_values,
+    ).start()
+    sink = JournalSink(sender)
+    access = server.dispatcher.access
+
+    def observe(record: CommandRecord) -> None:
+        if journaled(record, access):
+            sink(record)
+
+    server.hooks.command_observers.append(observe)
+    return sender
+
+
+def journaled(record: CommandRecord, access: Mapping[str, str]) -> bool:
+    """Whether a core service's journal keeps ``record`` (see :func:`attach_journal`)."""
+    if record.error is not None and record.error.type in REFUSALS:
+        return True
+    return access.get(record.command, READ) != READ and record.command not in BOOKKEEPING
 
 
 def _configured_origin(settings: Mapping[str, Any], name: str) -> str | None:

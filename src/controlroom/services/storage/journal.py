@@ -9,8 +9,9 @@ server's: a command's arguments or result may be large.
 Each row: the time the command started (the row's timestamp), the obsid and
 Setup id, and :data:`JOURNAL_COLUMNS`: the server, the command, its arguments
 as JSON ``{"args": [...], "kwargs": {...}}``, ``ok`` or ``error``, the error's
-type and message, the value returned as JSON (cut at ``value_chars``) and the
-duration in seconds.
+type and message, the value returned as JSON (cut at ``value_chars``), the
+duration in seconds and the caller as the server authenticated them
+(``alice via web (key lab)``): the audit trail. Refused calls are rows too.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ JOURNAL_COLUMNS = (
     "error_message",
     "value",
     "duration_s",
+    "caller",
 )
 VALUE_CHARS = 2000
 _ARRAY_ITEMS = 64  # larger arrays are described, not listed
@@ -62,6 +64,7 @@ def journal_values(record: CommandRecord, value_chars: int = VALUE_CHARS) -> dic
         "error_message": None if error is None else _cut(error.message, value_chars),
         "value": json_text(record.result, value_chars) if error is None else None,
         "duration_s": record.duration_s,
+        "caller": record.caller or None,
     }
 
 

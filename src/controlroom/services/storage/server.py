@@ -57,17 +57,17 @@ class StorageManager(Interface):
         self.ingest = Ingest(self.workers)
         self.queries = Queries(self.workers[0], self.ingest.columns, dictionary)
 
-    @command()
+    @command(access="admin")
     def register(self, origin: str, columns: list[str]) -> list[str]:
         """Register ORIGIN with COLUMNS (added to those it has); returns all its columns."""
         return self.ingest.register(origin, columns)
 
-    @command()
+    @command(access="admin")
     def store(self, origin: str, rows: list[Any]) -> int:
         """Store ROWS ({timestamp, values, setup_id, obsid}) of ORIGIN; the count, once durable."""
         return self.ingest.store(origin, rows)
 
-    @command()
+    @command(access="read")
     def query_housekeeping(
         self,
         name: str,
@@ -79,7 +79,7 @@ class StorageManager(Interface):
         """Values of NAME with since <= time < until: {name, origin, unit, times, values}."""
         return self.queries.housekeeping(name, origin, Span(since, until, limit))
 
-    @command()
+    @command(access="read")
     def latest(self, name: str | None = None, origin: str | None = None) -> dict[str, Any] | None:
         """The last value of NAME {name, origin, unit, time, value...}, or ORIGIN's last row."""
         if name is None:
@@ -88,17 +88,17 @@ class StorageManager(Interface):
             return self.queries.latest_row(origin)
         return self.queries.latest(name, origin)
 
-    @command()
+    @command(access="read")
     def origins(self) -> dict[str, list[str]]:
         """Every registered origin and its columns, in registration order."""
         return self.ingest.columns()
 
-    @command()
+    @command(access="read")
     def names(self) -> list[dict[str, Any]]:
         """Every HK parameter stored or in the telemetry dictionary: {name, origin, unit}."""
         return self.queries.names()
 
-    @command()
+    @command(access="read")
     def journal(
         self,
         obsid: str | None = None,
@@ -110,7 +110,7 @@ class StorageManager(Interface):
         """The last LIMIT device commands (of OBSID, of SERVER, since, until), oldest first."""
         return self.queries.journal(obsid, server, Span(since, until, limit))
 
-    @command()
+    @command(access="read")
     def stats(self) -> dict[str, Any]:
         """Rows and batches stored, refused rows, failures, per origin and per backend."""
         return self.ingest.stats()

@@ -4,7 +4,8 @@ housekeeping over a chosen window, every command as a form, its command journal.
 JSON API (every route needs a session; sending a command needs the operator role,
 and, like every POST, the CSRF header):
 
-* ``GET /api/device`` -- the devices the panel knows, with their status light;
+* ``GET /api/device`` -- the devices the panel knows, with their status light and
+  the lease of each that is up (``lease``: ``{holder, until, ...}`` or null);
 * ``GET /api/device/<name>`` -- its origin, its HK parameters from the telemetry
   dictionary, its commands as JSON Schema (from its ``info``, cached), and
   whether this session may command it;
@@ -16,6 +17,10 @@ and, like every POST, the CSRF header):
   ``{"ok": true, "result", "duration_s"}``, or ``{"ok": false, "error": {type,
   message, traceback}}`` when the device (or the way to it) failed: the call
   reached the panel, so the answer is 200 and the page shows the error in place.
+  A refusal by the device (a lease someone else holds, a role not enough there)
+  is 403 with the device's message instead.
+
+The lease routes (``/api/device/<name>/lease``...) are in :mod:`.devicelease`.
 
 Units and limits come from ``/api/overview`` (the same telemetry metadata).
 """
@@ -33,10 +38,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from controlroom.rpc import RpcError
+from controlroom.web.calls import on_behalf
 from controlroom.web.config import role_at_least
 from controlroom.web.context import Context, WebContext
 from controlroom.web.discovery import DEVICE
 from controlroom.web.pages import Page, html_shell
+from controlroom.web.pages.devicelease import device_leases
+from controlroom.web.pages.devicelease import router as lease_router
 from controlroom.web.pages.devicelink import (
     COMMAND_TIMEOUT_S,
     CommandCatalog,
@@ -75,13 +83,19 @@ def device_page(request: Request, name: str) -> Response:
 
 
 @router.get("/api/device")
-def devices(context: Context, _: Viewer) -> list[dict[str, Any]]:
-    """Every device the panel follows: ``[{name, up, since}]`` by name."""
-    lights = context.hub.servers()
+def devices(context: Context, session: Viewer) -> list[dict[str, Any]]:
+    """Every device the panel follows: ``[{name, up, since, lease}]`` by name."""
+    lights = {n: v for n, v in sorted(context.hub.servers().items()) if v.get("kind") == DEVICE}
+    up = {n: str(v["commands"]) for n, v in lights.items() if v.get("up") and v.get("commands")}
+    leases = device_leases(up, session)
     return [
-        {"name": name, "up": bool(light.get("up")), "since": light.get("since")}
-        for name, light in sorted(lights.items())
-        if light.get("kind") == DEVICE
+        {
+            "name": name,
+            "up": bool(light.get("up")),
+            "since": light.get("since"),
+            "lease": leases.get(name),
+        }
+        for name, light in lights.items()
     ]
 
 
@@ -105,8 +119,9 @@ def device_meta(name: str, request: Request, context: Context, session: Viewer) 
 @router.get("/api/device/{name}/history")
 def history(
     name: str,
+    *,
     context: Context,
-    _: Viewer,
+    session: Viewer,
     params: Annotated[str, Query(max_length=2000)] = "",
     window_s: Annotated[float, Query(gt=0, le=WEEK_S)] = 300.0,
     points: Annotated[int, Query(ge=10, le=5000)] = 600,
@@ -121,7 +136,9 @@ def history(
     until = time.time()
     origin = device_origin(context, name)
     try:
-        found = stored_history(_storage(context), origin, names, until - window_s, points)
+        found = stored_history(
+            _storage(context), origin, names, until - window_s, points, caller=on_behalf(session)
+        )
     except RpcError as exc:
         raise HTTPException(status_code=503, detail=f"storage manager: {exc}") from None
     return {"origin": origin, "since": until - window_s, "until": until, **found}
@@ -131,13 +148,14 @@ def history(
 def journal(
     name: str,
     context: Context,
-    _: Viewer,
+    session: Viewer,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
     """The last ``limit`` commands ``name`` ran, newest first, from the storage manager."""
     _light(context, name)
     try:
-        return {"entries": stored_journal(_storage(context), name, limit)}
+        entries = stored_journal(_storage(context), name, limit, caller=on_behalf(session))
+        return {"entries": entries}
     except RpcError as exc:
         raise HTTPException(status_code=503, detail=f"storage manager: {exc}") from None
 
@@ -156,9 +174,14 @@ def command(
     if not endpoint:
         raise HTTPException(status_code=503, detail=f"{name} has no known endpoint")
     log.info("web panel: %s sends %s.%s %s", session.user, name, body.command, body.args)
-    outcome = send_command(name, endpoint, body.command, body.args, body.timeout_s)
+    outcome = send_command(
+        name, endpoint, body.command, body.args, body.timeout_s, caller=on_behalf(session)
+    )
     if not outcome["ok"]:
-        log.info("web panel: %s.%s failed: %s", name, body.command, outcome["error"]["message"])
+        error = outcome["error"]
+        log.info("web panel: %s.%s failed: %s", name, body.command, error["message"])
+        if error.get("refused"):  # the device's own check: a lease, a role there
+            raise HTTPException(status_code=403, detail=error["message"])
     return outcome
 
 
@@ -192,4 +215,5 @@ def _storage(context: WebContext) -> str:
         raise HTTPException(status_code=exc.status, detail=str(exc)) from None
 
 
+router.include_router(lease_router)
 page = Page("device", "Devices", "/device", router, order=10, styles=("widgets.css", "device.css"))

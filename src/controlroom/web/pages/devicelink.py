@@ -9,6 +9,11 @@ slow command never holds up another one, and a reply that comes too late is
 dropped with its proxy. Only the device's own commands are offered; the
 service commands every server answers (``quit``, ``set_rates``,
 ``register_listener``...) are not.
+
+A command, and what a user reads from the storage manager, is sent for that
+user (``caller``: see :func:`controlroom.web.calls.on_behalf`), so the
+device checks their role and journals their name. The command list comes
+from the panel's own ``info`` call, cached for every user.
 """
 
 from __future__ import annotations
@@ -134,21 +139,40 @@ def fetch_commands(name: str, endpoint: str) -> list[dict[str, Any]]:
     ]
 
 
+Caller = Mapping[str, str]  # {user, role, via}: who a call is made for
+
+
 def send_command(
-    name: str, endpoint: str, command: str, args: Mapping[str, Any], timeout_s: float
+    name: str,
+    endpoint: str,
+    command: str,
+    args: Mapping[str, Any],
+    timeout_s: float,
+    *,
+    caller: Caller,
 ) -> dict[str, Any]:
     """``{ok: true, result, duration_s}`` or ``{ok: false, error: {type, message, traceback}}``.
 
-    The control server checks the arguments against the command's signature;
-    its refusal (``ArgumentError``) comes back like any remote error.
+    The control server checks ``caller``'s role, its lease and the arguments
+    against the command's signature; its refusal (``Forbidden``, ``LeaseHeld``,
+    ``ArgumentError``) comes back like any remote error, a refusal of the
+    caller (a ``PermissionError``) with ``error.refused`` true.
     """
     started = time.monotonic()
     try:
-        with Proxy(endpoint, name=name, timeout=timeout_s, client=CLIENT) as proxy:
+        with Proxy(
+            endpoint, name=name, timeout=timeout_s, client=CLIENT, on_behalf=caller
+        ) as proxy:
             result = proxy.request(command, (), dict(args), timeout=timeout_s)
     except RemoteError as exc:
         info = exc.info
-        error = {"type": info.type, "message": info.message, "traceback": info.traceback}
+        error: dict[str, Any] = {
+            "type": info.type,
+            "message": info.message,
+            "traceback": info.traceback,
+        }
+        if isinstance(exc, PermissionError):  # Forbidden, LeaseHeld: nothing ran
+            error["refused"] = True
         return {"ok": False, "error": error, "duration_s": time.monotonic() - started}
     except (RpcError, WireError) as exc:  # timeout, unreachable, unencodable: seen here
         error = {"type": type(exc).__name__, "message": str(exc), "traceback": ""}
@@ -170,13 +194,26 @@ def _text(value: object) -> object:
     return list(value) if isinstance(value, set | frozenset) else repr(value)
 
 
+def storage_client(endpoint: str, caller: Caller) -> StorageClient:
+    """A client of the storage manager whose calls are made for ``caller``."""
+    client = StorageClient(endpoint, timeout=STORAGE_TIMEOUT_S)
+    client.proxy.on_behalf = dict(caller)  # this client is the route's alone
+    return client
+
+
 def stored_history(
-    endpoint: str, origin: str, names: Sequence[str], since: float, points: int
+    endpoint: str,
+    origin: str,
+    names: Sequence[str],
+    since: float,
+    points: int,
+    *,
+    caller: Caller,
 ) -> dict[str, Any]:
     """``{series: {name: {unit, times, values}}, errors: {name: why}}`` since ``since``."""
     series: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    with StorageClient(endpoint, timeout=STORAGE_TIMEOUT_S) as client:
+    with storage_client(endpoint, caller) as client:
         for name in names:
             try:
                 found = client.get_housekeeping(name, since, origin=origin)
@@ -188,9 +225,11 @@ def stored_history(
     return {"series": series, "errors": errors}
 
 
-def stored_journal(endpoint: str, server: str, limit: int) -> list[dict[str, Any]]:
+def stored_journal(
+    endpoint: str, server: str, limit: int, *, caller: Caller
+) -> list[dict[str, Any]]:
     """The last ``limit`` commands of ``server``, newest first."""
-    with StorageClient(endpoint, timeout=STORAGE_TIMEOUT_S) as client:
+    with storage_client(endpoint, caller) as client:
         entries = client.journal(server=server, limit=limit)
     return [jsonable(entry) for entry in reversed(entries)]
 

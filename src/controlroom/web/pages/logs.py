@@ -45,7 +45,7 @@ def logs_page(request: Request) -> Response:
 @router.get("/api/logs")
 def last_records(
     context: Context,
-    _: Viewer,
+    session: Viewer,
     n: int = Query(200, ge=0, le=MAX_RECORDS),
     level: str | None = None,
     server: str | None = None,
@@ -59,7 +59,7 @@ def last_records(
             status_code=422, detail=f"unknown level {level!r} (known: {', '.join(LEVELS)})"
         )
     glob = (server or "").strip() or None
-    records = ask(context, LOGMAN, "tail", n, wanted, glob)
+    records = ask(context, LOGMAN, "tail", n, wanted, glob, session=session)
     return {
         "records": records,
         "levels": LEVELS,

@@ -4,12 +4,14 @@ The bridge is a control server named ``nodes`` (see
 :mod:`controlroom.bridges.nodes.serve`). Where it listens: the endpoint its
 status light has (discovery found it in the registry or through the current
 Setup), else the fixed one the Settings give (``bridges.nodes.commands``).
-Each request opens its own connection and closes it, so routes (run on a
-thread pool) never share a socket.
+Each request opens its own connection, made for the user the route serves
+(:func:`~controlroom.web.calls.on_behalf`), and closes it, so routes (run on
+a thread pool) never share a socket nor one user's identity.
 
 Failures become HTTP errors with the bridge's own words: an unknown node is
 404, a refused send (node not connected, text with control characters...)
-409, a bridge that does not answer 503.
+409, a send the bridge's role check refuses 403, a bridge that does not
+answer 503.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from controlroom.bridges.nodes import STREAM_TOPIC
 from controlroom.bridges.nodes.serve import NAME
 from controlroom.rpc import Proxy, RemoteError, RpcError
 from controlroom.rpc.endpoints import connectable
+from controlroom.web.calls import FORBIDDEN, on_behalf
 from controlroom.web.hub import Hub
+from controlroom.web.sessions import Session
 
 BRIDGE = NAME  # the bridge's server name: its light, event/nodes, node/<id>/nodes
 CALL_TIMEOUT_S = 5.0
@@ -71,16 +75,24 @@ def checked_node(node: str) -> str:
 
 
 @contextlib.contextmanager
-def connected(endpoint: str) -> Iterator[Call]:
-    """``call(command, *args, **kwargs)`` on one connection to the bridge (blocking)."""
-    proxy = Proxy(endpoint, name=BRIDGE, timeout=CALL_TIMEOUT_S, client=CLIENT)
+def connected(endpoint: str, *, session: Session) -> Iterator[Call]:
+    """``call(command, *args, **kwargs)`` on one connection to the bridge, made for
+    ``session``'s user (blocking)."""
+    proxy = Proxy(
+        endpoint,
+        name=BRIDGE,
+        timeout=CALL_TIMEOUT_S,
+        client=CLIENT,
+        on_behalf=on_behalf(session),
+    )
 
     def call(command: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return proxy.request(command, args, kwargs)
         except RemoteError as exc:
             raise HTTPException(
-                status_code=409, detail=f"node bridge: {exc.info.message}"
+                status_code=403 if exc.info.type == FORBIDDEN else 409,
+                detail=f"node bridge: {exc.info.message}",
             ) from None
         except RpcError as exc:
             raise HTTPException(

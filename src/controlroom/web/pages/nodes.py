@@ -62,7 +62,7 @@ def shell(request: Request) -> Response:
 def nodes(context: Context, session: Viewer) -> dict[str, Any]:
     """The bridge's light and every node it has seen (503 when the bridge is not found)."""
     endpoint = bridge_endpoint(context.hub, context.settings)
-    with connected(endpoint) as call:
+    with connected(endpoint, session=session) as call:
         listed = listed_nodes(call)
     return {
         "bridge": {"name": BRIDGE, "commands": endpoint},
@@ -75,7 +75,7 @@ def nodes(context: Context, session: Viewer) -> dict[str, Any]:
 def node(node: str, context: Context, session: Viewer) -> dict[str, Any]:
     """One node in full, and the topic prefix its terminal follows."""
     name = checked_node(node)
-    with connected(bridge_endpoint(context.hub, context.settings)) as call:
+    with connected(bridge_endpoint(context.hub, context.settings), session=session) as call:
         detail = known_node(call, name)
     return {
         "node": detail,
@@ -88,7 +88,7 @@ def node(node: str, context: Context, session: Viewer) -> dict[str, Any]:
 def send(node: str, body: SendRequest, context: Context, session: Operator) -> dict[str, Any]:
     """Send one line to the node through the bridge (see the module doc for the answers)."""
     name = checked_node(node)
-    with connected(bridge_endpoint(context.hub, context.settings)) as call:
+    with connected(bridge_endpoint(context.hub, context.settings), session=session) as call:
         known_node(call, name)
         log.info("web panel: %s sends node %s %r", session.user, name, body.text)
         sent = call("send", name, body.text)

@@ -50,11 +50,11 @@ def observations_page(request: Request) -> Response:
 
 @router.get("/api/observations")
 def list_observations(
-    context: Context, _: Viewer, limit: int = Query(50, ge=1, le=1000)
+    context: Context, session: Viewer, limit: int = Query(50, ge=1, le=1000)
 ) -> dict[str, Any]:
     """``{site, setup_id, running, observations}``: the running obsid (or None) and the last
     ``limit`` observations ``{obsid, description, setup_id, started, ended}``, newest first."""
-    now, listed = ask_in_context(context, "list_observations", limit)
+    now, listed = ask_in_context(context, "list_observations", limit, session=session)
     return {
         "site": now.get("site"),
         "setup_id": now.get("setup_id"),
@@ -73,7 +73,7 @@ def start_observation(body: StartRequest, context: Context, session: Operator) -
         raise HTTPException(
             status_code=422, detail=f"a description has at most {DESCRIPTION_CHARS} characters"
         )
-    obsid = ask(context, CONFMAN, "start_observation", description)
+    obsid = ask(context, CONFMAN, "start_observation", description, session=session)
     log.info("%s started observation %s from the web panel", session.user, obsid)
     return {"obsid": obsid}
 
@@ -81,25 +81,25 @@ def start_observation(body: StartRequest, context: Context, session: Operator) -
 @router.post("/api/observations/end")
 def end_observation(context: Context, session: Operator) -> dict[str, Any]:
     """End the running observation; returns it with its end time. 409 when none runs."""
-    ended: dict[str, Any] = ask(context, CONFMAN, "end_observation")
+    ended: dict[str, Any] = ask(context, CONFMAN, "end_observation", session=session)
     log.info("%s ended observation %s from the web panel", session.user, ended.get("obsid"))
     return ended
 
 
 @router.get("/api/observations/{obsid}/data")
-def stored_data(obsid: str, context: Context, _: Viewer) -> dict[str, Any]:
+def stored_data(obsid: str, context: Context, session: Viewer) -> dict[str, Any]:
     """What observation ``obsid`` stored: ``{observation, journal: [...], housekeeping:
     [{origin, name, samples, complete, last}]}`` (journal: the last entries, oldest first)."""
     try:
         parse_obsid(obsid)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    observation = ask(context, CONFMAN, "get_observation", obsid)
+    observation = ask(context, CONFMAN, "get_observation", obsid, session=session)
     if observation is None:
         raise HTTPException(status_code=404, detail=f"confman knows no observation {obsid}")
     since = _seconds(observation["started"])
     until = _seconds(observation["ended"]) if observation.get("ended") else None
-    with connected(context, STORAGE) as call:
+    with connected(context, STORAGE, session=session) as call:
         journal = call("journal", obsid, None, None, None, JOURNAL_SHOWN)
         housekeeping = _housekeeping(call, since, until)
     return {"observation": observation, "journal": journal, "housekeeping": housekeeping}

@@ -34,13 +34,13 @@ def setups_page(request: Request) -> Response:
 
 
 @router.get("/api/setups")
-def list_setups(context: Context, _: Viewer, site: str | None = None) -> dict[str, Any]:
+def list_setups(context: Context, session: Viewer, site: str | None = None) -> dict[str, Any]:
     """``{site, current, obsid, setups: [{id, site, description, created, derived_from}]}``.
 
     ``current`` is the id of the current Setup (of confman's ``site``), or None;
     ``setups`` lists every Setup in the repository (of ``site`` when given), oldest first.
     """
-    now, listed = ask_in_context(context, "list_setups", site)
+    now, listed = ask_in_context(context, "list_setups", site, session=session)
     return {
         "site": now.get("site"),
         "current": now.get("setup_id"),
@@ -51,20 +51,20 @@ def list_setups(context: Context, _: Viewer, site: str | None = None) -> dict[st
 
 @router.get("/api/setups/diff")
 def diff_setups(
-    context: Context, _: Viewer, a: int, b: int, site: str | None = None
+    context: Context, session: Viewer, a: int, b: int, site: str | None = None
 ) -> dict[str, Any]:
     """What changed from Setup ``a`` to ``b``: ``{a, b, site, changes: [{path, change, a, b}],
     text}`` (``text``: a unified diff of the two as YAML)."""
-    result: dict[str, Any] = ask(context, CONFMAN, "diff_setups", a, b, site)
+    result: dict[str, Any] = ask(context, CONFMAN, "diff_setups", a, b, site, session=session)
     return result
 
 
 @router.get("/api/setups/{setup_id}")
 def get_setup(
-    setup_id: int, context: Context, _: Viewer, site: str | None = None
+    setup_id: int, context: Context, session: Viewer, site: str | None = None
 ) -> dict[str, Any]:
     """Setup ``setup_id`` (of ``site``, default confman's) with its ``_meta``."""
-    setup: dict[str, Any] = ask(context, CONFMAN, "get_setup", setup_id, site)
+    setup: dict[str, Any] = ask(context, CONFMAN, "get_setup", setup_id, site, session=session)
     return setup
 
 
@@ -74,7 +74,7 @@ def load_setup(setup_id: int, context: Context, session: Operator) -> dict[str, 
 
     Refused (409) while an observation runs: the Setup changes between observations.
     """
-    loaded = ask(context, CONFMAN, "load_setup", setup_id, timeout=LOAD_TIMEOUT_S)
+    loaded = ask(context, CONFMAN, "load_setup", setup_id, session=session, timeout=LOAD_TIMEOUT_S)
     log.info("%s loaded Setup %d from the web panel", session.user, setup_id)
     return {"setup_id": setup_id, "meta": loaded.get("_meta") if isinstance(loaded, dict) else None}
 

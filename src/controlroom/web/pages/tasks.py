@@ -53,7 +53,7 @@ def tasks(lab: Lab, _: Viewer) -> dict[str, Any]:
 def run_task(body: RunRequest, lab: Lab, session: Operator) -> Response:
     """Start a run of ``task`` with ``arguments`` (JSON, coerced as the task's hints say)."""
     try:
-        run = lab.tasks.submit(body.task, body.arguments, session.user)
+        run = lab.tasks.submit(body.task, body.arguments, session.user, session.role)
     except TaskArgumentError as exc:
         return JSONResponse({"detail": str(exc), "argument": exc.argument}, status_code=422)
     except UnknownTask as exc:

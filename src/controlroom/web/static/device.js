@@ -1,8 +1,10 @@
-// The device page: /device lists the devices; /device/<name> plots its housekeeping
-// (deviceplots.js), offers every command as a form (forms.js) sent through
-// POST /api/device/<name>/command, and shows its command journal.
+// The device page: /device lists the devices (a leased one marked); /device/<name> plots
+// its housekeeping (deviceplots.js), shows its lease (devicelease.js), offers every
+// command as a form (forms.js) sent through POST /api/device/<name>/command, and shows
+// its command journal. While someone else holds the lease the forms are disabled.
 
 import { api, byId, clock, el, fmt, live, nav } from "./app.js";
+import { DeviceLease, isLeaseEvent, leaseText } from "./devicelease.js";
 import { DevicePlots, parameterChoice } from "./deviceplots.js";
 import { renderCommandForm } from "./forms.js";
 
@@ -16,6 +18,11 @@ const base = `/api/device/${encodeURIComponent(device)}`;
 let aliases = {}; // raw HK name -> canonical, for this device's origin
 let plots = null;
 let choice = null;
+let meta = null;
+let me = null;
+let lease = null;
+let chooserReading = null; // the chooser's read under way, and whether one more is due
+let chooserAgain = false;
 
 async function renderChooser() {
   let devices = [];
@@ -28,7 +35,8 @@ async function renderChooser() {
   const links = devices.map((d) => el("a", {
     href: `/device/${encodeURIComponent(d.name)}`, "data-device": d.name,
     class: d.name === device ? "current" : null,
-  }, el("span", { class: `light ${d.up ? "up" : "down"}` }), d.name));
+  }, el("span", { class: `light ${d.up ? "up" : "down"}` }), d.name,
+  d.lease ? el("span", { class: "leased-mark", title: leaseText(d.lease), text: "leased" }) : null));
   byId("device-list").replaceChildren(
     ...(links.length ? links : [el("span", { class: "muted", text: "no devices found yet" })]));
 }
@@ -71,6 +79,7 @@ async function send(command, args) {
   try {
     answer = await api(`${base}/command`, { method: "POST", body: { command, args } });
   } catch (err) {
+    if (err.status === 403) lease.refresh(); // taken by someone since the page last looked
     throw { type: err.status ? `refused (HTTP ${err.status})` : "Error", message: err.message };
   } finally {
     for (const ms of JOURNAL_AFTER_COMMAND_MS) setTimeout(refreshJournal, ms);
@@ -79,24 +88,56 @@ async function send(command, args) {
   return answer.result;
 }
 
-function renderCommands(meta, me) {
+function renderCommands() {
   const cards = meta.commands.map((schema) => {
     const holder = el("div");
     renderCommandForm(holder, schema, { onSubmit: (args) => send(schema.name, args) });
-    return el("div", { class: "command-card", "data-command": schema.name },
-      el("h3", { text: schema.name }), holder);
+    // A read stays open to all under a lease: the card says which kind it is.
+    return el("div", { class: "command-card", "data-command": schema.name,
+      "data-access": schema.access || "command" },
+    el("h3", { text: schema.name }), el("fieldset", { class: "card-fieldset" }, holder));
   });
   byId("commands").replaceChildren(
     ...(cards.length ? cards : [el("p", { class: "muted", text: "no commands" })]));
+  commandAccess();
+}
+
+/** Whether this user may send the forms now: their role, and nobody else's lease. */
+function commandAccess() {
   const notes = [];
   if (!meta.can_command) {
     notes.push(`You are logged in as ${me.user} (${me.role}): the forms are read-only; ` +
       "commanding a device needs the operator role.");
   }
+  const held = Boolean(lease && lease.heldByOther);
+  if (held && meta.can_command) {
+    notes.push(`${leaseText(lease.lease)}: only reads may be sent until the lease ends; ` +
+      "plots and status stay live.");
+  }
   if (meta.commands_error) notes.push(meta.commands_error);
   byId("commands-fieldset").disabled = !meta.can_command;
+  for (const card of byId("commands").querySelectorAll(".command-card")) {
+    const waits = held && card.dataset.access !== "read";
+    card.querySelector(".card-fieldset").disabled = waits;
+    card.classList.toggle("leased", waits);
+  }
   byId("commands-note").hidden = notes.length === 0;
   byId("commands-note").textContent = notes.join(" ");
+}
+
+/** The chooser's lease marks again; an event during a read asks for one more after it. */
+function refreshChooserSoon() {
+  if (chooserReading) {
+    chooserAgain = true;
+    return;
+  }
+  chooserReading = renderChooser().finally(() => {
+    chooserReading = null;
+    if (chooserAgain) {
+      chooserAgain = false;
+      refreshChooserSoon();
+    }
+  });
 }
 
 function chosenFromUrl(names) {
@@ -143,21 +184,36 @@ function housekeeping(m) {
 
 function light(m) {
   const up = Boolean(m.values && m.values.up);
+  const was = byId("device-light").getAttribute("aria-label");
   byId("device-light").className = `light ${up ? "up" : "down"}`;
   byId("device-light").setAttribute("aria-label", up ? "up" : "down");
+  if (lease && was !== null && was !== (up ? "up" : "down")) lease.refresh(); // restarted
+}
+
+function leaseEvent(m) {
+  if (!isLeaseEvent(m)) return;
+  if (lease && m.server === device) lease.refresh();
+  refreshChooserSoon();
 }
 
 function follow() {
-  const topics = [`hk/${device}`, `server/${device}`];
-  const take = (m) => (m.topic.startsWith("hk/") ? housekeeping(m) : light(m));
+  // Every server's events: a lease on another device changes its mark in the chooser.
+  const topics = [`hk/${device}`, `server/${device}`, "event/"];
+  const take = (m) => {
+    if (m.topic.startsWith("hk/")) housekeeping(m);
+    else if (m.topic.startsWith("event/")) leaseEvent(m);
+    else light(m);
+  };
   live(topics, { change: take });
 }
 
 async function start() {
-  const me = await nav("device");
+  me = await nav("device");
   await renderChooser();
-  if (!device) return;
-  let meta;
+  if (!device) {
+    live(["event/"], { change: (m) => { if (isLeaseEvent(m)) refreshChooserSoon(); } });
+    return;
+  }
   let telemetry;
   try {
     [meta, telemetry] = await Promise.all([api(base), api("/api/overview")]);
@@ -172,7 +228,9 @@ async function start() {
   aliases = telemetry.aliases[meta.origin] || {};
   light({ values: { up: meta.up } });
   setupPlots(meta, telemetry);
-  renderCommands(meta, me);
+  lease = new DeviceLease(base, me, commandAccess);
+  renderCommands();
+  lease.start();
   follow();
   refreshJournal();
   setInterval(refreshJournal, JOURNAL_EVERY_MS);

@@ -1,4 +1,5 @@
-// The overview: status lights, HK with limit colours, Setup and obsid, latest events.
+// The overview: status lights (a leased device marked), HK with limit colours, Setup and
+// obsid, latest events.
 
 import { api, band, byId, clock, el, fmt, live, nav, onNextFrame } from "./app.js";
 
@@ -6,6 +7,9 @@ const EVENTS_SHOWN = 50;
 const topics = new Map();   // topic -> latest body
 let events = [];            // newest first
 let meta = { parameters: {}, aliases: {}, site: "" };
+let leases = new Map();     // device -> its lease {holder, until, ...}, from /api/device
+let leasesReading = null;  // the read under way, and whether one more is due after it
+let leasesAgain = false;
 
 function describe(name, server) {
   const origin = server.toUpperCase();
@@ -35,11 +39,37 @@ function renderServers() {
                                 "aria-label": v.up ? "up" : "down" })),
       el("td", {}, v.kind === "device"
         ? el("a", { href: `/device/${encodeURIComponent(m.server)}`, text: m.server })
-        : m.server),
+        : m.server, leasedMark(m.server)),
       el("td", { class: "muted", text: v.kind || "" }),
       el("td", { class: "muted", text: clock(v.since) }));
   });
   byId("servers").replaceChildren(...rows);
+}
+
+function leasedMark(server) {
+  const lease = leases.get(server);
+  if (!lease) return null;
+  const title = `leased by ${lease.holder} until ${String(lease.until).slice(11, 19)}Z`;
+  return el("span", { class: "leased-mark", title, text: "leased" });
+}
+
+/** Who holds which device, read again; an event during a read asks for one more after it. */
+function readLeases() {
+  if (leasesReading) {
+    leasesAgain = true;
+    return;
+  }
+  leasesReading = api("/api/device").then((devices) => {
+    leases = new Map(devices.filter((d) => d.lease).map((d) => [d.name, d.lease]));
+    later();
+  }, () => {}) // the marks stay as they were; the next lease event asks again
+    .finally(() => {
+      leasesReading = null;
+      if (leasesAgain) {
+        leasesAgain = false;
+        readLeases();
+      }
+    });
 }
 
 function renderHousekeeping() {
@@ -97,13 +127,17 @@ function snapshot(s) {
 
 function change(m) {
   topics.set(m.topic, m);
-  if (m.topic.startsWith("event/")) events = [m, ...events].slice(0, EVENTS_SHOWN);
+  if (m.topic.startsWith("event/")) {
+    events = [m, ...events].slice(0, EVENTS_SHOWN);
+    if (String(m.values.event || "").startsWith("lease_")) readLeases();
+  }
   later();
 }
 
 async function start() {
   await nav("overview");
   meta = await api("/api/overview");
+  readLeases();
   live(["server/", "status/confman", "hk/", "event/"], { snapshot, change });
 }
 
