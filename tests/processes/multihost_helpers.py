@@ -26,9 +26,12 @@ from controlroom.rpc.child import NotReady, module_argv
 from controlroom.rpc.process import parse_ready_line
 from controlroom.testing.netns import HostProcess, NetworkHosts
 from controlroom.testing.ports import free_tcp_port
+from controlroom.web.sessions import hash_password
+from controlroom.web.tlscert import make_self_signed
 
 SERVICES = ("registry", "logman", "confman", "storage", "scheduler", "scenarios", "procman")
-SERVER, DEVICE_HOST, CLIENT = "a", "b", "c"
+SERVER, DEVICE_HOST, CLIENT, PANEL = "a", "b", "c", "d"
+USER, PASSWORD = "vera", "viewer-pw"  # the panel's one user (a viewer)
 DEVICE = "dummy"
 DEVICE_INFO = "controlroom,DUMMY-SENSOR,SN0001,1.0"
 HK_NAME = "DUMMY_TEMP"  # the dummy's reading, as the telemetry dictionary names it
@@ -158,3 +161,21 @@ def log_tails(state: Path, lines: int = 5) -> str:
         text = log.read_text(errors="replace").splitlines()[-lines:]
         tails.append(f"--- {log.relative_to(state)}\n" + "\n".join(text))
     return "\n".join(tails) or f"no logs under {state}"
+
+
+def panel_settings(facility: Facility) -> Path:
+    """Serve the panel on d's address over HTTPS with one viewer; the certificate to trust."""
+    address = facility.hosts.address(PANEL)
+    cert, key = facility.folder / "tls" / "panel.crt", facility.folder / "tls" / "panel.key"
+    make_self_signed(cert, key, [address])
+    facility.settings["web"] = {
+        "enabled": False,  # `up` on a leaves it to d
+        "host": address,
+        "port": 0,
+        "tls_cert": str(cert),
+        "tls_key": str(key),
+        "users": {USER: {"password_hash": hash_password(PASSWORD), "role": "viewer"}},
+        "discover_every_s": 0.5,
+        "ping_timeout_s": 1.0,
+    }
+    return cert

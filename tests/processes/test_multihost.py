@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from multihost_clients import CALL_BY_NAME, PANEL_DEVICES
 from multihost_helpers import (
     CLIENT,
     DEVICE,
@@ -24,12 +25,20 @@ from multihost_helpers import (
     DEVICE_INFO,
     HK_NAME,
     HK_STORED_WITHIN_S,
+    PANEL,
+    PASSWORD,
+    READY_TIMEOUT_S,
+    REGISTERED_WITHIN_S,
     SERVER,
+    USER,
     Facility,
     lab_settings,
+    panel_settings,
 )
 
+from controlroom.rpc.child import module_argv
 from controlroom.rpc.keyring import init_keys
+from controlroom.rpc.process import parse_ready_line
 from controlroom.testing.waiting import wait_until
 from netns_fixtures import started_hosts
 
@@ -94,3 +103,59 @@ def test_each_host_runs_what_the_setup_places_there(facility: Facility) -> None:
     found = facility.call_by_name("device_info")
     assert found["value"] == DEVICE_INFO
     assert found["entry"]["metadata"]["host"] == DEVICE_HOST
+
+
+SECOND_HOST, SECOND = CLIENT, "probe"  # a second control server, on host c
+
+
+def test_four_hosts_services_on_a_servers_on_b_and_c_the_panel_on_d(tmp_path: Path) -> None:
+    """Proxies and the panel reach every device by name; HK from b and c is stored on a."""
+    keys = tmp_path / "keys"
+    init_keys(keys)
+    with started_hosts((SERVER, DEVICE_HOST, SECOND_HOST, PANEL)) as hosts:
+        facility = Facility(hosts, lab_settings(hosts, tmp_path, keys=keys), tmp_path)
+        facility.settings["devices"][SECOND] = {
+            "controller": "controlroom.devices.dummy:DummySensor",
+            "commands": f"tcp://{hosts.address(SECOND_HOST)}:0",
+            "publish": f"tcp://{hosts.address(SECOND_HOST)}:0",
+            "hk_period_s": 0.2,
+        }
+        cafile = panel_settings(facility)
+        facility.up(SERVER)
+        facility.device_server()
+        hosts.run(
+            SECOND_HOST,
+            module_argv("controlroom.processes.device", SECOND),
+            env=facility.env(SECOND_HOST),
+            ready=parse_ready_line,
+        )
+        panel = hosts.run(
+            PANEL,
+            module_argv("controlroom.web", "--port", "0"),
+            env=facility.env(PANEL),
+            ready=parse_ready_line,
+            ready_timeout=READY_TIMEOUT_S,
+        )
+        for name, host in ((DEVICE, DEVICE_HOST), (SECOND, SECOND_HOST)):
+            args = (name, "device_info", str(REGISTERED_WITHIN_S))
+            done = facility.python(PANEL, CALL_BY_NAME, *args)
+            assert done.returncode == 0, done.stderr
+            found = json.loads(done.stdout)
+            assert found["value"] == DEVICE_INFO
+            assert found["entry"]["metadata"]["host"] == host
+
+        def panel_shows_both() -> bool:
+            args = (str(panel.info["url"]), str(cafile), USER, PASSWORD)
+            done = facility.python(PANEL, PANEL_DEVICES, *args, timeout=30.0)
+            lights = json.loads(done.stdout) if done.returncode == 0 else {}
+            return lights.get(DEVICE) is True and lights.get(SECOND) is True
+
+        assert wait_until(panel_shows_both, REGISTERED_WITHIN_S, every_s=0.5)
+
+        def origins() -> set[str]:
+            done = facility.cli(PANEL, "hk", "names", "--json")
+            assert done.returncode == 0, done.stderr
+            return {str(row.get("origin")) for row in json.loads(done.stdout)}
+
+        # Each row keeps its provenance: the origin of the server (and host) that made it.
+        assert wait_until(lambda: {"DUMMY", "PROBE"} <= origins(), HK_STORED_WITHIN_S, every_s=0.5)

@@ -30,20 +30,21 @@ from multihost_helpers import (
     DEVICE_HOST,
     HK_NAME,
     HK_STORED_WITHIN_S,
+    PANEL,
+    PASSWORD,
     SERVER,
+    USER,
     Facility,
     lab_settings,
+    panel_settings,
 )
 
 from controlroom.rpc.child import module_argv
 from controlroom.rpc.keyring import init_keys
 from controlroom.rpc.process import parse_ready_line
 from controlroom.testing.waiting import wait_until
-from controlroom.web.sessions import hash_password
-from controlroom.web.tlscert import make_self_signed
 from netns_fixtures import started_hosts
 
-PANEL = "d"
 CUT_S = 20.0  # the outage the lab must ride through
 TTL_S, HEARTBEAT_S = 3.0, 0.5
 HK_PERIOD_S = 0.2
@@ -55,7 +56,6 @@ MARGIN_S = 2.0  # of stored housekeeping checked before the cut and after the li
 RECOVER_WITHIN_S = 30.0
 PANEL_READY_S = 45.0
 PING_TIMEOUT_S = 5.0
-USER, PASSWORD = "vera", "viewer-pw"
 
 
 @dataclass
@@ -121,24 +121,6 @@ class Lab:
         )
         assert done.returncode == 0, done.stderr
         return sorted(float(t) for t in json.loads(done.stdout)["times"])
-
-
-def panel_settings(facility: Facility) -> Path:
-    """Serve the panel on d's address over HTTPS with one viewer; the certificate to trust."""
-    address = facility.hosts.address(PANEL)
-    cert, key = facility.folder / "tls" / "panel.crt", facility.folder / "tls" / "panel.key"
-    make_self_signed(cert, key, [address])
-    facility.settings["web"] = {
-        "enabled": False,  # `up` on a leaves it to d
-        "host": address,
-        "port": 0,
-        "tls_cert": str(cert),
-        "tls_key": str(key),
-        "users": {USER: {"password_hash": hash_password(PASSWORD), "role": "viewer"}},
-        "discover_every_s": 0.5,
-        "ping_timeout_s": 1.0,
-    }
-    return cert
 
 
 def start(facility: Facility) -> tuple[Lab, int]:
