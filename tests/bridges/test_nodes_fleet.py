@@ -99,7 +99,8 @@ def test_the_fleet_reconnects_when_the_bridge_restarts() -> None:
         with fleet(port, "--nodes", "3", "--rate", "50") as proc:
             bridge.disconnect()
             with bridge_on(port) as (again, records):
-                assert wait_until(lambda: len(again.network.connected_ids()) == 3, timeout_s=10)
+                # A bound, not a target: the fleet backs off between tries on a busy machine.
+                assert wait_until(lambda: len(again.network.connected_ids()) == 3, timeout_s=30)
                 assert wait_until(lambda: records)
                 proc.send_signal(signal.SIGTERM)
                 summary = summary_of(proc)
