@@ -26,6 +26,14 @@ from controlroom.rpc.child import Child, module_argv
 
 sim_app = typer.Typer(help="Run device simulators (stand-ins for the hardware).")
 
+# Simulators that no device entry of the Settings names: the camera's FEE talks
+# SpaceWire to a DPU processor, not to a control server of its own, so it has no
+# device entry (which `controlroom up`, the demo and the panel would start or look
+# for). A device entry of the same name in the Settings takes precedence.
+STANDALONE_SIMULATORS: dict[str, dict[str, Any]] = {
+    "fee": {"module": "controlroom.devices.camera.sim.server", "host": "127.0.0.1", "port": 0},
+}
+
 
 @dataclass(frozen=True)
 class SimulatorEntry:
@@ -52,6 +60,14 @@ class SimulatorEntry:
         return cls(module, str(sim.get("host") or "127.0.0.1"), int(sim.get("port") or 0))
 
 
+def simulator_settings(state: CliState, name: str) -> dict[str, Any]:
+    """The Settings entry of device ``name``, or the entry of a standalone simulator."""
+    devices = state.settings.get("devices") or {}
+    if name not in devices and name in STANDALONE_SIMULATORS:
+        return {"simulator": dict(STANDALONE_SIMULATORS[name])}
+    return state.device(name)  # a clear error lists the known devices
+
+
 def parse_sim_ready(line: str) -> tuple[str, int] | None:
     """``READY <host> <port>`` -> (host, port); None for any other line."""
     parts = line.split()
@@ -71,7 +87,7 @@ def launch_simulator(
     log_path: Path | None = None,
 ) -> Child:
     """Start ``name``'s simulator; :func:`wait_simulator` then waits until it listens."""
-    sim = SimulatorEntry.of(name, state.device(name), state.allowed_packages)
+    sim = SimulatorEntry.of(name, simulator_settings(state, name), state.allowed_packages)
     argv = module_argv(sim.module, "--host", host, "--port", str(port))
     if speed is not None:
         argv += ["--speed", f"{speed:g}"]
@@ -100,9 +116,12 @@ def start(
         bool, typer.Option("--detach", help="Run in the background and return once it listens.")
     ] = False,
 ) -> None:
-    """Run the simulator of device NAME; Ctrl-C stops it (or --detach, then `sim stop`)."""
+    """Run the simulator of device NAME (or `fee`, the camera front end); Ctrl-C stops it.
+
+    With --detach it runs in the background until `controlroom sim stop NAME`.
+    """
     state = cli_state(ctx)
-    sim = SimulatorEntry.of(name, state.device(name), state.allowed_packages)
+    sim = SimulatorEntry.of(name, simulator_settings(state, name), state.allowed_packages)
     host, port = host or sim.host, sim.port if port is None else port
     if not detach:
         _run_foreground(state, name, host=host, port=port, speed=speed)
@@ -147,9 +166,8 @@ def _run_foreground(
 def stop(ctx: typer.Context, name: DeviceName) -> None:
     """Stop the simulator of device NAME started with --detach (SIGTERM, then SIGKILL)."""
     state = cli_state(ctx)
-    SimulatorEntry.of(
-        name, state.device(name), state.allowed_packages
-    )  # a device without simulator: say so
+    # A device without simulator: say so.
+    SimulatorEntry.of(name, simulator_settings(state, name), state.allowed_packages)
     with state.files.locked("sim", name):
         record = state.files.live("sim", name)
         process = record.process() if record is not None else None

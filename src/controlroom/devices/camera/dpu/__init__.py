@@ -1,0 +1,67 @@
+"""The DPU processor: it reads the camera FEE over SpaceWire, stores frames, sends commands.
+
+- :mod:`.commands`: the command queue (RMAP writes sent in the command window,
+  each caller waiting on its own future) and the priority queue (answered by
+  the processor itself);
+- :mod:`.state`: the mirror of the FEE (register map, mode, frame counter,
+  error flags) and ``num_cycles``; :mod:`.parameters`: the priority requests;
+- :mod:`.loop`: the inner loop, one sync period per ``run_once``, over
+  :mod:`.reader` (packets in order), :mod:`.readout` (frame assembly) and
+  :mod:`.window` (the command window); :mod:`.reporting`: topics, counters,
+  error reporting and the clock.
+"""
+
+from controlroom.devices.camera.dpu.commands import (
+    Assign,
+    Command,
+    CommandQueue,
+    CommandReply,
+    DpuError,
+    PriorityQueue,
+    ProcessorClosed,
+    Query,
+    QueueFull,
+    SetRegister,
+    WriteWord,
+)
+from controlroom.devices.camera.dpu.loop import CycleReport, DpuLoop
+from controlroom.devices.camera.dpu.parameters import DpuParameters, UnknownRequest
+from controlroom.devices.camera.dpu.reader import NoTimecode
+from controlroom.devices.camera.dpu.readout import ReadoutIncomplete
+from controlroom.devices.camera.dpu.reporting import (
+    Clock,
+    FrameSink,
+    LoopCounters,
+    Publish,
+    SystemClock,
+    Topic,
+)
+from controlroom.devices.camera.dpu.state import DpuState, MirrorOutOfStep
+
+__all__ = [
+    "Assign",
+    "Clock",
+    "Command",
+    "CommandQueue",
+    "CommandReply",
+    "CycleReport",
+    "DpuError",
+    "DpuLoop",
+    "DpuParameters",
+    "DpuState",
+    "FrameSink",
+    "LoopCounters",
+    "MirrorOutOfStep",
+    "NoTimecode",
+    "PriorityQueue",
+    "ProcessorClosed",
+    "Publish",
+    "Query",
+    "QueueFull",
+    "ReadoutIncomplete",
+    "SetRegister",
+    "SystemClock",
+    "Topic",
+    "UnknownRequest",
+    "WriteWord",
+]

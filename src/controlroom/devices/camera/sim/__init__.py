@@ -1,0 +1,33 @@
+"""The FEE simulator: a camera front end that streams over SpaceWire and answers RMAP.
+
+- :mod:`.fee`: the sync cycle in real time (scaled by a speed factor);
+- :mod:`.commands`: the DPU's RMAP commands, answered from the register map;
+- :mod:`.packets`: the HK and image packets, their pixels computed a pulse ahead;
+- :mod:`.presence`: whether a DPU is on the link, a fresh start after one left;
+- :mod:`.server`: the process (``python -m controlroom.devices.camera.sim.server``,
+  or ``controlroom sim start fee``).
+"""
+
+from controlroom.devices.camera.sim.commands import (
+    FEE_KEY,
+    FEE_LOGICAL_ADDRESS,
+    CommandCounters,
+    CommandPort,
+)
+from controlroom.devices.camera.sim.fee import FeeSimulator, PulseCounters
+from controlroom.devices.camera.sim.packets import PacketMaker, Part, PixelPipeline, part_pixels
+from controlroom.devices.camera.sim.presence import DpuPresence
+
+__all__ = [
+    "FEE_KEY",
+    "FEE_LOGICAL_ADDRESS",
+    "CommandCounters",
+    "CommandPort",
+    "DpuPresence",
+    "FeeSimulator",
+    "PacketMaker",
+    "Part",
+    "PixelPipeline",
+    "PulseCounters",
+    "part_pixels",
+]
