@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import HERE, child, endpoint_of, summarise
+from roundtrip import concurrent
 
 SERVER_HOST, CLIENT_HOST = "b", "c"
 SUBJECTS = ("loopback", "hosts")
@@ -95,29 +96,6 @@ class Prober:
     def _line(self) -> str:
         assert self.process.stdout is not None
         return self.process.stdout.readline().strip()
-
-
-def concurrent(prefix: Sequence[str], endpoint: str, keys: Path, seconds: float) -> float:
-    """Aggregate calls/s of four ``_client.py`` processes, started inside ``prefix``."""
-    argv = [*prefix, sys.executable, str(HERE / "_client.py"), endpoint, str(seconds), str(keys)]
-    procs = [
-        subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    try:
-        for proc in procs:  # each prints "ready" once connected and warmed up
-            assert proc.stdout is not None
-            proc.stdout.readline()
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        return sum(float(proc.communicate(timeout=seconds + 30)[0]) for proc in procs)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
 
 
 @contextmanager
@@ -189,7 +167,7 @@ def measure(
     for _ in range(args.concurrent_rounds):
         for name in SUBJECTS:
             prefix, endpoint = places[name]
-            rates[name].append(concurrent(prefix, endpoint, keys, args.seconds))
+            rates[name].append(concurrent(endpoint, 4, args.seconds, str(keys), prefix=prefix))
     for name in SUBJECTS:
         figures[f"concurrent4_{name}"] = {"calls_per_s": round(statistics.median(rates[name]))}
     here, there = figures["loopback"], figures["hosts"]

@@ -20,7 +20,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -56,11 +56,14 @@ def timed(call: Callable[[], None], count: int) -> list[float]:
     return samples
 
 
-def concurrent(endpoint: str, clients: int, seconds: float, *extra: str) -> float:
-    """Aggregate calls/s of ``clients`` processes hammering one server at once."""
+def concurrent(
+    endpoint: str, clients: int, seconds: float, *extra: str, prefix: Sequence[str] = ()
+) -> float:
+    """Aggregate calls/s of ``clients`` processes hammering one server at once; ``prefix``
+    runs each client through another command (``ip netns exec HOST``)."""
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "_client.py"), endpoint, str(seconds), *extra],
+            [*prefix, sys.executable, str(HERE / "_client.py"), endpoint, str(seconds), *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -80,7 +80,7 @@ def test_a_cut_cable_parts_a_host_until_it_is_restored(network_hosts: NetworkHos
 
 
 def test_a_process_that_is_never_ready_is_stopped(network_hosts: NetworkHosts) -> None:
-    argv = [sys.executable, "-c", "import time; print('starting', flush=True); time.sleep(60)"]
+    argv = [sys.executable, "-c", "import signal; print('starting', flush=True); signal.pause()"]
     with pytest.raises(NotReady, match="not ready within"):
         network_hosts.run("a", argv, ready=listening_port, ready_timeout=0.5)
     (process,) = network_hosts.processes
