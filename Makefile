@@ -30,8 +30,10 @@ types: $(VENV)/.installed-dev
 contracts: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
+# The integration tests mostly wait on the processes they start: two workers per core's
+# worth of waiting halve the run. loadscope keeps a module's shared lab in one worker.
 unit: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
 
 test: lint types contracts unit
 
