@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 ServiceHandler = Callable[..., Any]
 # A guard sees every admitted call (caller, envelope, access class) and raises to refuse it.
 Guard = Callable[[Caller, Envelope, str], None]
+# A device call's reply frames, plus its result or error for the command observers.
+Settled = tuple[list[wire.codec.Frame], Any, ErrorInfo | None]
 UNADMITTED = "unadmitted"  # a key ZAP let in that has been revoked since
 # A service handler with this keyword-only parameter is told who calls (the lease commands).
 CALLER = "caller"
@@ -149,20 +152,43 @@ class Dispatcher:
         reply = self._reply(env, result)
         return Outcome(reply=reply, caller=caller, journal=True, env=env, result=result)
 
-    def run_device(self, env: Envelope) -> list[wire.codec.Frame]:
+    def run_device(self, env: Envelope) -> list[wire.codec.Frame] | None:
         return self.run_device_observed(env)[0]
 
     def run_device_observed(
         self, env: Envelope
-    ) -> tuple[list[wire.codec.Frame], Any, ErrorInfo | None]:
-        """The reply frames, plus the result or the error, for observers."""
+    ) -> tuple[list[wire.codec.Frame] | None, Any, ErrorInfo | None]:
+        """The reply frames, plus the result or the error, for observers.
+
+        A command that returns a :class:`~concurrent.futures.Future` answers
+        later (:mod:`controlroom.rpc.deferred`): no frames yet, and the result
+        is the future; :meth:`settled` makes its reply once it is done.
+        """
         try:
             result = self.served.invoke(env.command, env.args, env.kwargs)
         except Exception as exc:
             log.debug("%s: command %s failed", self.name, env.command, exc_info=True)
-            info = ErrorInfo.from_exception(exc, origin=self.name)
-            return wire.encode(wire.failure(env.id, info)), None, info
+            return self.failed(env, exc)
+        if isinstance(result, Future):
+            return None, result, None
         return self._reply(env, result), result, None
+
+    def settled(self, env: Envelope, future: Future[Any]) -> Settled:
+        """The reply to a deferred call whose future is done, as if the command returned it."""
+        if future.cancelled():
+            cancelled = CancelledError(f"{env.command} was cancelled before it completed")
+            return self.failed(env, cancelled)
+        error = future.exception()
+        if error is not None:
+            log.debug("%s: command %s failed", self.name, env.command, exc_info=error)
+            return self.failed(env, error)
+        result = future.result()
+        return self._reply(env, result), result, None
+
+    def failed(self, env: Envelope, exc: BaseException) -> Settled:
+        """The failure reply to a device call, and its error for observers."""
+        info = ErrorInfo.from_exception(exc, origin=self.name)
+        return wire.encode(wire.failure(env.id, info)), None, info
 
     def run(self, env: Envelope, handler: ServiceHandler, caller: Caller) -> list[wire.codec.Frame]:
         try:

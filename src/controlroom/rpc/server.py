@@ -10,6 +10,9 @@ Threads and who owns what:
   (the loop releases a lock around every device command) and keeps answering
   ping, info and the other service commands, queuing device commands in order
   until the long one ends;
+* a device command may return a ``Future`` and answer later
+  (:mod:`controlroom.rpc.deferred`): whichever of those two threads holds the
+  socket sends the reply once the future completes;
 * the *publisher* polls housekeeping and status at their rates and publishes
   them, with events, on a PUB socket it owns;
 * the *notifier*, *events* and *tasks* threads deliver events to listeners,
@@ -38,7 +41,8 @@ import zmq
 
 from controlroom.rpc import curve
 from controlroom.rpc.access import Caller, CallerResolver
-from controlroom.rpc.dispatch import Dispatcher
+from controlroom.rpc.deferred import MAX_DEFERRED, DeferredReplies
+from controlroom.rpc.dispatch import Dispatcher, Settled
 from controlroom.rpc.endpoints import bind, connectable, split_route
 from controlroom.rpc.errors import RpcError
 from controlroom.rpc.events import EventHandlers, Handler, Notifier
@@ -51,13 +55,16 @@ from controlroom.rpc.service import SERVICE_ACCESS, ServiceCommands
 from controlroom.rpc.standby import Standby
 from controlroom.rpc.tasks import TaskScheduler
 from controlroom.rpc.threads import PROCESS, THREAD_DIED, Crash, RestartPolicy, Supervisor
-from controlroom.wire import Envelope
+from controlroom.wire import Envelope, ErrorInfo
 from controlroom.wire.envelope import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
 _POLL_MS = 50  # how often an idle loop looks at the stop flag
 _NOBLOCK = int(zmq.NOBLOCK)
+# How long replies sent at stop (deferred calls answered with ServerStopped) may
+# still go out after the socket is closed; closing never waits for them.
+_FLUSH_MS = 500
 
 
 class ServerBusy(RpcError):
@@ -78,6 +85,7 @@ class ControlServer(Startable):
         status_period_s: float = 0.5,
         takeover_after_s: float = 0.01,
         max_backlog: int = 1000,
+        max_deferred: int = MAX_DEFERRED,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         spin_us: float = 100.0,
         context: zmq.Context[Any] | None = None,
@@ -125,6 +133,7 @@ class ControlServer(Startable):
         self.max_message_bytes = max_message_bytes
         self.spin_s = spin_us * 1e-6
         self.standby = Standby(self, takeover_after_s)
+        self.deferred = DeferredReplies(self, self._context, max_deferred)
         self._router: zmq.Socket[bytes] | None = None
         self._commands = self.supervisor.thread("commands", self._loop, stop=self.stopping)
 
@@ -174,12 +183,15 @@ class ControlServer(Startable):
             PROCESS.observers.remove(self._thread_crashed)
         self._commands.join(timeout)
         self.standby.stop(timeout)
+        self.deferred.close(
+            socket_free=not (self._commands.is_alive() or self.standby.thread.is_alive())
+        )
         self.tasks.stop(timeout)
         self.publisher.stop(timeout)
         self.notifier.stop(timeout)
         self.events.stop(timeout)
         if self._router is not None:
-            self._router.close(linger=0)
+            self._router.close(linger=_FLUSH_MS if self.deferred.abandoned else 0)
         with self.device_lock:
             self.served.close()
         log.info("%s stopped", self.name)
@@ -219,16 +231,24 @@ class ControlServer(Startable):
         self.socket_lock.acquire()
         try:
             while not self.stopping.is_set():
+                flags = 0
+                if self.deferred.outstanding:
+                    # Replies are owed: wait on their wake-ups too, so each goes out at once.
+                    if not self.deferred.wait(router, _POLL_MS):
+                        continue
+                    flags = _NOBLOCK
                 try:
-                    frames, user = self.receive(router)
+                    frames, user = self.receive(router, flags)
                 except zmq.Again:
                     continue
                 self.handle(frames, user, run_device=True)
                 if self.backlog:
                     self._run_backlog()
-                if self.spin_s:
+                if self.spin_s and not self.deferred.outstanding:
                     self._spin(router)
         finally:
+            if self.stopping.is_set():  # owed replies are answered on the socket's own thread
+                self.deferred.abandon()
             self.socket_lock.release()
 
     def _spin(self, router: zmq.Socket[bytes]) -> None:
@@ -250,6 +270,8 @@ class ControlServer(Startable):
             self.handle(frames, user, run_device=True)
             if self.backlog:
                 self._run_backlog()
+            if self.deferred.outstanding:
+                return  # the loop polls for their completion
             until = clock() + self.spin_s
 
     def receive(self, router: zmq.Socket[bytes], flags: int = 0) -> tuple[list[Any], str | None]:
@@ -275,13 +297,13 @@ class ControlServer(Startable):
         if call is None or caller is None:
             return
         if run_device:
-            self.send(route, self._run_device(call, caller))
+            self._run_device(route, call, caller)
         else:
             self._queue(route, call, caller)
 
     def _queue(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
         if env.command in self.unqueued:
-            self.send(route, self._run_unlocked(env, caller))
+            self._run_unlocked(route, env, caller)
         elif len(self.backlog) >= self.max_backlog:
             busy = ServerBusy(f"{self.name}: {self.max_backlog} device commands already waiting")
             self.send(route, self.dispatcher.error(env.id, busy))
@@ -291,37 +313,72 @@ class ControlServer(Startable):
     def _run_backlog(self) -> None:
         while self.backlog and not self.stopping.is_set():
             route, env, caller = self.backlog.popleft()
-            self.send(route, self._run_device(env, caller))
+            self._run_device(route, env, caller)
 
-    def _run_device(self, env: Envelope, caller: Caller) -> Sequence[Any]:
+    def _run_device(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
         self.busy_since = time.monotonic()
         self.socket_lock.release()
         started = time.time()
         try:
             with self.device_lock:
-                reply, result, error = self.dispatcher.run_device_observed(env)
+                outcome = self.dispatcher.run_device_observed(env)
         finally:
             self.finishing = True
             self.standby.wake()
             self.socket_lock.acquire()
             self.busy_since = None
             self.finishing = False
-        self.device_commands += 1
-        if self.hooks.command_observers:
-            self._observe(env, started, result, error, caller)
-        return reply
+        self._answer_or_hold(route, env, caller, started, outcome)
 
-    def _run_unlocked(self, env: Envelope, caller: Caller) -> Sequence[Any]:
+    def _run_unlocked(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
         """An :attr:`unqueued` command, run on the standby thread while another one runs."""
         started = time.time()
-        reply, result, error = self.dispatcher.run_device_observed(env)
+        self._answer_or_hold(route, env, caller, started, self.dispatcher.run_device_observed(env))
+
+    def _answer_or_hold(
+        self,
+        route: list[bytes],
+        env: Envelope,
+        caller: Caller,
+        started: float,
+        outcome: tuple[list[Any] | None, Any, ErrorInfo | None],
+    ) -> None:
+        reply, result, error = outcome
+        if reply is not None:
+            self.answer_device(route, env, caller, started, (reply, result, error))
+            return
+        # The command returned a Future: its reply goes out when that completes.
+        refusal = self.deferred.hold(route, env, caller, started, result)
+        if refusal is not None:
+            outcome = self.dispatcher.failed(env, ServerBusy(refusal))
+            self.answer_device(route, env, caller, started, outcome)
+
+    def answer_device(
+        self,
+        route: list[bytes],
+        env: Envelope,
+        caller: Caller,
+        started: float,
+        outcome: Settled,
+        *,
+        finished: float | None = None,
+    ) -> None:
+        """Count and journal a device call, then send its reply; the caller holds the socket."""
+        reply, result, error = outcome
         self.device_commands += 1
         if self.hooks.command_observers:
-            self._observe(env, started, result, error, caller)
-        return reply
+            self._observe(env, started, result, error, caller, finished=finished)
+        self.send(route, reply)
 
     def _observe(
-        self, env: Envelope, started: float, result: Any, error: Any, caller: Caller | None
+        self,
+        env: Envelope,
+        started: float,
+        result: Any,
+        error: Any,
+        caller: Caller | None,
+        *,
+        finished: float | None = None,
     ) -> None:
         record = CommandRecord(
             started,
@@ -329,7 +386,7 @@ class ControlServer(Startable):
             env.command,
             env.args,
             env.kwargs,
-            time.time() - started,
+            (time.time() if finished is None else finished) - started,
             result,
             error,
             caller.identity if caller is not None else "",

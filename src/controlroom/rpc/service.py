@@ -130,6 +130,7 @@ class ServiceCommands:
                 "device_commands": self.server.device_commands,
                 "malformed": self.server.dispatcher.malformed,
                 "backlog": len(self.server.backlog),
+                "deferred_replies": self.server.deferred.outstanding,
                 "standby_takeovers": self.server.standby.takeovers,
                 "hk_failures": self.server.publisher.failures,
                 "background_threads": self.server.thread_states(),

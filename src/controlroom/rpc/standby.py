@@ -4,7 +4,8 @@ It borrows the command socket only after a device command has run for
 ``takeover_after_s``, so quick commands pay nothing for it. While it holds the
 socket it answers service commands and queues device commands in arrival
 order; the command loop wakes it through an inproc pair when the long command
-ends and takes the socket back.
+ends and takes the socket back. Meanwhile it also sends the replies of
+deferred commands (:mod:`controlroom.rpc.deferred`) whose futures complete.
 """
 
 from __future__ import annotations
@@ -80,12 +81,16 @@ class Standby:
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
         poller.register(self._wake_pull, zmq.POLLIN)
+        deferred = server.deferred
+        poller.register(deferred.wake, zmq.POLLIN)
         self._taken = True
         self.takeovers += 1
         try:
             while not server.finishing and not server.stopping.is_set():
                 events = dict(poller.poll(50))
                 self._drain_wakes()
+                if deferred.wake in events:
+                    deferred.deliver()
                 if router in events:
                     self._drain(router)
         finally:

@@ -96,6 +96,7 @@ def test_server_info_counters_and_process_metrics(
     assert requests is not None and requests >= 2
     assert value(samples, "controlroom_malformed_frames_total", server="dummy") == 1
     assert value(samples, "controlroom_command_backlog", server="dummy") == 0
+    assert value(samples, "controlroom_deferred_replies", server="dummy") == 0
     cpu = value(samples, "process_cpu_seconds_total")
     memory = value(samples, "process_resident_memory_bytes")
     assert cpu is not None and cpu > 0 and memory is not None and memory > 2**20

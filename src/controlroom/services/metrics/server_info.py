@@ -70,6 +70,12 @@ class ServerMetrics:
             "Device commands waiting for the one running to end.",
             len(server.backlog),
         )
+        yield self._one(
+            GaugeMetricFamily,
+            "controlroom_deferred_replies",
+            "Device commands that returned a future and still owe their caller a reply.",
+            server.deferred.outstanding,
+        )
         yield from self._threads()
 
     def _threads(self) -> Iterator[Metric]:
