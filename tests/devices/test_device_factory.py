@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from controlroom.devices.camera.control import DpuController
 from controlroom.devices.dummy import DummySensor
 from controlroom.devices.factory import DeviceConfigError, build_controller, import_object
 
@@ -30,3 +33,28 @@ def test_a_class_a_device_module_imported_is_refused() -> None:
 def test_a_module_outside_the_allowed_packages_is_refused() -> None:
     with pytest.raises(DeviceConfigError, match="'os' is not in an allowed package"):
         import_object("os:system")
+
+
+DPU = "controlroom.devices.camera.control:DpuController"
+
+
+def test_a_controller_that_takes_the_url_gets_it_instead_of_a_transport(tmp_path: Path) -> None:
+    entry = {
+        "controller": DPU,
+        "transport": "tcp://192.168.1.100:7785",
+        "simulator": {"host": "127.0.0.1", "port": 7785},
+        "options": {"root": str(tmp_path), "speed": 20},
+    }
+    real = build_controller(entry)
+    assert isinstance(real, DpuController) and real.url == "tcp://192.168.1.100:7785"
+    assert real.options.speed == 20.0 and real.options.root == tmp_path
+    simulated = build_controller(entry, simulate=True)
+    assert isinstance(simulated, DpuController) and simulated.url == "tcp://127.0.0.1:7785"
+    given = build_controller(entry, transport_url="tcp://127.0.0.1:4000")
+    assert isinstance(given, DpuController) and given.url == "tcp://127.0.0.1:4000"
+    assert not list(tmp_path.iterdir())  # built, not connected: no processor, no files yet
+
+
+def test_a_controller_that_takes_the_url_without_one_is_refused() -> None:
+    with pytest.raises(DeviceConfigError, match="DpuController needs a transport URL"):
+        build_controller({"controller": DPU, "options": {"root": "/nowhere"}})

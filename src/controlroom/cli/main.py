@@ -17,6 +17,7 @@ import typer
 
 import controlroom
 from controlroom.cli import call, confman, cs, demo, lab, lease, obs, setup, sim
+from controlroom.cli.camera import camera_app
 from controlroom.cli.context import CliState
 from controlroom.cli.errors import DEBUG_KEY, EXPECTED_ERRORS, reported
 from controlroom.cli.hk import hk_app
@@ -38,7 +39,7 @@ from controlroom.cli.storage import storage_app
 from controlroom.cli.systemd import systemd
 from controlroom.cli.web import web_app
 from controlroom.config.settings import LOCAL_SETTINGS_ENV, load_settings
-from controlroom.processes.entry import secure_process
+from controlroom.rpc.curve import secure_process
 
 app = typer.Typer(
     name="controlroom",
@@ -68,6 +69,7 @@ GROUPS = {
     "node": node_app,
     "mqtt": mqtt_app,
     "keys": keys_app,
+    "camera": camera_app,
 }
 COMMANDS: dict[str, Callable[..., None]] = {
     "ps": ps,

@@ -26,10 +26,9 @@ from controlroom.rpc.child import Child, module_argv
 
 sim_app = typer.Typer(help="Run device simulators (stand-ins for the hardware).")
 
-# Simulators that no device entry of the Settings names: the camera's FEE talks
-# SpaceWire to a DPU processor, not to a control server of its own, so it has no
-# device entry (which `controlroom up`, the demo and the panel would start or look
-# for). A device entry of the same name in the Settings takes precedence.
+# Simulators known by another name than their device's: the camera's FEE is the
+# simulator of the `dpu` device entry (`sim start dpu`), and `sim start fee` runs one
+# on a port of its own for scripts and tests. A device entry named `fee` takes precedence.
 STANDALONE_SIMULATORS: dict[str, dict[str, Any]] = {
     "fee": {"module": "controlroom.devices.camera.sim.server", "host": "127.0.0.1", "port": 0},
 }

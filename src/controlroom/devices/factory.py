@@ -2,7 +2,11 @@
 
 An entry names the controller class (``package.module:Class``) and, for
 instruments, the transport URL of the real device; with ``simulate`` the
-simulator's address is used instead. Only classes defined in
+simulator's address is used instead. A line transport is opened on that URL
+and given to the controller, unless the class declares ``takes_url = True``
+(a device reached through something else than a line protocol, such as the
+camera's DPU over its SpaceWire link): it then gets the URL itself,
+``cls(url, **options)``. Only classes defined in
 ``DEFAULT_ALLOWED_PACKAGES`` (or the packages the Settings allow instead) may be
 named, under the one policy of :mod:`controlroom.config.importing`, so a
 settings file cannot be used to import arbitrary code.
@@ -48,10 +52,15 @@ def build_controller(
         raise DeviceConfigError(f"{entry.get('controller')!r} is not a device interface class")
     options = dict(entry.get("options") or {})
     url = transport_url or (simulator_url(entry) if simulate else entry.get("transport"))
+    takes_url = getattr(cls, "takes_url", False) is True
     if "transport" not in entry and "simulator" not in entry and transport_url is None:
+        if takes_url:
+            raise DeviceConfigError(f"{entry.get('controller')} needs a transport URL")
         return cls(**options)  # an in-process device such as the dummy
     if not url:
         raise DeviceConfigError("the device entry has no transport URL")
+    if takes_url:
+        return cls(str(url), **options)  # type: ignore[call-arg]
     defaults = getattr(cls, "transport_defaults", {})
     options_for_transport = {**defaults, **dict(entry.get("transport_options") or {})}
     transport = open_transport(str(url), **options_for_transport)

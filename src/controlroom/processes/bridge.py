@@ -31,10 +31,10 @@ from controlroom.processes.entry import (
     failures_in_one_line,
     log_level,
     ready_stream,
-    secure_process,
     stop_on_signals,
 )
 from controlroom.processes.links import Links, central_logs, context_links, metrics_host
+from controlroom.rpc.curve import secure_process
 from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import READY_PREFIX
 

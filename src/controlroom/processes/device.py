@@ -27,10 +27,10 @@ from controlroom.processes.entry import (
     failures_in_one_line,
     log_level,
     ready_stream,
-    secure_process,
 )
 from controlroom.processes.links import Links, context_links
 from controlroom.rpc import ControlServer
+from controlroom.rpc.curve import secure_process
 from controlroom.rpc.process import serve_until_signalled
 from controlroom.rpc.registration import attach_from_settings
 from controlroom.services.metrics import attach_metrics, metrics_address

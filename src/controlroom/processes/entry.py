@@ -8,15 +8,15 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import Any, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 import zmq
 
 from controlroom.config.settings import SettingsError
 from controlroom.device import DeviceError
-from controlroom.rpc import RpcError, curve
+from controlroom.rpc import RpcError
 from controlroom.rpc.hosts import UnknownHost
 from controlroom.rpc.process import ReadyThenLog
 from controlroom.wire import WireError
@@ -57,21 +57,6 @@ def ready_stream(handoff_stdout: bool) -> TextIO:
     """Where the ready line goes; with ``handoff_stdout``, stdout joins stderr after it
     (a parent that detaches us stops reading our stdout there)."""
     return ReadyThenLog() if handoff_stdout else sys.stdout
-
-
-def secure_process(settings: Mapping[str, Any], *, serving: bool = True) -> None:
-    """CURVE for every socket of this process, as the Settings say; SIGHUP reloads the keys."""
-    context: zmq.Context[Any] = zmq.Context.instance()
-    curve.secure_from_settings(context, settings, serving=serving)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGHUP, lambda *_: _reload_keys(context))
-
-
-def _reload_keys(context: zmq.Context[Any]) -> None:
-    try:
-        curve.reload(context)
-    except RpcError as exc:  # a broken keys folder: keep serving with the keys we have
-        logging.getLogger(__name__).error("keys not reloaded, the old ones stay: %s", exc)
 
 
 def stop_on_signals(stopping: threading.Event) -> threading.Event:

@@ -43,13 +43,13 @@ from controlroom.processes.detached import (
 from controlroom.processes.entry import (
     ProcessError,
     ready_stream,
-    secure_process,
     sigterm_interrupts,
 )
 from controlroom.processes.service import CORE_SERVICES
 from controlroom.processes.statefiles import ProcessRecord
 from controlroom.rpc import RpcError
 from controlroom.rpc.child import module_argv, wait_gone
+from controlroom.rpc.curve import secure_process
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.services.procman.policy import Policy
 from controlroom.services.procman.stopmark import StopMark

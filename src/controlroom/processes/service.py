@@ -28,7 +28,6 @@ from controlroom.processes.entry import (
     failures_in_one_line,
     log_level,
     ready_stream,
-    secure_process,
 )
 from controlroom.processes.links import (
     CENTRAL_LOGS,
@@ -38,6 +37,7 @@ from controlroom.processes.links import (
     service_links,
 )
 from controlroom.rpc import ControlServer
+from controlroom.rpc.curve import secure_process
 from controlroom.rpc.endpoints import ServerEndpoints
 from controlroom.rpc.process import serve_until_signalled
 

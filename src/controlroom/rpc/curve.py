@@ -21,6 +21,7 @@ opened before. New connections use the reloaded keys; open ones keep theirs.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import weakref
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
 from controlroom.rpc.access import CallerResolver, KeyGrant, check_role
-from controlroom.rpc.errors import InsecureServer
+from controlroom.rpc.errors import InsecureServer, RpcError
 from controlroom.rpc.keyring import Keyring, keyring_from_settings
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,21 @@ def reload(context: zmq.Context[Any]) -> Keyring | None:
     security.keyring = fresh  # one reference swap: readers see the old or the new
     log.info("reloaded keys from %s: %d client keys", fresh.folder, len(fresh.clients))
     return fresh
+
+
+def secure_process(settings: Mapping[str, Any], *, serving: bool = True) -> None:
+    """CURVE for every socket of this process, as the Settings say; SIGHUP reloads the keys."""
+    context: zmq.Context[Any] = zmq.Context.instance()
+    secure_from_settings(context, settings, serving=serving)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, lambda *_: _reload_keeping_old(context))
+
+
+def _reload_keeping_old(context: zmq.Context[Any]) -> None:
+    try:
+        reload(context)
+    except RpcError as exc:  # a broken keys folder: keep serving with the keys we have
+        log.error("keys not reloaded, the old ones stay: %s", exc)
 
 
 def callers(context: zmq.Context[Any]) -> CallerResolver:

@@ -13,8 +13,8 @@ import logging
 import sys
 
 from controlroom.config.settings import load_settings
-from controlroom.processes.entry import secure_process
 from controlroom.rpc import RpcError
+from controlroom.rpc.curve import secure_process
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.web import WebError, create_app
 from controlroom.web.config import WebConfig

@@ -30,6 +30,7 @@ from controlroom.web.live import Live
 from controlroom.web.pages import (
     Page,
     asset_response,
+    camera,
     device,
     login,
     logs,
@@ -53,6 +54,7 @@ PAGES: list[Page] = [
     login.page,
     overview.page,
     device.page,
+    camera.page,
     nodes.page,
     tasks.page,
     statusfile.page,
@@ -137,8 +139,11 @@ def _common_routes() -> APIRouter:
 
     @router.get("/api/pages")
     def pages(context: Context, _: Viewer) -> list[dict[str, object]]:
-        """The pages of the nav bar, in order."""
-        listed = sorted((p for p in context.pages if p.nav), key=lambda p: p.order)
+        """The pages of the nav bar, in order (a page with ``shown`` only when it says so)."""
+        listed = sorted(
+            (p for p in context.pages if p.nav and (p.shown is None or p.shown(context))),
+            key=lambda p: p.order,
+        )
         return [p.describe() for p in listed]
 
     @router.get("/api/hub")

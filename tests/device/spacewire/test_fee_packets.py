@@ -1,4 +1,9 @@
-"""FEE housekeeping and data packets: the documented byte layout, views, length checks."""
+"""FEE housekeeping and data packets: the documented byte layout, views, length checks.
+
+Also the two shortcuts of a full-frame stream: a header written in place in
+front of a payload already laid out (the sender), and a check that builds no
+packet (the link, which passes packets on to their reader).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,14 @@ from hypothesis import strategies as st
 from controlroom.device.errors import ArgumentError
 from controlroom.device.spacewire import (
     CorruptPacket,
+    DataHeader,
     DataPacket,
     HousekeepingPacket,
+    check_fee,
     classify,
     parse_fee,
 )
+from controlroom.device.spacewire.packets import HEADER
 
 
 def test_data_packet_bytes_are_the_documented_layout() -> None:
@@ -76,6 +84,64 @@ HK_PACKETS = st.builds(
 @given(st.one_of(DATA_PACKETS, HK_PACKETS))
 def test_round_trip(packet: DataPacket | HousekeepingPacket) -> None:
     assert classify(packet.encode()) == packet
+
+
+@given(DATA_PACKETS, st.integers(0, 40))
+def test_a_header_written_in_place_makes_the_encoded_packet(
+    packet: DataPacket, offset: int
+) -> None:
+    header = DataHeader(
+        packet.frame_counter, packet.ccd, packet.side, packet.kind, packet.mode,
+        packet.logical_address,
+    )  # fmt: skip
+    buffer = bytearray(b"\xee" * (offset + HEADER.size)) + bytes(packet.payload)
+    header.pack_into(buffer, offset, len(packet.payload), packet.sequence_counter, packet.last)
+    assert bytes(buffer[offset:]) == packet.encode()
+    assert buffer[:offset] == b"\xee" * offset  # nothing before the header is touched
+
+
+@given(st.one_of(DATA_PACKETS, HK_PACKETS))
+def test_a_good_packet_passes_the_check(packet: DataPacket | HousekeepingPacket) -> None:
+    check_fee(packet.encode())
+    check_fee(memoryview(packet.encode()))
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        "50f0 0002 0003 0000 0000 0102",  # kind 3
+        "50f0 0002 1000 0000 0000 0102",  # a reserved bit
+        "50f0 0002 0012 0000 0000 0102",  # housekeeping with a CCD number
+        "50f0 0003 0000 0000 0000 010203",  # a data packet splitting a pixel
+        "50f0 0004 0000 0000 0000 0102",  # the length field says more
+        "50f1 0002 0000 0000 0000 0102",  # not the FEE's protocol
+        "50f0 0000 0000 0000",  # a short header
+    ],
+)
+def test_the_check_refuses_what_parsing_refuses_saying_the_same(wire: str) -> None:
+    with pytest.raises(CorruptPacket) as parsed:
+        parse_fee(bytes.fromhex(wire))
+    with pytest.raises(CorruptPacket) as checked:
+        check_fee(bytes.fromhex(wire))
+    assert checked.value.reason == parsed.value.reason
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"ccd": 0}, {"side": "G"}, {"kind": "bias"}, {"mode": 16}, {"frame_counter": 0x1_0000}],
+)
+def test_a_header_with_impossible_fields_is_refused(fields: dict[str, object]) -> None:
+    arguments: dict[str, object] = {"frame_counter": 0, "ccd": 1, "side": "E"}
+    with pytest.raises(ArgumentError):
+        DataHeader(**(arguments | fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("length", "sequence"), [(3, 0), (0x1_0000, 0), (2, 0x1_0000), (-2, 0)])
+def test_a_header_refuses_an_impossible_length_or_sequence(length: int, sequence: int) -> None:
+    buffer = bytearray(HEADER.size + 4)
+    with pytest.raises(ArgumentError, match="payload"):
+        DataHeader(0, 1, "E").pack_into(buffer, 0, length, sequence, last=False)
+    assert buffer == bytearray(HEADER.size + 4)
 
 
 @given(DATA_PACKETS, st.integers(-12, 12).filter(bool))

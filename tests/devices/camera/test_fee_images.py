@@ -1,4 +1,9 @@
-"""Synthetic images: deterministic, partial readout == slice of the full side, plausible pixels."""
+"""Synthetic images: deterministic, partial readout == slice of the full side, plausible pixels.
+
+The generator precomputes what does not change with the frame; these tests
+recompute pixels from the definition (bias + sky + stars, rounded, + noise)
+so a shortcut that changes a pixel shows.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,14 @@ from controlroom.devices.camera.geometry import (
 )
 from controlroom.devices.camera.images import (
     BIAS_ADU,
-    NOISE_BLOCK_ROWS,
+    MAX_ADU,
+    SKY_ADU,
+    SKY_PER_COLUMN,
+    SKY_PER_ROW,
+    Star,
     pattern_image,
     pixel_checksum,
+    read_noise,
     stars,
     synthetic_image,
 )
@@ -56,7 +66,7 @@ def test_every_coordinate_of_the_source_changes_the_image(
     [
         (range(0, 1), range(0, 1)),
         (range(100, 300), range(0, 512)),
-        (range(NOISE_BLOCK_ROWS - 1, NOISE_BLOCK_ROWS + 1), range(2000, 2270)),
+        (range(63, 65), range(2000, 2270)),
         (range(4500, 4540), range(IMAGE_COLUMNS, COLUMNS)),
         (range(1234, 4321), range(17, 2255)),
     ],
@@ -95,6 +105,65 @@ def test_pixels_look_like_a_ccd(full_side: np.ndarray) -> None:
     for star in stars(11, 3, Side.F):
         peak = full_side[round(star.row), round(star.column)]
         assert peak > BIAS_ADU + 0.3 * star.peak
+
+
+def _star_box(star: Star) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and columns a star lights: within ceil(5 sigma), on the image area."""
+    half = int(np.ceil(5 * star.sigma))
+    rows = np.arange(max(0, int(star.row) - half), min(IMAGE_ROWS, int(star.row) + half + 1))
+    cols = np.arange(
+        max(0, int(star.column) - half), min(IMAGE_COLUMNS, int(star.column) + half + 1)
+    )
+    return rows, cols
+
+
+def _reference_side(seed: int, frame: int, ccd: int, side: Side) -> np.ndarray:
+    """A whole side the slow way: float light over the grid, every star added, then the noise."""
+    r = np.arange(ROWS, dtype=np.float64)
+    c = np.arange(COLUMNS, dtype=np.float64)
+    row_light = np.where(r < IMAGE_ROWS, SKY_ADU / 2 + SKY_PER_ROW * r, -np.inf)
+    col_light = np.where(c < IMAGE_COLUMNS, SKY_ADU / 2 + SKY_PER_COLUMN * c, -np.inf)
+    light = np.maximum(row_light[:, None] + col_light[None, :], 0.0) + BIAS_ADU
+    for star in stars(seed, ccd, side):
+        rows, cols = _star_box(star)
+        along_r = np.exp(-0.5 * ((rows - star.row) / star.sigma) ** 2)
+        along_c = np.exp(-0.5 * ((cols - star.column) / star.sigma) ** 2)
+        light[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] += star.peak * np.outer(
+            along_r, along_c
+        )
+    noise = read_noise(seed, frame, ccd, side, ROWS, COLUMNS)
+    return np.clip(np.rint(light) + noise, 0, MAX_ADU).astype(np.uint16)
+
+
+def test_every_pixel_is_bias_sky_and_stars_rounded_plus_the_read_noise(
+    full_side: np.ndarray,
+) -> None:
+    assert np.array_equal(full_side, _reference_side(11, 5, 3, Side.F))
+
+
+def test_where_two_stars_nearly_touch_both_add_up() -> None:
+    seed = 354  # CCD 1 side E of this seed has two stars 3.6 pixels apart
+    found = stars(seed, 1, Side.E)
+    closest = min(
+        np.hypot(a.row - b.row, a.column - b.column)
+        for i, a in enumerate(found)
+        for b in found[i + 1 :]
+    )
+    assert closest < 5
+    image = synthetic_image(seed, 2, 1, Side.E, ROWS, COLUMNS)
+    assert np.array_equal(image, _reference_side(seed, 2, 1, Side.E))
+
+
+def test_the_read_noise_is_white_and_changes_with_the_frame() -> None:
+    window = (range(1000, 1400), range(0, COLUMNS))
+    this = read_noise(11, 5, 3, Side.F, *window).astype(float)
+    following = read_noise(11, 6, 3, Side.F, *window).astype(float)
+    assert abs(this.mean()) < 0.05 and 4.9 < this.std() < 5.1
+    assert abs(np.corrcoef(this.ravel(), following.ravel())[0, 1]) < 0.01
+    along_row = np.corrcoef(this[:, :-1].ravel(), this[:, 1:].ravel())[0, 1]
+    assert abs(along_row) < 0.01
+    part = read_noise(11, 5, 3, Side.F, range(1200, 1201), range(7, 9))
+    assert np.array_equal(part, this[200:201, 7:9])
 
 
 def test_stars_stay_put_from_frame_to_frame() -> None:

@@ -25,10 +25,12 @@ from controlroom.device.spacewire.link import PACKET, TIMECODE, PacketData
 from controlroom.device.spacewire.packets import (
     DPU_LOGICAL_ADDRESS,
     FEE_PROTOCOL_ID,
+    DataHeader,
     DataPacket,
     FeePacket,
     HousekeepingPacket,
     Packet,
+    check_fee,
     classify,
     parse_fee,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "RMAP_PROTOCOL_ID",
     "TIMECODE",
     "CorruptPacket",
+    "DataHeader",
     "DataPacket",
     "FeePacket",
     "HousekeepingPacket",
@@ -76,6 +79,7 @@ __all__ = [
     "Status",
     "TargetCounters",
     "WriteHook",
+    "check_fee",
     "classify",
     "parse_fee",
     "parse_rmap",

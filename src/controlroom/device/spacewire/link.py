@@ -23,7 +23,14 @@ from controlroom.device.errors import ArgumentError
 from controlroom.device.spacewire.counters import CorruptionReport, LinkCounters
 from controlroom.device.spacewire.crc import BytesLike
 from controlroom.device.spacewire.errors import CorruptPacket, NoPacket, PendingFull
-from controlroom.device.spacewire.packets import Packet, classify
+from controlroom.device.spacewire.packets import (
+    FEE_PROTOCOL_ID,
+    DataPacket,
+    HousekeepingPacket,
+    check_fee,
+    classify,
+)
+from controlroom.device.spacewire.rmap import RmapPacket
 
 _LOG = logging.getLogger(__name__)
 
@@ -133,8 +140,12 @@ class PacketLink(abc.ABC):
         flags, data, _ = self._next(deadline)
         return flags, data
 
-    def _next(self, deadline: float | None) -> tuple[int, PacketData, Packet | None]:
-        """The next good message from the link, with its parsed packet (None: timecode)."""
+    def _next(self, deadline: float | None) -> tuple[int, PacketData, RmapPacket | None]:
+        """The next good message from the link, with its RMAP packet if it is one.
+
+        A FEE packet is only checked here, its reader parses it: a full-frame
+        stream is over a thousand packets a readout, each built once.
+        """
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
@@ -148,7 +159,7 @@ class PacketLink(abc.ABC):
                 self._report.corrupt(self.name, error.reason)
                 continue
             self._report.good(self.name)
-            if packet is None:
+            if flags == TIMECODE:
                 self.counters.timecodes_in += 1
             else:
                 self.counters.packets_in += 1
@@ -156,14 +167,19 @@ class PacketLink(abc.ABC):
             return flags, data, packet
 
     @staticmethod
-    def _check(flags: int, data: PacketData) -> Packet | None:
+    def _check(flags: int, data: PacketData) -> RmapPacket | None:
         if flags == TIMECODE:
             if len(data) != 1 or data[0] > 63:
                 raise CorruptPacket(f"a timecode is one byte 0..63, not {bytes(data[:8])!r}")
             return None
         if flags != PACKET:
             raise CorruptPacket(f"unknown flags {flags} (PACKET is {PACKET}, TIMECODE {TIMECODE})")
-        return classify(data)
+        if len(data) > 1 and data[1] == FEE_PROTOCOL_ID:
+            check_fee(data)
+            return None
+        packet = classify(data)
+        assert not isinstance(packet, HousekeepingPacket | DataPacket)  # FEE: checked above
+        return packet
 
     def _keep(self, flags: int, data: PacketData) -> None:
         """Keep a packet that arrived during an RMAP wait for read_packet."""

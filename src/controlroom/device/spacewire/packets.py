@@ -81,10 +81,7 @@ class DataPacket:
 
     def __post_init__(self) -> None:
         _check_header_fields(self.frame_counter, self.sequence_counter, self.mode, self.payload)
-        if self.ccd not in (1, 2, 3, 4) or self.side not in ("E", "F"):
-            raise ArgumentError(f"CCD 1..4 and side E or F, not CCD {self.ccd} side {self.side}")
-        if self.kind not in _KINDS:
-            raise ArgumentError(f"a data packet is 'data' or 'overscan', not {self.kind!r}")
+        _check_data_fields(self.ccd, self.side, self.kind)
         if len(self.payload) % 2:
             raise ArgumentError(f"pixels are 2 bytes: an odd payload of {len(self.payload)}")
 
@@ -108,9 +105,40 @@ class DataPacket:
         return np.frombuffer(self.payload, dtype=PIXEL)
 
     def encode(self) -> bytes:
-        bits = _KINDS.index(self.kind) | (self.ccd - 1) << 4 | (self.side == "F") << 6
-        bits |= self.last << 7
+        bits = _data_bits(self.kind, self.ccd, self.side) | self.last << 7
         return b"".join((_header(self, len(self.payload), bits), self.payload))
+
+
+@dataclass(frozen=True)
+class DataHeader:
+    """The header of a run of data packets, written in place into a sender's buffer.
+
+    A sender that lays a readout's pixels out as packets (a header's room, then
+    the payload, packet after packet) writes each header as its packet goes:
+    the fields here are the run's, checked once; the length, the sequence
+    counter and the last flag are the packet's. No payload is copied.
+    """
+
+    frame_counter: int
+    ccd: int
+    side: Side
+    kind: Kind = "data"
+    mode: int = 0
+    logical_address: int = DPU_LOGICAL_ADDRESS
+
+    def __post_init__(self) -> None:
+        _check_header_fields(self.frame_counter, 0, self.mode, b"")
+        _check_data_fields(self.ccd, self.side, self.kind)
+
+    def pack_into(
+        self, buffer: bytearray | memoryview, offset: int, length: int, sequence: int, last: bool
+    ) -> None:
+        """Write the header of a packet of ``length`` payload bytes at ``buffer[offset:]``."""
+        if not (0 <= length <= 0xFFFF and length % 2 == 0 and 0 <= sequence <= 0xFFFF):
+            raise ArgumentError(f"payload {length} bytes (even, < 65536), sequence {sequence}")
+        bits = _data_bits(self.kind, self.ccd, self.side) | last << 7 | self.mode << 8
+        address, frame = self.logical_address, self.frame_counter
+        HEADER.pack_into(buffer, offset, address, FEE_PROTOCOL_ID, length, bits, frame, sequence)
 
 
 FeePacket = HousekeepingPacket | DataPacket
@@ -134,28 +162,49 @@ def classify(packet: BytesLike) -> Packet:
 
 def parse_fee(packet: BytesLike) -> FeePacket:
     """The housekeeping or data packet in ``packet`` (see the module for the layout)."""
-    view = memoryview(packet).cast("B")
-    if len(view) < HEADER.size:
-        raise CorruptPacket(f"a FEE packet has a {HEADER.size}-byte header, this one {len(view)}")
+    view = memoryview(packet)
+    address, _, bits, frame, sequence = _fee_header(view)
+    kind, mode = bits & 3, bits >> 8 & 0xF
+    payload = view[HEADER.size :] if view.format == "B" else view.cast("B")[HEADER.size :]
+    if kind == _HOUSEKEEPING:
+        return HousekeepingPacket(frame, sequence, payload, mode, address)
+    side: Side = "F" if bits & 0x40 else "E"
+    ccd, last = (bits >> 4 & 3) + 1, bool(bits & 0x80)
+    return DataPacket(frame, sequence, ccd, side, payload, _KINDS[kind], last, mode, address)
+
+
+def check_fee(packet: BytesLike) -> None:
+    """CorruptPacket unless ``packet`` is a well-formed FEE packet; builds nothing.
+
+    What :func:`parse_fee` checks, for a link that only passes packets on.
+    """
+    _fee_header(memoryview(packet))
+
+
+def _fee_header(view: memoryview) -> tuple[int, int, int, int, int]:
+    """(address, length, type bits, frame, sequence) of a checked FEE packet."""
+    if view.nbytes < HEADER.size:
+        raise CorruptPacket(f"a FEE packet has a {HEADER.size}-byte header, this one {view.nbytes}")
     address, protocol, length, bits, frame, sequence = HEADER.unpack_from(view)
     if protocol != FEE_PROTOCOL_ID:
         raise CorruptPacket(
             f"protocol id {protocol:#04x} is not the FEE's ({FEE_PROTOCOL_ID:#04x})"
         )
-    if length != len(view) - HEADER.size:
+    if length != view.nbytes - HEADER.size:
         raise CorruptPacket(
-            f"FEE packet length field says {length} payload bytes, it has {len(view) - HEADER.size}"
+            f"FEE packet length field says {length} payload bytes, "
+            f"it has {view.nbytes - HEADER.size}"
         )
-    kind, payload, mode = bits & 3, view[HEADER.size :], bits >> 8 & 0xF
+    kind = bits & 3
     if bits & _RESERVED_BITS or kind == 3 or (kind == _HOUSEKEEPING and bits & 0xF0):
         raise CorruptPacket(f"FEE packet type {bits:#06x} has reserved bits set")
-    if kind == _HOUSEKEEPING:
-        return HousekeepingPacket(frame, sequence, payload, mode, address)
-    if length % 2:
+    if kind != _HOUSEKEEPING and length % 2:
         raise CorruptPacket(f"a FEE data packet of {length} bytes splits a pixel")
-    side: Side = "F" if bits & 0x40 else "E"
-    ccd, last = (bits >> 4 & 3) + 1, bool(bits & 0x80)
-    return DataPacket(frame, sequence, ccd, side, payload, _KINDS[kind], last, mode, address)
+    return address, length, bits, frame, sequence
+
+
+def _data_bits(kind: Kind, ccd: int, side: Side) -> int:
+    return _KINDS.index(kind) | (ccd - 1) << 4 | (side == "F") << 6
 
 
 def _check_header_fields(frame: int, sequence: int, mode: int, payload: BytesLike) -> None:
@@ -165,6 +214,13 @@ def _check_header_fields(frame: int, sequence: int, mode: int, payload: BytesLik
         raise ArgumentError(f"the FEE mode is 0..15 in a packet header, not {mode}")
     if len(payload) > 0xFFFF:
         raise ArgumentError(f"a FEE packet carries at most 65535 bytes, not {len(payload)}")
+
+
+def _check_data_fields(ccd: int, side: str, kind: str) -> None:
+    if ccd not in (1, 2, 3, 4) or side not in ("E", "F"):
+        raise ArgumentError(f"CCD 1..4 and side E or F, not CCD {ccd} side {side}")
+    if kind not in _KINDS:
+        raise ArgumentError(f"a data packet is 'data' or 'overscan', not {kind!r}")
 
 
 def _header(packet: FeePacket, length: int, bits: int) -> bytes:

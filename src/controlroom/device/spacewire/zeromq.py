@@ -183,9 +183,12 @@ class SpaceWireOverZeroMQ(SpaceWireInterface):
 
     def _receive(self, timeout: float | None) -> tuple[int, PacketData] | None:
         socket = self._open()[0]
-        if timeout is not None and not socket.poll(int(timeout * 1000)):
-            return None
-        frames = socket.recv_multipart(copy=False)
+        try:  # in a stream a message is mostly waiting already: no poll for it
+            frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            if timeout is not None and (timeout <= 0 or not socket.poll(int(timeout * 1000))):
+                return None
+            frames = socket.recv_multipart(copy=False)
         if len(frames) != 2 or len(frames[0]) != 1:
             raise CorruptPacket(
                 f"a link message is a 1-byte flags frame and a packet frame, not "

@@ -12,10 +12,12 @@ docstring of :mod:`controlroom.web` for the whole recipe.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
 from string import Template
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -40,7 +42,8 @@ _ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.(html|js|css|svg|png|ico)$")
 
 @dataclass(frozen=True)
 class Page:
-    """One page: listed in the nav bar (when ``nav``) in ``order``."""
+    """One page: listed in the nav bar (when ``nav``, and ``shown(context)`` if given) in
+    ``order``; ``shown`` gets the app's :class:`~controlroom.web.context.WebContext`."""
 
     name: str  # also the name of its static files: static/<name>.html, static/<name>.js
     title: str
@@ -49,6 +52,7 @@ class Page:
     nav: bool = True
     order: int = 100
     styles: tuple[str, ...] = ()  # stylesheets of static/ it needs besides style.css
+    shown: Callable[[Any], bool] | None = None  # e.g. only while the panel knows its device
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "title": self.title, "path": self.path}

@@ -147,7 +147,8 @@ def test_ten_commands_queued_together_go_out_in_one_window_each_caller_gets_its_
 
 
 def test_a_priority_request_is_answered_while_the_loop_reads_data(tmp_path: Path) -> None:
-    with dpu_with_fee(tmp_path) as (loop, fee, sink):
+    published = Published()
+    with dpu_with_fee(tmp_path, publish=published) as (loop, fee, sink):
         small_readout(fee.registers)
         thread = threading.Thread(target=loop.run, name="dpu-loop")
         thread.start()
@@ -156,6 +157,8 @@ def test_a_priority_request_is_answered_while_the_loop_reads_data(tmp_path: Path
             assert wait_until(lambda: loop.state.synced, WAIT_S)
             script = fee.pulse(PulseScript(hold_after=5))
             assert script.held.wait(WAIT_S)
+            # The loop has read the five packets the FEE sent: it waits inside the readout.
+            assert wait_until(lambda: len(published.items) >= 3 + 5, WAIT_S)
             mode = loop.priorities.submit(Query("mode"))
             frame_counter = loop.priorities.submit(Query("frame_counter"))
             assert mode.result(timeout=WAIT_S) is FeeMode.FULL_IMAGE

@@ -40,6 +40,8 @@ def make_frame(
         images={key: rng.integers(0, 65536, (rows, cols), dtype=np.uint16) for key in sides},
         overscan={key: rng.integers(0, 65536, (4, cols), dtype=np.uint16) for key in sides},
         complete=complete,
+        hk_readback=rng.integers(0, 256, 64, dtype=np.uint8).tobytes(),
+        num_cycles=counter % 5 - 1,
     )
 
 
@@ -47,8 +49,9 @@ def digest(frame: Frame) -> str:
     """SHA-256 over every stored field of ``frame`` (not ``complete``)."""
     h = hashlib.sha256()
     fields = [frame.obsid, frame.frame_counter, frame.timecode, frame.received_s, frame.commands]
-    h.update(json.dumps(fields).encode())
+    h.update(json.dumps([*fields, frame.num_cycles]).encode())
     h.update(frame.hk)
+    h.update(frame.hk_readback)
     h.update(frame.register_map.tobytes())
     for kind in (frame.images, frame.overscan):
         for key in sorted(kind):

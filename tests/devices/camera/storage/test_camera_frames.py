@@ -15,7 +15,7 @@ from controlroom.devices.camera.storage.frames import MAX_COLS, MAX_HK_BYTES
 def test_a_valid_frame_counts_its_payload() -> None:
     frame = make_frame(1)
     pixels = 3 * (40 * 30 + 4 * 30) * 2
-    assert frame.nbytes == 64 + 256 + pixels
+    assert frame.nbytes == 64 + 64 + 256 + pixels  # HK, HK read back, register map
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,10 @@ def test_a_valid_frame_counts_its_payload() -> None:
         ({"images": {(2, "F"): np.zeros((0, 3), np.uint16)}}, "images[ccd2_F]"),
         ({"overscan": {(4, "F"): np.zeros((1, MAX_COLS + 1), np.uint16)}}, "overscan[ccd4_F]"),
         ({"complete": 1}, "complete"),
+        ({"hk_readback": bytearray(4)}, "hk_readback"),
+        ({"hk_readback": bytes(MAX_HK_BYTES + 1)}, "hk_readback"),
+        ({"num_cycles": -2}, "num_cycles"),
+        ({"num_cycles": 2.0}, "num_cycles"),
     ],
 )
 def test_a_bad_field_is_refused_by_name(change: dict, field: str) -> None:

@@ -8,9 +8,15 @@
 - :mod:`.loop`: the inner loop, one sync period per ``run_once``, over
   :mod:`.reader` (packets in order), :mod:`.readout` (frame assembly) and
   :mod:`.window` (the command window); :mod:`.reporting`: topics, counters,
-  error reporting and the clock.
+  error reporting and the clock;
+- :mod:`.process`: the processor as a process of its own (``python -m
+  controlroom.devices.camera.dpu.process``), with its control endpoint
+  (:mod:`.endpoint`, :mod:`.protocol`; :class:`ProcessorClient` talks to it),
+  its status (:mod:`.status`) and its publications (:mod:`.publishing`,
+  :mod:`.publications`; :class:`DpuMonitoring` follows them).
 """
 
+from controlroom.devices.camera.dpu.client import ProcessorClient
 from controlroom.devices.camera.dpu.commands import (
     Assign,
     Command,
@@ -24,8 +30,14 @@ from controlroom.devices.camera.dpu.commands import (
     SetRegister,
     WriteWord,
 )
+from controlroom.devices.camera.dpu.errors import (
+    ProcessorRestarted,
+    ProcessorTimeout,
+    RemoteDpuError,
+)
 from controlroom.devices.camera.dpu.loop import CycleReport, DpuLoop
 from controlroom.devices.camera.dpu.parameters import DpuParameters, UnknownRequest
+from controlroom.devices.camera.dpu.publishing import DpuMonitoring
 from controlroom.devices.camera.dpu.reader import NoTimecode
 from controlroom.devices.camera.dpu.readout import ReadoutIncomplete
 from controlroom.devices.camera.dpu.reporting import (
@@ -47,6 +59,7 @@ __all__ = [
     "CycleReport",
     "DpuError",
     "DpuLoop",
+    "DpuMonitoring",
     "DpuParameters",
     "DpuState",
     "FrameSink",
@@ -54,11 +67,15 @@ __all__ = [
     "MirrorOutOfStep",
     "NoTimecode",
     "PriorityQueue",
+    "ProcessorClient",
     "ProcessorClosed",
+    "ProcessorRestarted",
+    "ProcessorTimeout",
     "Publish",
     "Query",
     "QueueFull",
     "ReadoutIncomplete",
+    "RemoteDpuError",
     "SetRegister",
     "SystemClock",
     "Topic",

@@ -1,11 +1,15 @@
 """Frames to the storage: build the frame of a period, queue it, wait while the storage is behind.
 
 A frame carries the commands sent in the command window before its
-timecode (the commands that shaped this readout). The storage's queue is
-bounded: when it cannot take a frame (``BEHIND``), the frame is counted and
-the loop waits for room, answering priority requests meanwhile; nothing is
-dropped. Only a processor told to stop while it waits gives a frame up, and
-says so (counted, and an error).
+timecode (the commands that shaped this readout). When a readout starts, a
+storage that can (:class:`BeginsFrames`) is told at once, so a processor
+killed mid-readout leaves that frame marked cut; the frame keeps the obsid
+it was begun with, so it completes the row it announced.
+
+The storage's queue is bounded: when it cannot take a frame (``BEHIND``),
+the frame is counted and the loop waits for room, answering priority
+requests meanwhile; nothing is dropped. Only a processor told to stop while
+it waits gives a frame up, and says so (counted, and an error).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from collections.abc import Callable
 
 from controlroom.devices.camera.dpu.commands import CommandReply, DpuError
 from controlroom.devices.camera.dpu.readout import ReadoutAssembly
-from controlroom.devices.camera.dpu.reporting import FrameSink, LoopCounters
+from controlroom.devices.camera.dpu.reporting import BeginsFrames, FrameSink, LoopCounters
 from controlroom.devices.camera.dpu.state import DpuState
-from controlroom.devices.camera.storage import Frame, PutStatus
+from controlroom.devices.camera.storage import Frame, FrameBegun, PutStatus
 from controlroom.devices.camera.storage.frames import MAX_COMMANDS
 
 _LOG = logging.getLogger(__name__)
@@ -47,6 +51,14 @@ class FrameHandoff:
         self.sent: deque[CommandReply] = deque(maxlen=MAX_COMMANDS)
         self._behind = False
         self._last_file = ""
+        self._begun: FrameBegun | None = None
+
+    def begin(self, frame_counter: int, timecode: int, received_s: float, hk: bytes) -> None:
+        """A readout starts: a storage that records starts is told now (never waited for)."""
+        header = FrameBegun(self.state.parameters.obsid, frame_counter, timecode, received_s, hk)
+        self._begun = header
+        if isinstance(self.sink, BeginsFrames):
+            self.sink.begin(header)  # BEHIND: the storage counts it; the frame still comes
 
     def frame(
         self,
@@ -55,10 +67,16 @@ class FrameHandoff:
         received_s: float,
         hk: bytes,
         assembly: ReadoutAssembly | None,
+        *,
+        hk_readback: bytes = b"",
     ) -> Frame:
         """The frame of this period (``assembly``: its readout, None without data)."""
+        begun, self._begun = self._begun, None
+        obsid = self.state.parameters.obsid
+        if begun is not None and begun.frame_counter == frame_counter:
+            obsid = begun.obsid  # an obsid set during the readout counts from the next frame
         frame = Frame(
-            obsid=self.state.parameters.obsid,
+            obsid=obsid,
             frame_counter=frame_counter,
             timecode=timecode,
             received_s=received_s,
@@ -68,6 +86,8 @@ class FrameHandoff:
             images=assembly.images("data") if assembly else {},
             overscan=assembly.images("overscan") if assembly else {},
             complete=assembly is None or assembly.complete,
+            hk_readback=hk_readback,
+            num_cycles=self.state.num_cycles,
         )
         self.sent.clear()
         return frame

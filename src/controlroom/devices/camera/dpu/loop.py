@@ -2,11 +2,13 @@
 
 Each period: (1) wait for the timecode, (2) read the housekeeping packet,
 (3) follow the FEE on the mirror, (4) answer priority requests, (5) in an
-image mode read the data packets up to the last one, (6) read the HK area
-back by RMAP for newer error flags, (7) hand the frame to the storage and
-publish, then, whatever failed before, (9) answer priority requests again
-and (10) in the command window send the queued commands. Priority requests
-are also answered while waiting and between data packets.
+image mode read the data packets up to the last one (the storage is told
+when a readout starts: a crash mid-readout leaves that frame marked cut),
+(6) read the HK area back by RMAP for newer error flags, (7) hand the frame
+to the storage and publish, then, whatever failed before, (9) answer
+priority requests again and (10) in the command window send the queued
+commands, also those that come while it is open. Priority requests are also
+answered while waiting and between data packets.
 
 An error ends the period's reading, is reported (:class:`ErrorBursts`) and
 the loop goes on: it must never stop. A wait for a timecode that ends
@@ -107,16 +109,20 @@ class DpuLoop:
         self._stop = threading.Event()
         self._reader.stop = self._handoff.stop = self._stop
         self._cycle = CycleReport()
+        self._hk_readback = b""  # this period's HK area as read back after the readout
 
     @property
     def counters(self) -> LoopCounters:
         return dataclasses.replace(self._counters)
 
-    def run(self) -> None:
-        """Run periods until :meth:`stop`, then refuse and fail what is still queued."""
+    def run(self, after_each: Callable[[CycleReport], None] | None = None) -> None:
+        """Run periods until :meth:`stop`, then refuse and fail what is still queued;
+        ``after_each(report)`` runs on this thread after each (the state is its alone)."""
         try:
             while not self._stop.is_set():
-                self.run_once()
+                report = self.run_once()
+                if after_each is not None:
+                    after_each(report)
         finally:
             self.commands.close()
             self.priorities.close()
@@ -133,7 +139,8 @@ class DpuLoop:
         try:
             self._read_period(report)
         except NoTimecode:
-            self._counters.timecode_timeouts += 1
+            if not self._stop.is_set():  # a wait cut short by a stop is no timeout
+                self._counters.timecode_timeouts += 1
         except Exception as error:
             self._fail(error, "reading the sync period")
         self._serve_priority()
@@ -144,6 +151,7 @@ class DpuLoop:
         return report
 
     def _read_period(self, report: CycleReport) -> None:
+        self._hk_readback = b""
         timecode, received_s, at = self._reader.timecode(self._timecode_timeout())
         self._counters.cycles += 1
         report.timecode = timecode
@@ -156,11 +164,16 @@ class DpuLoop:
         report.window = window_times(self.state, at)  # the sync mode may change on a long pulse
         self._publish(Topic.N_FEE_REGISTER_MAP, self.state.registers.as_array())
         self._serve_priority()
-        assembly = self._read_data(plan, report) if plan.readout is not None else None
+        hk_bytes = bytes(hk.data)
+        assembly = None
+        if plan.readout is not None:
+            self._handoff.begin(plan.frame_counter, timecode, received_s, hk_bytes)
+            assembly = self._read_data(plan, report)
         self._guarded(self._read_back_housekeeping, "reading the housekeeping back")
         frame = self._handoff.frame(
-            plan.frame_counter, timecode, received_s, bytes(hk.data), assembly
-        )
+            plan.frame_counter, timecode, received_s, hk_bytes, assembly,
+            hk_readback=self._hk_readback,
+        )  # fmt: skip
         if assembly is not None and not frame.complete:
             problem = f"frame {frame.frame_counter}: {assembly.missing()}"
             self._fail(ReadoutIncomplete(problem), "the readout")
@@ -173,7 +186,8 @@ class DpuLoop:
         assert plan.readout is not None
         assembly = ReadoutAssembly(plan.readout, plan.ccd, plan.frame_counter)
         timing = self.state.timing
-        publish = self._publish if self.state.parameters.publish_data_packets else None
+        wanted = self._publish_to is not None and self.state.parameters.publish_data_packets
+        publish = self._publish if wanted else None  # per packet: skip the call when unheard
         same_period = self._reader.data(assembly, timing.readout_s / timing.speed, publish)
         if not same_period:
             report.window = None  # the next period began: its timecode is kept for it
@@ -181,7 +195,8 @@ class DpuLoop:
 
     def _read_back_housekeeping(self) -> None:
         area = self.state.housekeeping_area
-        hk = self.state.on_hk_readback(self.link.read_memory_map(area.start, area.size))
+        self._hk_readback = self.link.read_memory_map(area.start, area.size)
+        hk = self.state.on_hk_readback(self._hk_readback)
         payload = (hk.error_flags, hk.frame_counter, self.clock.time())
         self._publish(Topic.SYNC_ERROR_FLAGS, payload)
 
@@ -191,17 +206,20 @@ class DpuLoop:
         self._counters.resyncs += 1
 
     def _command_window(self, report: CycleReport) -> None:
-        window = report.window
-        if window is None or not self._sender.has_work():
-            return
-        while (now := self.clock.monotonic()) < window.opens:
-            if self._stop.is_set():
-                return
-            self._serve_priority()
-            self.clock.sleep(min(self.poll_s, window.opens - now))
-        still_open = lambda: self.clock.monotonic() < window.closes  # noqa: E731
-        report.replies = self._sender.send(self.state.frame_counter, still_open)
-        self._handoff.sent.extend(report.replies)
+        """Wait for the window, then send the queued commands (also those that come)."""
+        if report.window is not None:
+            frame_counter = self.state.frame_counter
+            report.replies = self._sender.hold(report.window, frame_counter, self.clock, self._idle)
+            self._handoff.sent.extend(report.replies)
+
+    def _idle(self, until: float) -> bool:
+        """Wait a little, up to ``until``, answering priority requests; False when the
+        window must be left: the loop stops, or the next period began already."""
+        if self._stop.is_set() or self._reader.early_timecode():
+            return False
+        self._serve_priority()
+        self.clock.sleep(min(self.poll_s, until - self.clock.monotonic()))
+        return True
 
     def _serve_priority(self) -> None:
         self._counters.priority_served += self.priorities.serve(self._answer)

@@ -105,6 +105,19 @@ class PacketReader:
         assembly.interrupted(f"no last packet within {readout_s + DATA_GRACE_S:.2f} s")
         return True
 
+    def early_timecode(self) -> bool:
+        """Look at the link without waiting, from the command window: True if the next
+        period's timecode came already (it is kept for :meth:`timecode`, its time taken now)."""
+        try:
+            flags, data = self.link.read_packet(timeout=0)
+        except NoPacket:
+            return False
+        if flags == TIMECODE:
+            self._carry(data[0])
+            return True
+        self._unexpected(data, "in the command window")
+        return False
+
     def _next(self, deadline: float) -> tuple[int, PacketData] | None:
         """The next packet or timecode, None once ``deadline`` (monotonic) or a stop came."""
         while True:

@@ -27,9 +27,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from controlroom.devices.camera.storage import Frame, PutStatus
+from controlroom.devices.camera.storage import Frame, FrameBegun, PutStatus
 
 
 class Topic(enum.StrEnum):
@@ -50,6 +50,13 @@ class FrameSink(Protocol):
     """Where frames go: a :class:`FrameWriter`, or anything that queues like it."""
 
     def put(self, frame: Frame, block: bool = False, timeout: float | None = None) -> PutStatus: ...
+
+
+@runtime_checkable
+class BeginsFrames(Protocol):
+    """A sink that records a frame when its readout starts (a FrameWriter does)."""
+
+    def begin(self, header: FrameBegun) -> PutStatus: ...
 
 
 class Clock(Protocol):

@@ -71,6 +71,7 @@ class DpuState:
         self.dump_due: bool = False  # num_cycles ran out: DUMP goes out in the next window
         self.synced: bool = False  # the mirror's configuration was read from the FEE
         self.plan: PulsePlan | None = None
+        self.last_housekeeping: Housekeeping | None = None  # of the last HK packet
 
     @property
     def housekeeping_area(self) -> Area:
@@ -113,6 +114,7 @@ class DpuState:
     def on_housekeeping(self, packet: HousekeepingPacket) -> PulsePlan:
         """Follow the FEE through this pulse; the plan says what it reads out."""
         hk = self.decode_housekeeping(packet.data)
+        self.last_housekeeping = hk
         self._catch_up(hk.frame_counter)
         pulse = SyncTiming().pulse(hk.frame_counter)  # only its number counts here
         plan = start_pulse(self.registers, pulse)

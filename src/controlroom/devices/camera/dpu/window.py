@@ -1,7 +1,8 @@
 """The command window: queued commands go to the FEE as RMAP writes, each caller gets its outcome.
 
 The window opens ``readout_s`` after the pulse and closes with the next one
-(a guard before it keeps a write from landing in the next pulse's readout).
+(a guard before it, a tenth of the window but at least 25 ms, keeps a write
+from landing in the next pulse's readout).
 First go the processor's own commands: clearing the FEE's error flags when
 they are set (and the processor is asked to), then DUMP when ``num_cycles``
 ran out; then the queued commands in the order they came, at most
@@ -19,13 +20,17 @@ from dataclasses import dataclass
 from controlroom.device.errors import ArgumentError
 from controlroom.device.spacewire import NoReply, RmapError, SpaceWireInterface
 from controlroom.devices.camera.dpu.commands import Command, CommandQueue, CommandReply, SetRegister
-from controlroom.devices.camera.dpu.reporting import LoopCounters
+from controlroom.devices.camera.dpu.reporting import Clock, LoopCounters
 from controlroom.devices.camera.dpu.state import DpuState
 from controlroom.devices.camera.errors import FeeError
 from controlroom.devices.camera.modes import FeeMode
 from controlroom.devices.camera.registers import encode_word
 
 GUARD_FRACTION = 0.1  # of the command window, kept free before the next pulse
+# The timecode reaches the processor a little after the FEE's pulse (link, scheduler):
+# a window sped up for tests keeps at least this much, but never more than half of it.
+MIN_GUARD_S = 0.025
+MAX_GUARD_FRACTION = 0.5
 CLEAR_ERROR_FLAGS = SetRegister("clear_error_flag", 1)
 GO_TO_DUMP = SetRegister("ccd_mode_config", int(FeeMode.DUMP))
 
@@ -42,7 +47,8 @@ def window_times(state: DpuState, timecode_at: float) -> WindowTimes:
     """The window of the pulse whose timecode arrived at ``timecode_at`` (monotonic)."""
     timing = state.timing
     opens = timecode_at + timing.readout_s / timing.speed
-    guard = GUARD_FRACTION * timing.command_window
+    window = timing.command_window
+    guard = min(max(GUARD_FRACTION * window, MIN_GUARD_S), MAX_GUARD_FRACTION * window)
     return WindowTimes(opens, timecode_at + timing.period - guard)
 
 
@@ -77,8 +83,11 @@ class CommandSender:
     def has_work(self) -> bool:
         return bool(self.own_commands()) or len(self.commands) > 0
 
-    def send(self, frame_counter: int | None, still_open: Callable[[], bool]) -> list[CommandReply]:
-        """Send what is due while ``still_open()``; the replies, own commands included."""
+    def send(
+        self, frame_counter: int | None, still_open: Callable[[], bool], limit: int | None = None
+    ) -> list[CommandReply]:
+        """Send what is due while ``still_open()``, at most ``limit`` queued commands
+        (default ``max_commands``); the replies, own commands included."""
         replies: list[CommandReply] = []
         for command in self.own_commands():
             if not still_open():
@@ -89,7 +98,8 @@ class CommandSender:
                 self.state.dump_due = False
             if link_failed:
                 return replies  # the queued commands wait for the next window
-        queued = self.commands.take(self.max_commands)
+        most = self.max_commands if limit is None else min(limit, self.max_commands)
+        queued = self.commands.take(most) if most > 0 else []
         for index, item in enumerate(queued):
             if not still_open():
                 self.commands.give_back(queued[index:])
@@ -99,6 +109,38 @@ class CommandSender:
             replies.append(reply)
             if link_failed:
                 self.commands.give_back(queued[index + 1 :])
+                break
+        return replies
+
+    def hold(
+        self,
+        window: WindowTimes,
+        frame_counter: int | None,
+        clock: Clock,
+        idle: Callable[[float], bool],
+    ) -> list[CommandReply]:
+        """Wait for ``window``, then send what is queued, also what comes, until it closes.
+
+        At most ``max_commands`` queued commands go; what cannot go (too
+        many, the link failed) waits for the next window. ``idle(until)``
+        waits a little while there is nothing to do, and ends the window
+        early by returning False. The replies, own commands included.
+        """
+
+        def still_open() -> bool:
+            return clock.monotonic() < window.closes
+
+        while clock.monotonic() < window.opens:
+            if not idle(window.opens):
+                return []
+        replies: list[CommandReply] = []
+        while still_open():
+            if not self.has_work():
+                if not idle(window.closes):
+                    break
+                continue
+            replies += self.send(frame_counter, still_open, limit=self.max_commands - len(replies))
+            if self.has_work():
                 break
         return replies
 

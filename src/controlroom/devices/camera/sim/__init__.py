@@ -2,7 +2,8 @@
 
 - :mod:`.fee`: the sync cycle in real time (scaled by a speed factor);
 - :mod:`.commands`: the DPU's RMAP commands, answered from the register map;
-- :mod:`.packets`: the HK and image packets, their pixels computed a pulse ahead;
+- :mod:`.pixels`: what a pulse reads out, laid out as packets, computed a pulse ahead;
+- :mod:`.packets`: the HK and image packets, numbered as they are sent;
 - :mod:`.presence`: whether a DPU is on the link, a fresh start after one left;
 - :mod:`.server`: the process (``python -m controlroom.devices.camera.sim.server``,
   or ``controlroom sim start fee``).
@@ -15,7 +16,14 @@ from controlroom.devices.camera.sim.commands import (
     CommandPort,
 )
 from controlroom.devices.camera.sim.fee import FeeSimulator, PulseCounters
-from controlroom.devices.camera.sim.packets import PacketMaker, Part, PixelPipeline, part_pixels
+from controlroom.devices.camera.sim.packets import PacketMaker
+from controlroom.devices.camera.sim.pixels import (
+    Part,
+    PartPackets,
+    PixelPipeline,
+    lay_out,
+    part_pixels,
+)
 from controlroom.devices.camera.sim.presence import DpuPresence
 
 __all__ = [
@@ -27,7 +35,9 @@ __all__ = [
     "FeeSimulator",
     "PacketMaker",
     "Part",
+    "PartPackets",
     "PixelPipeline",
     "PulseCounters",
+    "lay_out",
     "part_pixels",
 ]

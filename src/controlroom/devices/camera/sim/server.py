@@ -7,6 +7,9 @@ ready line, ``READY <host> <port>`` for TCP or ``READY <endpoint>`` for ipc,
 and runs the sync cycle until SIGINT or SIGTERM. Then it stops after the
 packet being sent, gives the packets still queued ``--linger-s`` to reach
 the DPU, prints ``STOPPED {counters as JSON}`` and exits 0.
+
+``--speed 100`` (or more) streams full frames as fast as the link takes
+them, readout after readout (see :mod:`.fee`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ from controlroom.rpc.errors import InsecureServer
 
 DEFAULT_PORT = 0
 SEND_TIMEOUT_S = 2.0  # a DPU that takes no packet for this long has left: the readout stops
-QUEUE_PACKETS = 2000  # about 64 MB of 32 KiB packets: one and a half full-frame readouts
+# 8 MB of 32 KiB packets: enough to keep the link busy, and few enough that the RMAP
+# reply to the DPU's HK read-back, queued behind the next readout's packets, comes
+# within a fraction of a readout (behind 2000, the DPU's link ran out of room for
+# what arrived meanwhile, and the read-backs of a full-frame stream failed).
+QUEUE_PACKETS = 256
 
 
 def tcp_endpoint(host: str, port: int) -> str:

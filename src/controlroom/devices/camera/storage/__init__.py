@@ -1,6 +1,7 @@
 """Camera frame storage: HDF5 files per observation written off the DPU's loop, FITS cubes.
 
-- `Frame`: one readout cycle (timecode, HK, register map, commands, pixels).
+- `Frame`: one readout cycle (timecode, HK, register map, commands, pixels);
+  `FrameBegun`: the start of one, announced before its pixels come.
 - `FrameWriter`: a writer thread fed by a bounded queue; one HDF5 file per
   observation, or per UTC hour outside one, readable while it is written.
 - `FrameFileReader`: list, read and follow the frames of one file.
@@ -12,6 +13,7 @@ from controlroom.devices.camera.storage.frames import (
     SLOTS,
     CameraStorageError,
     Frame,
+    FrameBegun,
     InvalidFrameError,
     UnsafePathError,
 )
@@ -23,6 +25,7 @@ __all__ = [
     "SLOTS",
     "CameraStorageError",
     "Frame",
+    "FrameBegun",
     "FrameEntry",
     "FrameFileReader",
     "FrameWriter",

@@ -2,10 +2,16 @@
 
 A frame carries what the FEE sent during one sync period and what the DPU did
 in it: the timecode and its reception time, the housekeeping packet, the
-mirrored register map, the commands sent in the command window, and the pixels
-per CCD side (image area and overscan). Every field is checked when the frame
-is built, with bounds, so the writer never meets a shape or a size it cannot
-store and a bad frame is refused where it was made, naming what is wrong.
+housekeeping area read back after the readout, the mirrored register map,
+the DPU's ``num_cycles`` count, the commands sent in the command window, and
+the pixels per CCD side (image area and overscan). Every field is checked
+when the frame is built, with bounds, so the writer never meets a shape or a
+size it cannot store and a bad frame is refused where it was made, naming
+what is wrong.
+
+A `FrameBegun` announces a frame whose readout has started (its timecode and
+housekeeping), so the storage can mark it before its pixels arrive: a crash
+mid-readout then leaves that frame visibly cut instead of missing.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ MAX_HK_BYTES = 64 * 1024
 MAX_REGISTER_MAP_BYTES = 1024 * 1024
 MAX_COMMANDS = 1024
 MAX_COMMANDS_JSON = 1024 * 1024
+MAX_NUM_CYCLES = 2**31 - 1
 _OBSID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # the storage manager's names
 
 
@@ -63,7 +70,10 @@ class Frame:
 
     ``received_s`` is the UTC time (seconds since the epoch) at which the DPU
     received the timecode; ``complete`` is False when the end of the readout
-    never came (a link fault, a mode change mid-readout).
+    never came (a link fault, a mode change mid-readout). ``hk_readback``: the
+    housekeeping area as read after the readout (newer error flags; empty if
+    it could not be read); ``num_cycles``: the DPU's count after this pulse
+    (None: not recorded, as in files of format version 1).
     """
 
     obsid: str | None
@@ -76,26 +86,50 @@ class Frame:
     images: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
     overscan: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
     complete: bool = True
+    hk_readback: bytes = b""
+    num_cycles: int | None = None
 
     def __post_init__(self) -> None:
-        if self.obsid is not None:
-            check_obsid(self.obsid)
-        _check_int("frame_counter", self.frame_counter, 0, 2**63 - 1)
-        _check_int("timecode", self.timecode, 0, 63)
-        _check_received(self.received_s)
-        _check_bytes("hk", self.hk, MAX_HK_BYTES)
+        _check_start(self)
         _check_register_map(self.register_map)
         commands_json(self.commands)
         _check_pixels("images", self.images)
         _check_pixels("overscan", self.overscan)
         if not isinstance(self.complete, bool):
             raise InvalidFrameError(f"complete: a bool, not {self.complete!r}")
+        _check_bytes("hk_readback", self.hk_readback, MAX_HK_BYTES)
+        if self.num_cycles is not None:
+            _check_int("num_cycles", self.num_cycles, -1, MAX_NUM_CYCLES)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of payload: HK, register map and pixels."""
+        """Bytes of payload: both HKs, register map and pixels."""
         pixels = sum(a.nbytes for a in (*self.images.values(), *self.overscan.values()))
-        return len(self.hk) + self.register_map.nbytes + pixels
+        return len(self.hk) + len(self.hk_readback) + self.register_map.nbytes + pixels
+
+
+@dataclass(frozen=True)
+class FrameBegun:
+    """The start of a frame's readout: what is known before its pixels come."""
+
+    obsid: str | None
+    frame_counter: int
+    timecode: int
+    received_s: float
+    hk: bytes
+
+    def __post_init__(self) -> None:
+        _check_start(self)
+
+
+def _check_start(frame: Frame | FrameBegun) -> None:
+    """The fields a frame and its start share."""
+    if frame.obsid is not None:
+        check_obsid(frame.obsid)
+    _check_int("frame_counter", frame.frame_counter, 0, 2**63 - 1)
+    _check_int("timecode", frame.timecode, 0, 63)
+    _check_received(frame.received_s)
+    _check_bytes("hk", frame.hk, MAX_HK_BYTES)
 
 
 def commands_json(commands: object) -> str:

@@ -1,84 +1,41 @@
-"""The camera HDF5 file format, and `FrameFile`, which appends frames to one file.
+"""`FrameFile`: appends frames to one camera HDF5 file, readable while it grows.
 
-Readers (the FITS builder, the panel) read a file while the DPU writes it, so
-the writer uses HDF5's single-writer/multiple-reader mode (SWMR). SWMR allows
-a writer only to grow and overwrite datasets that existed when the mode was
-switched on: creating a group, a dataset or an attribute afterwards is outside
-its scope (a reader re-opening the file during such writes crashed here with a
-heap corruption). So every dataset is created with the file, and a frame is a
-row of an index table pointing into append-only datasets::
-
-    /            attrs: format, format_version, obsid ("" outside an observation)
-    /index       one row per frame (INDEX_DTYPE): frame_counter, timecode,
-                 received_s, written, complete, and (start, size) of the HK,
-                 register map and commands bytes, (start, rows, cols) per CCD
-                 side of image and overscan pixels (start -1: no pixels)
-    /bytes/hk, /bytes/register_map, /bytes/commands     uint8, appended
-    /images/ccd<N>_<side>, /overscan/ccd<N>_<side>      uint16, appended row by row
+The layout is that of :mod:`controlroom.devices.camera.storage.hdf5layout`.
 
 A frame is committed in three flushed steps: its index row with written=0,
 then its bytes and pixels, then the row again with written=1. A reader that
 reads the index first and the data after sees only whole frames as written;
 a frame cut by a crash keeps written=0 and is visibly incomplete.
+
+A frame whose readout takes a while is announced first (`FrameFile.begin`):
+its HK bytes, then its row (written=0) are flushed at once, and the frame
+that follows with the same counter completes that row (the three steps
+above). A process killed mid-readout so leaves a row that says which frame
+was cut, with its timecode and HK packet.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import h5py
 import numpy as np
 
-from controlroom.devices.camera.storage.frames import (
-    SLOTS,
-    CameraStorageError,
-    Frame,
-    commands_json,
-    slot_name,
+from controlroom.devices.camera.storage.frames import SLOTS, Frame, FrameBegun, commands_json
+from controlroom.devices.camera.storage.hdf5layout import (
+    BLOBS,
+    FORMAT,
+    FORMAT_VERSION,
+    INDEX_DTYPE,
+    NO_NUM_CYCLES,
+    PIXEL_KINDS,
+    compression_options,
+    heap_path,
 )
 
-FORMAT = "controlroom.camera.frames"
-FORMAT_VERSION = 1
-BLOBS = ("hk", "register_map", "commands")
-PIXEL_KINDS = ("images", "overscan")
-INDEX_DTYPE = np.dtype(
-    [
-        ("frame_counter", "<i8"),
-        ("timecode", "u1"),
-        ("received_s", "<f8"),
-        ("written", "u1"),
-        ("complete", "u1"),
-        *[(blob, "<i8", (2,)) for blob in BLOBS],
-        *[(kind, "<i8", (len(SLOTS), 3)) for kind in PIXEL_KINDS],
-    ]
-)
-COMPRESSIONS = (None, "gzip", "lz4")
-
-
-def heap_path(kind: str, key: tuple[int, str] | str) -> str:
-    """The dataset that holds one blob (``bytes/hk``) or one CCD side's pixels."""
-    if isinstance(key, str):
-        return f"{kind}/{key}"
-    return f"{kind}/{slot_name(*key)}"
-
-
-def compression_options(compression: str | None) -> dict[str, Any]:
-    """h5py dataset options for a pixel compression; lz4 needs the hdf5plugin package."""
-    if compression is None:
-        return {}
-    if compression == "gzip":
-        return {"compression": "gzip", "compression_opts": 1, "shuffle": True}
-    if compression == "lz4":
-        try:
-            import hdf5plugin
-        except ImportError as exc:
-            raise CameraStorageError(
-                "lz4 compression needs the hdf5plugin package (pip install controlroom[camera])"
-            ) from exc
-        return dict(hdf5plugin.LZ4())
-    raise CameraStorageError(f"compression {compression!r}: use one of {COMPRESSIONS}")
+_HK = "bytes/hk"
 
 
 class FrameFile:
@@ -95,16 +52,23 @@ class FrameFile:
     ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(path, "w-", libver="latest")
+        # Made under another name and given its own once in SWMR mode: a reader that
+        # finds the file (a live FITS builder) never opens it half made, nor locked.
+        making = path.with_name(path.name + ".making")
+        self._file = h5py.File(making, "w", libver="latest")  # "w": a leftover of a crash goes
         try:
             self._create_layout(obsid, chunk_pixels, compression_options(compression))
             self._file.swmr_mode = True
+            os.link(making, path)  # never over another file (FileExistsError)
         except BaseException:
             self._file.close()
+            making.unlink(missing_ok=True)
             raise
+        making.unlink()
         self._index = self._file["index"]
         self._ends = dict.fromkeys(self._heap_names(), 0)
         self._fd = os.open(path, os.O_RDONLY) if fsync else None
+        self._begun: _Begun | None = None
         self.frames = 0
 
     def _create_layout(self, obsid: str | None, chunk: int, pixel_options: dict) -> None:
@@ -128,28 +92,54 @@ class FrameFile:
         names = [heap_path("bytes", blob) for blob in BLOBS]
         return names + [heap_path(kind, key) for kind in PIXEL_KINDS for key in SLOTS]
 
+    def begin(self, header: FrameBegun) -> None:
+        """Announce a frame whose readout started: its HK, then its row (written=0), flushed."""
+        row = _blank_row(header)
+        hk = np.frombuffer(header.hk, np.uint8)
+        self._place(row, _HK, hk)
+        self._write_heap(_HK, hk)
+        self._file.flush()  # the HK is in the file before the row that points at it
+        position = self._add_row(row)
+        self._flush()
+        self._begun = _Begun(position, header, row)
+
     def append(self, frame: Frame) -> None:
-        """Store ``frame`` as the next row, committed as the module docstring says."""
+        """Store ``frame`` (completing its begun row, if any), committed as the module says."""
+        begun, self._begun = self._begun, None
+        if begun is not None and not begun.announces(frame):
+            begun = None  # that readout never came to storage: its row stays cut
         payload = _payload(frame)
-        row = np.zeros((), INDEX_DTYPE)
-        row["frame_counter"], row["timecode"] = frame.frame_counter, frame.timecode
-        row["received_s"], row["complete"] = frame.received_s, frame.complete
-        row["images"] = row["overscan"] = -1
+        row = _blank_row(frame) if begun is None else begun.row
+        if begun is not None and begun.header.hk == frame.hk:
+            del payload[_HK]  # in the file already, and the row points at it
+        row["complete"] = frame.complete
+        row["num_cycles"] = NO_NUM_CYCLES if frame.num_cycles is None else frame.num_cycles
         for name, data in payload.items():
             self._place(row, name, data)
-        n = self._index.shape[0]
-        self._index.resize((n + 1,))
-        self._index[n] = row
+        if begun is None:
+            position = self._add_row(row)
+        else:
+            position = begun.position
+            self._index[position] = row
         self._file.flush()  # the row exists before its data: a cut frame shows written=0
         for name, data in payload.items():
             self._write_heap(name, data)
         self._file.flush()
         row["written"] = 1
-        self._index[n] = row
+        self._index[position] = row
+        self._flush()
+        self.frames += 1
+
+    def _add_row(self, row: np.ndarray) -> int:
+        position = int(self._index.shape[0])
+        self._index.resize((position + 1,))
+        self._index[position] = row
+        return position
+
+    def _flush(self) -> None:
         self._file.flush()
         if self._fd is not None:
             os.fsync(self._fd)
-        self.frames += 1
 
     def _place(self, row: np.ndarray, name: str, data: np.ndarray) -> None:
         """Reserve room for ``data`` at the end of its heap and note where in ``row``."""
@@ -176,12 +166,35 @@ class FrameFile:
         self._file.close()
 
 
+@dataclass(frozen=True)
+class _Begun:
+    """The row of the frame announced last, until that frame comes."""
+
+    position: int
+    header: FrameBegun
+    row: np.ndarray
+
+    def announces(self, frame: Frame) -> bool:
+        mine = (self.header.frame_counter, self.header.timecode, self.header.received_s)
+        return mine == (frame.frame_counter, frame.timecode, frame.received_s)
+
+
+def _blank_row(frame: Frame | FrameBegun) -> np.ndarray:
+    """An index row with the frame's times, nothing placed, not written, not complete."""
+    row = np.zeros((), INDEX_DTYPE)
+    row["frame_counter"], row["timecode"] = frame.frame_counter, frame.timecode
+    row["received_s"], row["num_cycles"] = frame.received_s, NO_NUM_CYCLES
+    row["images"] = row["overscan"] = -1
+    return row
+
+
 def _payload(frame: Frame) -> dict[str, np.ndarray]:
     """Every heap write of a frame: dataset name to the array appended to it."""
     blobs = {
         "hk": np.frombuffer(frame.hk, np.uint8),
         "register_map": frame.register_map,
         "commands": np.frombuffer(commands_json(frame.commands).encode(), np.uint8),
+        "hk_readback": np.frombuffer(frame.hk_readback, np.uint8),
     }
     payload = {heap_path("bytes", name): data for name, data in blobs.items()}
     for kind, pixels in (("images", frame.images), ("overscan", frame.overscan)):

@@ -4,7 +4,8 @@ Files are opened in SWMR read mode, which also opens a file whose writer was
 killed (plain read mode refuses it as "already open for write"). `refresh()`
 picks up frames written since the file was opened: the index is read first,
 the data after, so a frame reported as written has all its data in the file
-(see `controlroom.devices.camera.storage.hdf5file`).
+(see `controlroom.devices.camera.storage.hdf5file`). Files of every format
+version up to this one are read; a newer one is refused, naming its version.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import h5py
 import numpy as np
 
 from controlroom.devices.camera.storage.frames import SLOTS, CameraStorageError, Frame, slot_name
-from controlroom.devices.camera.storage.hdf5file import (
+from controlroom.devices.camera.storage.hdf5layout import (
     BLOBS,
     FORMAT,
+    FORMAT_VERSION,
+    NO_NUM_CYCLES,
     PIXEL_KINDS,
     compression_options,
     heap_path,
@@ -57,12 +60,16 @@ class FrameFileReader:
             self._file = h5py.File(self.path, "r", libver="latest", swmr=True, rdcc_nbytes=0)
         except OSError as exc:
             raise CameraStorageError(f"cannot open camera file {self.path}: {exc}") from exc
-        if self._file.attrs.get("format") != FORMAT:
+        try:
+            self.format_version = _check_format(self.path, self._file.attrs)
+        except CameraStorageError:
             self._file.close()
-            raise CameraStorageError(f"{self.path} is not a camera frames file ({FORMAT})")
+            raise
         self.obsid: str | None = str(self._file.attrs["obsid"]) or None
         self._index_ds = self._file["index"]
         self._rows = self._index_ds[...]
+        names = self._rows.dtype.names or ()
+        self._blobs = tuple(blob for blob in BLOBS if blob in names)  # version 1: fewer
 
     def __enter__(self) -> FrameFileReader:
         return self
@@ -129,8 +136,25 @@ class FrameFileReader:
         return np.asarray(heap[start : start + size])
 
     def _blob(self, position: int, name: str) -> bytes:
+        if name not in self._blobs:
+            return b""  # a field its format version did not have
         start, size = (int(v) for v in self._rows[position][name])
         return self._heap_slice(heap_path("bytes", name), start, size).tobytes()
+
+    def housekeeping(self, position: int) -> bytes:
+        """The HK packet of frame ``position``, also of a frame cut mid-readout.
+
+        A frame announced when its readout began has its HK in the file even
+        if the rest never came; b"" if the row has none.
+        """
+        self._entry(position)  # checks the position
+        return self._blob(position, "hk")
+
+    def _num_cycles(self, position: int) -> int | None:
+        if "num_cycles" not in (self._rows.dtype.names or ()):
+            return None
+        value = int(self._rows[position]["num_cycles"])
+        return None if value == NO_NUM_CYCLES else value
 
     def read(self, position: int) -> Frame:
         """Frame number ``position`` of the file (its ``complete``: `FrameEntry.whole`)."""
@@ -152,6 +176,8 @@ class FrameFileReader:
             images=pixels["images"],
             overscan=pixels["overscan"],
             complete=entry.whole,
+            hk_readback=blobs["hk_readback"],
+            num_cycles=self._num_cycles(position),
         )
 
     def _pixels_of(self, position: int, kind: str) -> dict[tuple[int, str], np.ndarray]:
@@ -168,11 +194,27 @@ class FrameFileReader:
             "received_s": frame.received_s,
             "complete": frame.complete,
             "hk": frame.hk,
+            "hk_readback": frame.hk_readback,
+            "num_cycles": frame.num_cycles,
             "register_map": frame.register_map,
             "commands": frame.commands,
             "images": {slot_name(*k): v for k, v in frame.images.items()},
             "overscan": {slot_name(*k): v for k, v in frame.overscan.items()},
         }
+
+
+def _check_format(path: Path, attrs: Any) -> int:
+    """The format version of a camera file this reader can read, else an error."""
+    if attrs.get("format") != FORMAT:
+        raise CameraStorageError(f"{path} is not a camera frames file ({FORMAT})")
+    version = attrs.get("format_version")
+    if isinstance(version, np.integer):
+        version = int(version)
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise CameraStorageError(
+            f"{path}: format version {version!r}; this controlroom reads 1 to {FORMAT_VERSION}"
+        )
+    return version
 
 
 def list_frames(path: str | Path) -> list[FrameEntry]:

@@ -7,9 +7,16 @@ counted and `FrameWriter.lagging` is raised, and the caller decides (wait with
 ``block=True``, or alarm). Nothing is ever dropped silently: a frame is either
 written, refused with BEHIND, or counted in ``frames_failed`` and logged when
 its file could not take it (a full disk), after which the next frame opens a
-new file part. Which file a frame goes to: see
+new file part.
+
+`FrameWriter.begin` announces a frame whose readout started; the writer
+thread records it at once (see `FrameFile.begin`), so a process killed
+mid-readout leaves that frame marked cut. An announcement is an aid, not a
+frame: one the queue cannot take is not waited for, only counted.
+
+Which file a frame goes to: see
 `controlroom.devices.camera.storage.paths`; how it is laid out and committed:
-`controlroom.devices.camera.storage.hdf5file`.
+`controlroom.devices.camera.storage.hdf5file` and `.hdf5layout`.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlroom.devices.camera.storage import paths
-from controlroom.devices.camera.storage.frames import CameraStorageError, Frame
-from controlroom.devices.camera.storage.hdf5file import FrameFile, compression_options
+from controlroom.devices.camera.storage.frames import CameraStorageError, Frame, FrameBegun
+from controlroom.devices.camera.storage.hdf5file import FrameFile
+from controlroom.devices.camera.storage.hdf5layout import compression_options
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -46,6 +54,7 @@ class WriterStats:
     frames_written: int = 0
     bytes_written: int = 0
     frames_failed: int = 0
+    begins_lost: int = 0  # frame starts not recorded: the queue was full or the file refused
     behind_events: int = 0
     queue_depth: int = 0
     queue_frames: int = 0
@@ -86,7 +95,11 @@ class FrameWriter:
         self._fsync = fsync
         self._lag_alarm_s = lag_alarm_s
         self._clock = clock
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_frames)
+        # One queue keeps the order (a frame's start before the frame); the room for
+        # frames and for starts is counted apart, so starts never cost a frame its place.
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._frame_room = threading.Semaphore(queue_frames)
+        self._begin_room = threading.Semaphore(queue_frames)
         self._stats = WriterStats(queue_frames=queue_frames)
         self._stats_lock = threading.Lock()  # put() and the writer thread both count
         self._done = threading.Condition()
@@ -113,15 +126,32 @@ class FrameWriter:
             raise CameraStorageError(f"put() takes a Frame, not {type(frame).__name__}")
         if self._closed:
             raise CameraStorageError("the frame writer is closed")
-        try:
-            self._queue.put(frame, block=block, timeout=timeout)
-        except queue.Full:
+        if not self._frame_room.acquire(blocking=block, timeout=timeout if block else None):
             with self._stats_lock:
                 self._stats.behind_events += 1
             return PutStatus.BEHIND
+        with self._stats_lock:
+            self._stats.queue_depth += 1
+        self._enqueue(frame)
+        return PutStatus.QUEUED
+
+    def begin(self, header: FrameBegun) -> PutStatus:
+        """Announce a frame whose readout started; never waits (BEHIND: counted, not recorded)."""
+        if not isinstance(header, FrameBegun):
+            raise CameraStorageError(f"begin() takes a FrameBegun, not {type(header).__name__}")
+        if self._closed:
+            raise CameraStorageError("the frame writer is closed")
+        if not self._begin_room.acquire(blocking=False):
+            with self._stats_lock:
+                self._stats.begins_lost += 1
+            return PutStatus.BEHIND
+        self._enqueue(header)
+        return PutStatus.QUEUED
+
+    def _enqueue(self, item: Frame | FrameBegun) -> None:
         with self._done:
             self._accepted += 1
-        return PutStatus.QUEUED
+        self._queue.put(item)
 
     def drain(self, timeout_s: float | None = None) -> bool:
         """Wait until every queued frame is written (or failed); False if ``timeout_s`` passed."""
@@ -142,7 +172,7 @@ class FrameWriter:
     def stats(self) -> WriterStats:
         """The counters now (queue depth and the lag alarm included)."""
         with self._stats_lock:
-            stats = dataclasses.replace(self._stats, queue_depth=self._queue.qsize())
+            stats = dataclasses.replace(self._stats)
         stats.lagging = (
             stats.queue_depth >= stats.queue_frames or stats.last_lag_s > self._lag_alarm_s
         )
@@ -155,8 +185,15 @@ class FrameWriter:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not _STOP:
-            assert isinstance(item, Frame)
-            self._write(item)
+            if isinstance(item, FrameBegun):
+                self._begin_room.release()
+                self._begin(item)
+            else:
+                assert isinstance(item, Frame)
+                self._frame_room.release()
+                with self._stats_lock:
+                    self._stats.queue_depth -= 1
+                self._write(item)
             with self._done:
                 self._finished += 1
                 self._done.notify_all()
@@ -180,7 +217,17 @@ class FrameWriter:
             stats.last_lag_s = lag
             stats.max_lag_s = max(stats.max_lag_s, lag)
 
-    def _file_for(self, frame: Frame) -> FrameFile:
+    def _begin(self, header: FrameBegun) -> None:
+        try:
+            self._file_for(header).begin(header)
+        except Exception as exc:  # the frame itself may still be stored: counted apart
+            log.exception("start of camera frame %d not recorded", header.frame_counter)
+            self._close_file()
+            with self._stats_lock:
+                self._stats.begins_lost += 1
+                self._stats.last_error = f"start of frame {header.frame_counter}: {exc}"
+
+    def _file_for(self, frame: Frame | FrameBegun) -> FrameFile:
         series = paths.series_name(frame)
         if self._file is None or series != self._series:
             self._close_file()

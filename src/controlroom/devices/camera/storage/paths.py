@@ -19,14 +19,19 @@ import re
 import time
 from pathlib import Path
 
-from controlroom.devices.camera.storage.frames import Frame, UnsafePathError, check_obsid
+from controlroom.devices.camera.storage.frames import (
+    Frame,
+    FrameBegun,
+    UnsafePathError,
+    check_obsid,
+)
 
 SUFFIX = ".h5"
 MAX_PARTS = 999
 _PART = re.compile(r"_(\d{3})\Z")
 
 
-def series_name(frame: Frame) -> str:
+def series_name(frame: Frame | FrameBegun) -> str:
     """The file series a frame belongs to: ``<obsid>_camera`` or ``camera_<YYYYMMDD_HH>``."""
     if frame.obsid is not None:
         return f"{check_obsid(frame.obsid)}_camera"
@@ -47,7 +52,7 @@ def confined(root: Path, path: Path) -> Path:
     return resolved
 
 
-def new_file_path(root: Path, frame: Frame) -> Path:
+def new_file_path(root: Path, frame: Frame | FrameBegun) -> Path:
     """A path for a new file of ``frame``'s series that no file has yet (the next free part)."""
     folder = confined(root, root / date_folder(frame.received_s))
     series = series_name(frame)
