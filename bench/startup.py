@@ -5,11 +5,13 @@ several runs of the time from ``Popen`` to the first answered ``ping`` of a
 dummy control server, its resident memory once ready, and, measured in the
 same rounds, how long a bare ``python -c pass`` takes to start on this machine.
 
-Then the system figure, ``{"up_ready_s", "rss_mb": {process: MB}, ...}``:
+Then the system figure, ``{"up_ready_s", "down_s", "rss_mb": {process: MB}, ...}``:
 seconds from launching ``controlroom up -d --setup demo`` until it returns
-with every process ready, and the resident memory of each process of the
-demo lab (median over the runs), on OS-chosen ports in a scratch directory.
-Targets: the demo ready in under 3 s, each control server under 60 MB.
+with every process ready, seconds from launching ``controlroom down`` until
+it returns with all of them stopped, and the resident memory of each process
+of the demo lab (median over the runs), on OS-chosen ports in a scratch
+directory. Targets: the demo ready in under 3 s and stopped in under 5 s
+(CLI start-up included), each control server under 60 MB.
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ def controlroom(settings: Path, *args: str, check: bool = True) -> subprocess.Co
     return subprocess.run(argv, env=env, check=check, capture_output=True, text=True)
 
 
-def one_lab(root: Path, setup: str = "demo") -> tuple[float, dict[str, float]]:
-    """Seconds for ``up -d --setup demo`` to return, and the MB of every process."""
+def one_lab(root: Path, setup: str = "demo") -> tuple[float, float, dict[str, float]]:
+    """Seconds for ``up -d --setup demo`` and for ``down`` to return, and the MB of
+    every process."""
     settings = lab_settings(root)
     started = time.perf_counter()
     controlroom(settings, "up", "-d", "--setup", setup)
@@ -101,22 +104,26 @@ def one_lab(root: Path, setup: str = "demo") -> tuple[float, dict[str, float]]:
             if row["pid"]
         }
     finally:
+        started = time.perf_counter()
         controlroom(settings, "down")
-    return ready, rss
+        down = time.perf_counter() - started
+    return ready, down, rss
 
 
 def system_figure(runs: int, setup: str = "demo") -> dict[str, Any]:
-    ready, baseline = [], []
+    ready, down, baseline = [], [], []
     rss: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="controlroom-bench-") as scratch:
         for run in range(runs):  # alternate baseline and subject
             baseline.append(python_baseline())
-            seconds, memory = one_lab(Path(scratch) / str(run), setup)
-            ready.append(seconds)
+            up_s, down_s, memory = one_lab(Path(scratch) / str(run), setup)
+            ready.append(up_s)
+            down.append(down_s)
             for name, mb in memory.items():
                 rss.setdefault(name, []).append(mb)
     return {
         "up_ready_s": round(statistics.median(ready), 3),
+        "down_s": round(statistics.median(down), 3),
         "rss_mb": {name: round(statistics.median(mb), 1) for name, mb in sorted(rss.items())},
         "baseline_python_s": round(statistics.median(baseline), 3),
         "runs": runs,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,11 +11,13 @@ import pytest
 from pipe_client import LineClient, fallback_for
 
 from controlroom.bridges.pipe import PipeConfig, PipeError, PipeServer
+from controlroom.device import command
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer, Proxy
 from controlroom.rpc.hooks import CommandRecord
 from controlroom.services.registry.server import build_server
+from controlroom.testing.waiting import wait_until
 
 ALLOWED = frozenset({"read_value", "set_offset", "get_offset", "echo", "fail", "busy", "ping"})
 TOKEN = "s3cret-token"
@@ -212,14 +213,43 @@ def test_many_clients_are_served_at_once(pipe: PipeServer) -> None:
     assert replies == [[f"OK c{i}-{n}" for n in range(10)] for i in range(20)]
 
 
-def test_a_slow_command_does_not_hold_up_other_clients(pipe: PipeServer) -> None:
-    with LineClient(pipe.address) as slow, LineClient(pipe.address) as quick:
-        slow.send(b"dummy|busy 1.5\n")
-        assert quick.ask("dummy|ping") == "OK pong"  # a service command: served meanwhile
-        started = time.monotonic()
-        assert quick.ask("dummy|ping") == "OK pong"
-        assert time.monotonic() - started < 1.0
-        assert slow.reply().startswith("OK 1.5")
+class Gated(DummySensor):
+    """The dummy with a command that keeps the device busy until the test opens a gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    @command()
+    def hold(self) -> bool:
+        """Busy until the gate opens (or 30 s pass)."""
+        return self.gate.wait(30.0)
+
+
+def test_a_slow_command_does_not_hold_up_other_clients(
+    make_pipe: MakePipe, dummy: ControlServer
+) -> None:
+    device = Gated()
+    gated = ControlServer("gated", DeviceService(device), hk_period_s=10.0)
+    gated.start()
+    try:
+        pipe = make_pipe(
+            allow={"dummy": ALLOWED, "gated": {"hold", "ping"}},
+            fallback={**fallback_for(dummy), **fallback_for(gated)},
+            request_timeout_s=60.0,
+        )
+        with LineClient(pipe.address) as slow, LineClient(pipe.address) as quick:
+            slow.send(b"gated|hold\n")
+            assert wait_until(lambda: gated.busy_since is not None)  # the slow one runs
+            # Answered while the slow command provably still runs: it waits for the gate.
+            assert quick.ask("gated|ping") == "OK pong"  # a service command of the same server
+            assert quick.ask("dummy|get_offset") == "OK 0.0"  # another device altogether
+            assert gated.busy_since is not None and not device.gate.is_set()
+            device.gate.set()
+            assert slow.reply() == "OK true"
+    finally:
+        device.gate.set()
+        gated.stop()
 
 
 def test_a_request_that_overruns_its_time_gets_a_timeout(make_pipe: MakePipe) -> None:

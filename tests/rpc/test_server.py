@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -156,43 +155,46 @@ def test_set_log_level(dummy: tuple[ControlServer, DeviceProxy]) -> None:
 def test_an_unqueued_command_is_answered_while_a_long_one_runs(
     serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
 ) -> None:
-    server = serve(DummySensor(), "dummy", unqueued=frozenset({"get_offset"}))
-    busy_proxy = proxies(DummySensor, server.endpoint, timeout=10)
-    reader = proxies(DummySensor, server.endpoint, timeout=10)
-    worker = threading.Thread(target=lambda: busy_proxy.busy(8.0))
-    worker.start()
+    device = Recorder()
+    server = serve(device, "rec", unqueued=frozenset({"work"}))
+    holder = proxies(Recorder, server.endpoint, timeout=30)
+    reader = proxies(Recorder, server.endpoint, timeout=10)
+    holding = threading.Thread(target=holder.hold, args=(30.0,))
+    holding.start()
     try:
         assert wait_until(lambda: server.busy_since is not None)  # the long command runs
-        assert reader.get_offset() == 0.0
-        assert worker.is_alive()  # answered before the long command ended, not after it
+        assert reader.work("quick") == "quick"
+        # Answered before the long command ended, not after it: that one waits for the gate.
+        assert not device.gate.is_set() and holding.is_alive()
+        assert device.max_active == 2
     finally:
-        worker.join()
+        device.gate.set()
+        holding.join()
 
 
-def test_ping_answers_quickly_while_a_long_device_command_runs(
+def test_ping_answers_while_a_long_device_command_runs(
     serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
 ) -> None:
-    server = serve(DummySensor(), "dummy")
-    busy_proxy = proxies(DummySensor, server.endpoint, timeout=10)
-    pinger = proxies(DummySensor, server.endpoint)
+    device = Recorder()
+    server = serve(device, "rec")
+    holder = proxies(Recorder, server.endpoint, timeout=30)
+    pinger = proxies(Recorder, server.endpoint, timeout=10)
     pinger.ping()
-    result: list[float] = []
-    worker = threading.Thread(target=lambda: result.append(busy_proxy.busy(5.0)))
-    worker.start()
-    assert wait_until(lambda: server.busy_since is not None)  # the long command runs
-    latencies = []
-    while worker.is_alive() and len(latencies) < 20:
-        started = time.perf_counter()
-        assert pinger.ping() == "pong"
-        assert pinger.get_rates()["hk"]["period_s"] > 0
-        latencies.append(time.perf_counter() - started)
-        time.sleep(0.2)  # spread the pings over the 5 s command
-    worker.join()
-    assert result and result[0] >= 5.0
-    assert len(latencies) >= 10
-    # Not a performance figure (bench/roundtrip.py has those): a ping blocked by the
-    # device command would take the command's remaining seconds, not a fraction of one.
-    assert max(latencies) < 1.0, latencies
+    result: list[bool] = []
+    holding = threading.Thread(target=lambda: result.append(holder.hold(30.0)))
+    holding.start()
+    try:
+        assert wait_until(lambda: server.busy_since is not None)  # the long command runs
+        for _ in range(10):
+            # The device command waits for the gate, which only opens below: a ping
+            # that queued behind it would time out instead of answering.
+            assert pinger.ping() == "pong"
+            assert pinger.get_rates()["hk"]["period_s"] > 0
+        assert holding.is_alive() and not result
+    finally:
+        device.gate.set()
+        holding.join()
+    assert result == [True]  # the long command itself completed, after the pings
 
 
 def test_device_commands_run_one_at_a_time_in_arrival_order(
@@ -212,7 +214,7 @@ def test_device_commands_run_one_at_a_time_in_arrival_order(
         thread.start()
         threads.append(thread)
         assert wait_until(lambda n=index + 1: len(server.backlog) >= n)
-    pinger = proxies(Recorder, server.endpoint, timeout=1)
+    pinger = proxies(Recorder, server.endpoint, timeout=10)
     assert pinger.ping() == "pong"  # answered by the standby thread meanwhile
     device.gate.set()
     for thread in [holding, *threads]:

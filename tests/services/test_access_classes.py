@@ -27,6 +27,7 @@ from controlroom.device import Interface
 from controlroom.device.command import Command
 from controlroom.device.interface import commands_of
 from controlroom.device.serving import DeviceService
+from controlroom.devices.camera.control import DpuController
 from controlroom.devices.daq.driver import DaqController
 from controlroom.devices.dummy.sensor import DummySensor
 from controlroom.devices.motion.driver import MotionController
@@ -56,6 +57,7 @@ CORE_SERVICES: tuple[type[Interface], ...] = (
 )
 DEVICES: tuple[type[Interface], ...] = (
     DaqController,
+    DpuController,
     DummySensor,
     MotionController,
     OGSEController,
@@ -112,6 +114,12 @@ EXPECTED = [
     (DaqController, "read", "command"),  # starts a scan: the readings of the last one go
     (DaqController, "scan", "command"),
     (TempCtlController, "ramp_to", "command"),
+    (DpuController, "get_mode", "read"),
+    (DpuController, "latest_image", "read"),
+    (DpuController, "set_mode", "command"),
+    (DpuController, "full_image", "command"),
+    (DpuController, "set_num_cycles", "command"),
+    (DpuController, "restart_processor", "admin"),
     (NodeBridge, "nodes", "read"),
     (NodeBridge, "send", "command"),
 ]

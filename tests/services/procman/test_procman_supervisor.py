@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -136,18 +137,28 @@ def test_start_all_follows_dependencies_and_stop_all_reverses_them(
 
 
 def test_a_slow_start_holds_up_only_what_needs_it_and_registry_stops_last(
-    make_supervisor: MakeSupervisor, events: Events
+    make_supervisor: MakeSupervisor, events: Events, tmp_path: Path
 ) -> None:
-    supervisor = make_supervisor()
+    go = tmp_path / "slow may be ready"
+    supervisor = make_supervisor(ready_timeout_s=60.0)  # the slow one is held meanwhile
     supervisor.set_specs(
         [
-            child_spec("registry", "--delay", "0.1"),
-            child_spec("slow", "--delay", "1.5"),  # like the web panel
-            child_spec("device", "--delay", "0.1", after=("registry",)),
+            child_spec("registry"),
+            child_spec("slow", "--ready-after", str(go)),  # like the web panel
+            child_spec("device", after=("registry",)),
         ]
     )
-    supervisor.start_all()
-    # Not wave by wave: the device did not wait for the slow one of the first wave.
+    starting = threading.Thread(target=supervisor.start_all, name="start_all", daemon=True)
+    starting.start()
+    try:
+        # Not wave by wave: the device starts while the slow one of the first wave is
+        # still held (it cannot be ready before the file exists).
+        assert wait_until(lambda: "device" in events.order("process_started"), 30.0)
+        assert events.order("process_started") == ["registry", "device"]
+    finally:
+        go.touch()
+        starting.join(30.0)
+    assert not starting.is_alive()
     assert events.order("process_started") == ["registry", "device", "slow"]
     supervisor.stop_all()
     assert events.order("process_exited")[-1] == "registry"
