@@ -60,6 +60,11 @@ class FakeClock:
         with self._lock:
             self._now += max(0.0, seconds)
 
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Virtual time does not wait for events: the whole wait passes, as a sleep."""
+        self.sleep(seconds)
+        return event.is_set()
+
     def set(self, t: float) -> None:
         with self._lock:
             self._now = t

@@ -20,6 +20,7 @@ from controlroom.devices.camera.dpu import (
     WriteWord,
 )
 from controlroom.devices.camera.dpu.parameters import answer
+from controlroom.devices.camera.dpu.waits import WaitCounts, bucket_names
 from controlroom.devices.camera.errors import RegisterAccessError
 from controlroom.devices.camera.storage import UnsafePathError
 
@@ -127,3 +128,33 @@ def test_many_threads_submit_at_once_and_nothing_is_lost() -> None:
         thread.join()
     values = sorted(item.item.value for item in commands.take(1000))  # type: ignore[union-attr]
     assert values == list(range(400))
+
+
+def test_a_request_sets_the_arrival_event_its_loop_waits_on() -> None:
+    arrived = threading.Event()
+    commands = CommandQueue(maxsize=1, arrived=arrived)
+    priorities = PriorityQueue(arrived=arrived)
+    assert priorities.arrived is commands.arrived is arrived and not arrived.is_set()
+    priorities.submit(Query("mode"))
+    assert arrived.is_set()
+    arrived.clear()
+    commands.submit(SetRegister("v_start", 1))
+    assert arrived.is_set()
+    arrived.clear()
+    with pytest.raises(QueueFull):
+        commands.submit(SetRegister("v_start", 2))
+    assert not arrived.is_set()  # nothing was queued: nothing to wake for
+
+
+def test_the_waits_of_priority_requests_are_counted_in_buckets() -> None:
+    waits = WaitCounts()
+    for seconds in (0.0004, 0.001, 0.003, 0.015, 0.25):
+        waits.add(seconds)
+    counted = waits.as_dict()
+    assert [counted[name] for name in bucket_names()] == [2, 0, 1, 0, 1, 0, 0, 1]
+    assert counted["longest_ms"] == 250.0
+    priorities = PriorityQueue()
+    for name in ("mode", "frame_counter", "no_such_value"):
+        priorities.submit(Query(name))
+    assert priorities.serve(lambda request: answer(DpuState(), request)) == 3
+    assert sum(priorities.waits.counts) == 3  # each answered request, a failed one too

@@ -24,8 +24,10 @@ from controlroom.devices.camera.dpu import (
     Assign,
     CommandReply,
     DpuLoop,
+    DpuState,
     Query,
     SetRegister,
+    SystemClock,
     Topic,
     WriteWord,
 )
@@ -97,6 +99,32 @@ def test_timecode_hk_and_data_become_pixel_exact_frames(tmp_path: Path) -> None:
     assert len(data) == 4 * 16
     hk = next(payload for topic, payload in published.items if topic is Topic.SYNC_HK_PACKET)
     assert isinstance(hk, tuple) and isinstance(hk[0], HousekeepingPacket)
+
+
+class Heard(Published):
+    """A publisher that knows which topics have subscribers, as a DpuPublisher does."""
+
+    def __init__(self, followed: set[Topic]) -> None:
+        super().__init__()
+        self.followed = followed
+
+    def wants(self, topic: Topic) -> bool:
+        return topic in self.followed
+
+
+def test_data_packets_are_published_only_while_somebody_follows_them(tmp_path: Path) -> None:
+    heard = Heard(set(Topic) - {Topic.SYNC_DATA_PACKET})
+    with dpu_with_fee(tmp_path, publish=heard) as (loop, fee, sink):
+        small_readout(fee.registers)
+        fee.pulse()
+        assert loop.run_once().errors == [] and sink.frames[-1].images
+        assert Topic.SYNC_DATA_PACKET not in {topic for topic, _ in heard.items}
+        assert Topic.SYNC_TIMECODE in heard.topics()  # the others go on
+        heard.followed.add(Topic.SYNC_DATA_PACKET)  # a viewer subscribes
+        fee.pulse()
+        assert loop.run_once().errors == []
+    data = [payload for topic, payload in heard.items if topic is Topic.SYNC_DATA_PACKET]
+    assert len(data) == 16  # the second readout's packets, every one
 
 
 def test_ten_commands_queued_together_go_out_in_one_window_each_caller_gets_its_reply(
@@ -171,6 +199,26 @@ def test_a_priority_request_is_answered_while_the_loop_reads_data(tmp_path: Path
             thread.join(WAIT_S)
         assert not thread.is_alive()
         assert sink.frames[0].complete and loop.counters.priority_served == 2
+
+
+def test_a_request_wakes_a_loop_waiting_for_its_command_window(tmp_path: Path) -> None:
+    # At speed 0.05 the window opens 80 s after the timecode, and the loop may wait 60 s
+    # between looks at its queues: only the request itself can wake it in time.
+    with fee_and_link(tmp_path) as (fee, link, _):
+        sink = ListSink()
+        loop = DpuLoop(link, sink, state=DpuState(speed=0.05), clock=SystemClock(), poll_s=60.0)
+        small_readout(fee.registers, FeeMode.ON)
+        thread = threading.Thread(target=loop.run, name="dpu-loop")
+        thread.start()
+        try:
+            assert wait_until(lambda: loop.state.synced, WAIT_S)
+            fee.pulse()
+            assert sink.wait_for(1, WAIT_S)  # the period is read: the loop waits for its window
+            assert loop.priorities.submit(Query("frame_counter")).result(timeout=WAIT_S) == 0
+        finally:
+            loop.stop()  # ends the wait at once, too
+            thread.join(WAIT_S)
+        assert not thread.is_alive()
 
 
 def test_num_cycles_gives_that_many_cycles_of_images_then_dump(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from controlroom.devices.camera.dpu import DpuState, SetRegister, Topic, Unknown
 from controlroom.devices.camera.dpu.client import ProcessorClient, RemoteDpuError
 from controlroom.devices.camera.dpu.protocol import MAX_REQUEST_BYTES
 from controlroom.devices.camera.dpu.publishing import DpuMonitoring
+from controlroom.devices.camera.dpu.waits import bucket_names
 from controlroom.devices.camera.modes import FeeMode
 from controlroom.devices.camera.storage import FrameFileReader
 from controlroom.testing.waiting import wait_until
@@ -102,6 +103,10 @@ def test_commands_go_out_in_the_next_window_and_frames_are_stored_pixel_exact(
     assert status["file"] == str(path) and not status["lagging"]
     assert status["housekeeping"]["op_mode"] == FeeMode.FULL_IMAGE
     assert status["counters"]["frames"] >= 4 and status["writer"]["frames_written"] >= 4
+    writer = status["writer"]
+    assert writer["bytes_written"] > 0 and writer["last_written_s"] >= frames[-1].received_s
+    waits = status["priority_waits"]  # the assign and the first query, answered long before
+    assert sum(waits[name] for name in bucket_names()) >= 2 and waits["longest_ms"] >= 0
 
 
 def test_ten_commands_from_several_clients_and_threads_go_out_in_one_window(

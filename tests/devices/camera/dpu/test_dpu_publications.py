@@ -10,7 +10,13 @@ import zmq
 from controlroom.device.spacewire import DataPacket, HousekeepingPacket
 from controlroom.devices.camera.dpu import Topic
 from controlroom.devices.camera.dpu.publications import MalformedPublication, decode, encode
-from controlroom.devices.camera.dpu.publishing import DpuMonitoring, DpuPublisher
+from controlroom.devices.camera.dpu.publishing import (
+    MAX_SUBSCRIPTIONS,
+    DpuMonitoring,
+    DpuPublisher,
+    Subscriptions,
+)
+from controlroom.testing.waiting import wait_until
 
 T = 1_767_268_800.25
 HK = HousekeepingPacket(12, 40, bytes(range(256)), mode=5)
@@ -116,3 +122,51 @@ def test_monitoring_follows_a_publisher_and_refuses_what_it_cannot_read() -> Non
     finally:
         stranger.close(linger=0)
         publisher.close()
+
+
+def test_a_topic_nobody_follows_is_not_even_encoded() -> None:
+    publisher = DpuPublisher("tcp://127.0.0.1:0")
+    try:
+        publisher(Topic.SYNC_DATA_PACKET, (DATA, T))
+        assert (publisher.published, publisher.unheard) == (0, 1)
+        with DpuMonitoring(publisher.endpoint, [Topic.SYNC_TIMECODE]):
+            assert wait_until(lambda: publisher.wants(Topic.SYNC_TIMECODE), 10.0)
+            assert not publisher.wants(Topic.SYNC_DATA_PACKET)
+            publisher(Topic.SYNC_TIMECODE, (1, T))
+            publisher(Topic.SYNC_DATA_PACKET, (DATA, T))
+            assert (publisher.published, publisher.unheard) == (1, 2)
+        # the subscriber left: its topics are nobody's again
+        assert wait_until(lambda: not publisher.wants(Topic.SYNC_TIMECODE), 10.0)
+    finally:
+        publisher.close()
+
+
+def test_a_subscription_to_everything_follows_every_topic() -> None:
+    publisher = DpuPublisher("tcp://127.0.0.1:0")
+    everything = zmq.Context.instance().socket(zmq.SUB)
+    try:
+        everything.setsockopt(zmq.LINGER, 0)
+        everything.setsockopt(zmq.SUBSCRIBE, b"")
+        everything.connect(publisher.endpoint)
+        assert wait_until(lambda: publisher.wants(Topic.SYNC_DATA_PACKET), 10.0)
+        assert all(publisher.wants(topic) for topic in Topic)
+    finally:
+        everything.close(linger=0)
+        publisher.close()
+
+
+def test_subscriptions_follow_prefixes_and_fail_open_beyond_their_bound() -> None:
+    subscriptions = Subscriptions()
+    subscriptions.note(b"\x01SYNC_")
+    subscriptions.note(b"\x02SYNC_DATA")  # not a subscription message: ignored
+    subscriptions.note(b"")
+    assert subscriptions.follow(Topic.SYNC_DATA_PACKET) and subscriptions.follow(
+        Topic.SYNC_HK_PACKET
+    )
+    assert not subscriptions.follow(Topic.NUM_CYCLES)
+    subscriptions.note(b"\x00SYNC_")
+    assert not subscriptions.follow(Topic.SYNC_TIMECODE)
+    for number in range(MAX_SUBSCRIPTIONS + 1):
+        subscriptions.note(b"\x01X%d" % number)
+    assert len(subscriptions.prefixes) == MAX_SUBSCRIPTIONS  # bounded
+    assert subscriptions.follow(Topic.NUM_CYCLES)  # past the bound: everything is published

@@ -129,13 +129,17 @@ def test_the_lag_from_reception_to_written_is_measured(tmp_path: Path) -> None:
     now = [T0 + 100.0]
     writer = FrameWriter(tmp_path, queue_frames=4, lag_alarm_s=30.0, clock=lambda: now[0])
     with writer:
+        assert writer.stats.last_written_s == 0.0  # nothing written yet
         writer.put(make_frame(0, received_s=T0 + 40.0))  # written 60 s after reception
         assert writer.drain(60)
         assert writer.stats.max_lag_s == pytest.approx(60.0) and writer.lagging
+        assert writer.stats.last_written_s == pytest.approx(T0 + 100.0)
+        now[0] = T0 + 100.5
         writer.put(make_frame(1, received_s=T0 + 90.0))
         assert writer.drain(60)
     stats = writer.stats
-    assert stats.last_lag_s == pytest.approx(10.0) and stats.max_lag_s == pytest.approx(60.0)
+    assert stats.last_lag_s == pytest.approx(10.5) and stats.max_lag_s == pytest.approx(60.0)
+    assert stats.last_written_s == pytest.approx(T0 + 100.5)  # when the last one was written
     assert not stats.lagging
 
 

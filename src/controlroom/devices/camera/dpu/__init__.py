@@ -2,7 +2,7 @@
 
 - :mod:`.commands`: the command queue (RMAP writes sent in the command window,
   each caller waiting on its own future) and the priority queue (answered by
-  the processor itself);
+  the processor itself; :mod:`.waits` counts how long its requests waited);
 - :mod:`.state`: the mirror of the FEE (register map, mode, frame counter,
   error flags) and ``num_cycles``; :mod:`.parameters`: the priority requests;
 - :mod:`.loop`: the inner loop, one sync period per ``run_once``, over

@@ -14,19 +14,23 @@ processor answers from its mirror of the FEE (mode, frame counter, sync mode,
 several times per sync period, also while it reads image data.
 
 Both queues are bounded and thread-safe: ``submit`` is called from any
-thread, the processor's loop takes from them.
+thread, the processor's loop takes from them. Each ``submit`` sets the
+queue's ``arrived`` event (both of a loop's queues share one), so a loop
+that waits with nothing to do wakes at once instead of at its next poll.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from controlroom.device.errors import DeviceError
+from controlroom.devices.camera.dpu.waits import WaitCounts
 
 DEFAULT_COMMANDS = 256
 DEFAULT_PRIORITY_REQUESTS = 64
@@ -117,17 +121,19 @@ ResultT = TypeVar("ResultT")
 
 @dataclass
 class Queued(Generic[ItemT, ResultT]):
-    """One queued request and the future its caller waits on."""
+    """One queued request, the future its caller waits on, and when it was queued."""
 
     item: ItemT
     future: Future[ResultT]
+    queued_s: float = field(default_factory=time.monotonic)
 
 
 class _BoundedQueue(Generic[ItemT, ResultT]):
-    def __init__(self, maxsize: int, what: str) -> None:
+    def __init__(self, maxsize: int, what: str, arrived: threading.Event | None) -> None:
         if maxsize < 1:
             raise ValueError(f"{what}: maxsize must be at least 1, not {maxsize}")
         self.maxsize = maxsize
+        self.arrived = arrived if arrived is not None else threading.Event()
         self._what = what
         self._lock = threading.Lock()
         self._items: deque[Queued[ItemT, ResultT]] = deque()
@@ -145,6 +151,7 @@ class _BoundedQueue(Generic[ItemT, ResultT]):
             if len(self._items) >= self.maxsize:
                 raise QueueFull(f"{self._what} is full ({self.maxsize} waiting): try again later")
             self._items.append(Queued(item, future))
+        self.arrived.set()
         return future
 
     def _take(self, limit: int) -> list[Queued[ItemT, ResultT]]:
@@ -177,9 +184,13 @@ class CommandQueue(_BoundedQueue[Command, CommandReply]):
     """
 
     def __init__(
-        self, maxsize: int = DEFAULT_COMMANDS, check: Callable[[Command], None] | None = None
+        self,
+        maxsize: int = DEFAULT_COMMANDS,
+        check: Callable[[Command], None] | None = None,
+        *,
+        arrived: threading.Event | None = None,
     ) -> None:
-        super().__init__(maxsize, "the DPU command queue")
+        super().__init__(maxsize, "the DPU command queue", arrived)
         self._check = check
 
     def submit(self, command: Command) -> Future[CommandReply]:
@@ -201,8 +212,11 @@ class CommandQueue(_BoundedQueue[Command, CommandReply]):
 class PriorityQueue(_BoundedQueue[PriorityRequest, object]):
     """Requests answered by the processor itself, without the FEE."""
 
-    def __init__(self, maxsize: int = DEFAULT_PRIORITY_REQUESTS) -> None:
-        super().__init__(maxsize, "the DPU priority queue")
+    def __init__(
+        self, maxsize: int = DEFAULT_PRIORITY_REQUESTS, *, arrived: threading.Event | None = None
+    ) -> None:
+        super().__init__(maxsize, "the DPU priority queue", arrived)
+        self.waits = WaitCounts()
 
     def submit(self, request: PriorityRequest) -> Future[object]:
         if not isinstance(request, Query | Assign):
@@ -210,9 +224,12 @@ class PriorityQueue(_BoundedQueue[PriorityRequest, object]):
         return self._put(request)
 
     def serve(self, answer: Callable[[PriorityRequest], object]) -> int:
-        """Answer every request waiting now; how many were answered."""
+        """Answer every request waiting now; how many were answered (their waits are
+        counted in ``waits``: call it from one thread, the loop's)."""
         served = self._take(self.maxsize)
+        now = time.monotonic()
         for queued in served:
+            self.waits.add(now - queued.queued_s)
             try:
                 queued.future.set_result(answer(queued.item))
             except Exception as error:  # the caller gets its own error, the loop goes on

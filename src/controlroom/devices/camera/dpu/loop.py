@@ -8,7 +8,8 @@ when a readout starts: a crash mid-readout leaves that frame marked cut),
 to the storage and publish, then, whatever failed before, (9) answer
 priority requests again and (10) in the command window send the queued
 commands, also those that come while it is open. Priority requests are also
-answered while waiting and between data packets.
+answered while waiting and between data packets; in the command window a
+request (or a command) ends the loop's wait at once.
 
 An error ends the period's reading, is reported (:class:`ErrorBursts`) and
 the loop goes on: it must never stop. A wait for a timecode that ends
@@ -40,6 +41,7 @@ from controlroom.devices.camera.dpu.reporting import (
     Clock,
     ErrorBursts,
     FrameSink,
+    HearsSubscribers,
     LoopCounters,
     OnError,
     Publish,
@@ -91,8 +93,10 @@ class DpuLoop:
         self.link = link
         self.sink = sink
         self.state = state if state is not None else DpuState()
-        self.commands = CommandQueue(check=self.state.check_command)
-        self.priorities = PriorityQueue()
+        # Set by every request queued: a loop waiting in the command window wakes for it.
+        self._arrived = threading.Event()
+        self.commands = CommandQueue(check=self.state.check_command, arrived=self._arrived)
+        self.priorities = PriorityQueue(arrived=self._arrived)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.poll_s = poll_s
         self.timecode_timeout_s = timecode_timeout_s
@@ -130,6 +134,7 @@ class DpuLoop:
     def stop(self) -> None:
         """Make :meth:`run` return after the step it is in (a wait ends at once)."""
         self._stop.set()
+        self._arrived.set()  # ends a wait in the command window
 
     def run_once(self) -> CycleReport:
         """One sync period (or one wait for it that found none)."""
@@ -186,7 +191,7 @@ class DpuLoop:
         assert plan.readout is not None
         assembly = ReadoutAssembly(plan.readout, plan.ccd, plan.frame_counter)
         timing = self.state.timing
-        wanted = self._publish_to is not None and self.state.parameters.publish_data_packets
+        wanted = self.state.parameters.publish_data_packets and self._heard(Topic.SYNC_DATA_PACKET)
         publish = self._publish if wanted else None  # per packet: skip the call when unheard
         same_period = self._reader.data(assembly, timing.readout_s / timing.speed, publish)
         if not same_period:
@@ -214,11 +219,15 @@ class DpuLoop:
 
     def _idle(self, until: float) -> bool:
         """Wait a little, up to ``until``, answering priority requests; False when the
-        window must be left: the loop stops, or the next period began already."""
+        window must be left: the loop stops, or the next period began already.
+
+        A request queued meanwhile ends the wait at once (a priority request is
+        answered, a command sent, without waiting for the next poll)."""
         if self._stop.is_set() or self._reader.early_timecode():
             return False
+        self._arrived.clear()  # before serving: what comes after it ends the wait below
         self._serve_priority()
-        self.clock.sleep(min(self.poll_s, until - self.clock.monotonic()))
+        self.clock.wait(self._arrived, min(self.poll_s, until - self.clock.monotonic()))
         return True
 
     def _serve_priority(self) -> None:
@@ -228,6 +237,13 @@ class DpuLoop:
         if self.timecode_timeout_s is not None:
             return self.timecode_timeout_s
         return 1.5 * self.state.timing.period
+
+    def _heard(self, topic: Topic) -> bool:
+        """Whether publishing ``topic`` reaches anybody (asked once per readout, not per packet)."""
+        publish: object = self._publish_to
+        if isinstance(publish, HearsSubscribers):
+            return publish.wants(topic)
+        return publish is not None
 
     def _publish(self, topic: Topic, payload: object) -> None:
         if self._publish_to is None:

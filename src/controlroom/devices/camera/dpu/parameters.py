@@ -32,7 +32,8 @@ class DpuParameters:
 
     obsid: str | None = None  # the observation the frames belong to (None: outside one)
     clear_error_flags: bool = True  # clear the FEE's error flags in the next window when set
-    publish_data_packets: bool = True  # publish every data packet (SYNC_DATA_PACKET)
+    # Publish every data packet (SYNC_DATA_PACKET) while somebody subscribes to them.
+    publish_data_packets: bool = True
     speed: float = 1.0  # the FEE's sync cycle runs this much faster than real time
 
 

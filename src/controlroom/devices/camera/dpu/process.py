@@ -56,12 +56,18 @@ from controlroom.rpc.process import READY_PREFIX
 
 _LOG = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-POLL_S = 0.005  # a priority request waits at most this long for the loop, whatever it does
+# A wait on the link lasts this long at most before the loop serves its requests again (in
+# the command window a request ends the wait at once): what a priority request may wait for.
+POLL_S = 0.002
 LINK_SEND_S = 1.0  # an RMAP request that cannot leave for this long: the FEE is away
 RMAP_REPLY_S = 0.5  # the FEE answers between packets: far quicker than this
 # Packets waiting on the link: a few MB, so an RMAP reply (read back after each readout) waits
 # behind at most a fraction of a frame.
 LINK_QUEUE_PACKETS = 256
+# The loop, the writer and the control endpoint share one GIL. A thread woken by a request
+# (the endpoint) or handed one (the loop) waits for the GIL up to this long while another
+# one computes: Python's 5 ms would be most of a priority request's 10 ms.
+SWITCH_INTERVAL_S = 0.001
 EXPECTED = (DeviceError, RpcError, SettingsError, OSError, zmq.ZMQError)
 
 
@@ -93,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.settings is not None:
             curve.secure_process(load_settings(args.settings))
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # this whole process is the processor
         summary = serve(args, sys.stdout)
     except EXPECTED as error:
         if args.debug:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ Publish = Callable[[Topic, object], None]
 OnError = Callable[[BaseException], None]
 
 
+@runtime_checkable
+class HearsSubscribers(Protocol):
+    """A ``publish`` that knows whether anybody follows a topic (a DpuPublisher does)."""
+
+    def wants(self, topic: Topic) -> bool: ...
+
+
 class FrameSink(Protocol):
     """Where frames go: a :class:`FrameWriter`, or anything that queues like it."""
 
@@ -60,13 +68,16 @@ class BeginsFrames(Protocol):
 
 
 class Clock(Protocol):
-    """Reception times (``time``, UTC) and the command window (``monotonic``, ``sleep``)."""
+    """Reception times (``time``, UTC) and the command window (``monotonic``, ``sleep``,
+    ``wait``: a sleep that ``event`` ends early; True if it did)."""
 
     def time(self) -> float: ...
 
     def monotonic(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
+
+    def wait(self, event: threading.Event, seconds: float) -> bool: ...
 
 
 class SystemClock:
@@ -80,6 +91,9 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(max(0.0, seconds))
 
 
 @dataclass

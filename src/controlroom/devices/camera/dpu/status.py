@@ -41,6 +41,7 @@ def loop_status(loop: DpuLoop) -> dict[str, Any]:
         "counters": loop.counters.as_dict(),
         "link": loop.link.counters.as_dict(),
         "commands_waiting": len(loop.commands),
+        "priority_waits": loop.priorities.waits.as_dict(),
         "updated_s": time.time(),
     }
 

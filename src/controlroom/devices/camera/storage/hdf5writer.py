@@ -60,6 +60,7 @@ class WriterStats:
     queue_frames: int = 0
     last_lag_s: float = 0.0
     max_lag_s: float = 0.0
+    last_written_s: float = 0.0  # when the last frame was written (UTC; 0: none yet)
     lagging: bool = False
     current_file: str = ""
     last_error: str = ""
@@ -209,11 +210,13 @@ class FrameWriter:
                 self._stats.frames_failed += 1
                 self._stats.last_error = f"frame {frame.frame_counter}: {exc}"
             return
-        lag = self._clock() - frame.received_s
+        written_s = self._clock()
+        lag = written_s - frame.received_s
         with self._stats_lock:
             stats = self._stats
             stats.frames_written += 1
             stats.bytes_written += frame.nbytes
+            stats.last_written_s = written_s  # a reader of the counters times the writes by it
             stats.last_lag_s = lag
             stats.max_lag_s = max(stats.max_lag_s, lag)
 
