@@ -1,0 +1,45 @@
+"""The DPU processor with CURVE keys: its sockets are secured, its SpaceWire link is not.
+
+The link stands in for the cable to the FEE, which knows no CURVE: a processor
+that secured every socket of its process, link included, would never hear the
+FEE. Its control endpoint answers only clients whose key the keys folder lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+import zmq
+from dpu_process import SEED, SPEED, WAIT_S, fee_process, processor_process
+
+from controlroom.devices.camera.dpu.client import ProcessorClient
+from controlroom.devices.camera.dpu.errors import ProcessorTimeout
+from controlroom.testing.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+REFUSED_WAIT_S = 1.0  # a client without a key never gets an answer: this bounds the wait
+
+
+def test_a_keyed_processor_hears_the_plain_fee_link_and_answers_only_listed_keys(
+    tmp_path: Path, keys_folder: Path, client_context: Callable[..., zmq.Context[Any]]
+) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(yaml.safe_dump({"security": {"keys": str(keys_folder)}}))
+    fee = fee_process("tcp://127.0.0.1:0", tmp_path / "fee.log", speed=SPEED, seed=SEED)
+    keyed = ("--settings", str(settings))
+    with (
+        fee as (_, link),
+        processor_process(link, tmp_path / "frames", tmp_path / "dpu.log", options=keyed) as dpu,
+    ):
+        with ProcessorClient(dpu.control, context=client_context("operator")) as client:
+            assert wait_until(lambda: client.status()["synced"], WAIT_S)
+            assert client.status()["counters"]["cycles"] > 0
+        plain = client_context(None)
+        with ProcessorClient(dpu.control, context=plain, timeout_s=REFUSED_WAIT_S) as stranger:
+            with pytest.raises(ProcessorTimeout):
+                stranger.status()
