@@ -157,6 +157,8 @@ def test_no_image_yet_and_a_file_outside_the_root_are_clear_errors(tmp_path: Pat
         ({"ready_timeout_s": -1}, "ready_timeout_s: 0..600"),
         ({"restart": {"max_restart": 3}}, r"restart: unknown \['max_restart'\]"),
         ({"restart": {"max_restarts": -1}}, "restart.max_restarts: a number >= 0"),
+        ({"publish": "udp://127.0.0.1:1"}, "publish: a tcp:// endpoint"),
+        ({"publish": "tcp://127.0.0.1:1 --root /"}, "publish: an endpoint without spaces"),
     ],
 )
 def test_bad_options_are_refused_naming_the_option(
@@ -183,8 +185,10 @@ def test_the_processor_runs_on_the_link_with_the_options(tmp_path: Path) -> None
     pairs = dict(zip(argv[3::2], argv[4::2], strict=True))
     assert pairs == {
         "--link": "tcp://127.0.0.1:5555", "--root": str(tmp_path), "--speed": "20.0",
-        "--compression": "gzip", "--queue-frames": "4",
+        "--compression": "gzip", "--queue-frames": "4", "--publish": "tcp://127.0.0.1:0",
     }  # fmt: skip
+    wide = DpuOptions.checked(root=str(tmp_path), publish="tcp://*:7790")
+    assert processor_argv("tcp://127.0.0.1:5555", wide)[-2:] == ["--publish", "tcp://*:7790"]
     assert options.restart.max_restarts == 5  # the process manager's numbers by default
 
 

@@ -10,6 +10,9 @@ Options, all checked here with a message naming the option:
 * ``compression``: ``none``, ``gzip`` or ``lz4`` (lz4 needs hdf5plugin);
 * ``queue_frames``: frames the processor's writer queues before it lags;
 * ``ready_timeout_s``: how long a starting processor has for its ready line;
+* ``publish``: where the processor publishes its topics (``tcp://127.0.0.1:0``:
+  a free loopback port; ``tcp://*:7790`` for viewers on other hosts, which
+  needs CURVE like every socket beyond loopback);
 * ``restart``: the restart policy (``first_delay_s``, ``max_delay_s``,
   ``max_restarts``, ``stable_after_s``), by default the process manager's.
 
@@ -43,6 +46,8 @@ COMPRESSIONS = ("none", "gzip", "lz4")
 MAX_SPEED = 1000.0  # as the processor accepts
 MAX_QUEUE_FRAMES = 1024
 CAMERA_FOLDER = "camera"
+DEFAULT_PUBLISH = "tcp://127.0.0.1:0"
+MAX_ENDPOINT_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class DpuOptions:
     queue_frames: int = 16
     ready_timeout_s: float = 30.0
     restart: RestartPolicy = DEFAULT_POLICY
+    publish: str = DEFAULT_PUBLISH
 
     @classmethod
     def checked(
@@ -66,6 +72,7 @@ class DpuOptions:
         queue_frames: int = 16,
         ready_timeout_s: float = 30.0,
         restart: Mapping[str, Any] | None = None,
+        publish: str = DEFAULT_PUBLISH,
     ) -> DpuOptions:
         """The options as given, checked; ArgumentError names the first bad one."""
         if isinstance(speed, bool) or not isinstance(speed, int | float):
@@ -89,8 +96,19 @@ class DpuOptions:
         folder = Path(root).expanduser() if str(root) else default_root()
         return cls(
             folder, float(speed), compression, queue_frames, float(ready_timeout_s),
-            restart_policy(restart or {}),
+            restart_policy(restart or {}), publish_endpoint(publish),
         )  # fmt: skip
+
+
+def publish_endpoint(value: object) -> str:
+    """A tcp:// endpoint for the processor's publications (bound by it, checked there too)."""
+    if not isinstance(value, str) or not value.startswith("tcp://"):
+        raise ArgumentError(f"DPU option publish: a tcp:// endpoint, not {value!r}")
+    if len(value) > MAX_ENDPOINT_CHARS or any(c.isspace() for c in value):
+        raise ArgumentError(
+            "DPU option publish: an endpoint without spaces, 256 characters at most"
+        )
+    return value
 
 
 def restart_policy(values: Mapping[str, Any]) -> RestartPolicy:
@@ -116,6 +134,7 @@ def processor_argv(url: str, options: DpuOptions) -> list[str]:
         PROCESSOR_MODULE,
         *("--link", url, "--root", str(options.root), "--speed", repr(options.speed)),
         *("--compression", options.compression, "--queue-frames", str(options.queue_frames)),
+        *("--publish", options.publish),
     )
     settings = settings_for_curve()
     if settings is not None:
