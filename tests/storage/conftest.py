@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from controlroom.storage import Backend, open_backend
+from controlroom.testing.smalldisk import SmallDisk, mount_refused, small_disk
 
 POSTGRES = os.environ.get("CONTROLROOM_TEST_POSTGRES", "host=127.0.0.1 user=postgres dbname=test")
 KINDS = ["csv", "sqlite", "hdf5", "postgres"]
@@ -80,3 +81,15 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opene
 def store(open_store: Opener) -> Backend:
     """A fresh backend of each kind."""
     return open_store()
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 1 MiB tmpfs: a real full disk (root only; under CI it must run)."""
+    refused = mount_refused()
+    if refused:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the full-disk tests as root: {refused}")
+        pytest.skip(refused)
+    with small_disk(tmp_path / "disk", 1 << 20) as mounted:
+        yield mounted

@@ -9,9 +9,7 @@ then be stored by a later append exactly once, with no torn line left behind.
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from controlroom.storage import BackendUnavailableError, CsvBackend, Row, Sqlite
 from controlroom.storage import hdf5 as hdf5_module
 from controlroom.storage.errors import InvalidRowsError, ValueTypeError
 from controlroom.storage.hdf5 import Hdf5Backend
-from controlroom.testing.smalldisk import SmallDisk, mount_refused, small_disk
+from controlroom.testing.smalldisk import SmallDisk
 
 T0 = 1_717_200_000.0  # 2024-06-01T00:00:00 UTC
 DISK_FULL = "database or disk is full"
@@ -35,18 +33,6 @@ def _rows(first: int, count: int, obsid: str | None = None) -> list[Row]:
 
 def _seq(rows: list[Row]) -> list[Any]:
     return [r.values["SEQ"] for r in rows]
-
-
-@pytest.fixture
-def disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    """A 1 MiB tmpfs: a real full disk (root only; under CI it must run)."""
-    refused = mount_refused()
-    if refused:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI runs the full-disk tests as root: {refused}")
-        pytest.skip(refused)
-    with small_disk(tmp_path / "disk", 1 << 20) as mounted:
-        yield mounted
 
 
 # -- SQLite: its errors while writing are "not stored yet" -----------------------------------

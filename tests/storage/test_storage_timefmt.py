@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +11,7 @@ from controlroom.storage.timefmt import (
     TIMESTAMP_FORMAT,
     format_datetime,
     format_day,
+    format_timestamps,
     parse_datetime,
     parse_timestamp,
 )
@@ -57,3 +59,12 @@ def test_day_of_a_timestamp_for_file_names() -> None:
     assert format_day(1_717_199_999.999) == "20240531"
     assert format_day(1_717_200_000.0, fmt="%d/%m/%Y") == "01/06/2024"
     assert len(format_day()) == 8
+
+
+def test_format_timestamps_writes_what_format_datetime_writes() -> None:
+    rng = random.Random(7)
+    stamps = [1_717_199_999.0 + rng.random() * 2 for _ in range(500)]
+    stamps += [1_654_069_645.9999996, 1_654_069_645.0000004, 1_654_069_645.0000005, 0.0, 86_399.5]
+    stamps += [1_654_069_645 + k / 1e6 + 5e-7 for k in range(0, 10)]  # ties: half to even
+    assert format_timestamps(stamps) == [format_datetime(t) for t in stamps]
+    assert format_timestamps([]) == []

@@ -36,13 +36,15 @@ UNADMITTED = "unadmitted"  # a key ZAP let in that has been revoked since
 CALLER = "caller"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What to do with one message: ``reply`` frames now, or run ``call`` on the device.
 
     ``caller`` is who sent a call; ``journal`` says the reply is to a call the
     command journal records (a refusal, or a service command that changes
-    something), with its ``result`` or ``error``.
+    something), with its ``result`` or ``error``. Made once per message and
+    read once: not frozen, because a frozen dataclass costs three times as much
+    to make (each field set through ``object.__setattr__``).
     """
 
     reply: list[wire.codec.Frame] | None = None

@@ -33,6 +33,11 @@ def send_frames(socket: zmq.Socket[Any], frames: Sequence[Any], flags: int = 0) 
             _send(socket, frame, flags, len(frame) < _NOCOPY_BYTES)
 
 
+def send_frame(socket: zmq.Socket[Any], frame: bytes, flags: int = 0) -> None:
+    """Send one small frame as a whole message, copied (the common request)."""
+    _send(socket, frame, flags, True)
+
+
 def recv_frames(socket: zmq.Socket[Any], flags: int = 0) -> list[Any]:
     """Receive one whole message: small frames as bytes, large ones as memoryviews."""
     frame = _recv(socket, flags, False)

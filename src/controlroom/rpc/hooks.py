@@ -4,8 +4,12 @@ rpc knows nothing of storage, telemetry dictionaries or metrics; those layers
 attach here when a server is built:
 
 * a *command observer* sees every device command once it has run, every
-  service command that changes something and every refused call (the
-  command journal, metrics);
+  service command that changes something and every refused call. Those in
+  ``command_observers`` run before the reply is sent, so whoever got the
+  answer finds the call observed; those in ``reply_observers`` (the command
+  journal on its way to storage, metrics) run right after the reply is sent,
+  off the caller's wait, and before the server handles its next message, so
+  any later answer from that server comes after them;
 * the *housekeeping transform* turns a raw sample into the stored one
   (canonical names, calibration, limit checks, synoptics);
 * a *housekeeping sink* receives every transformed sample (the sender to the
@@ -62,5 +66,6 @@ class Hooks:
     """What is attached to one server."""
 
     command_observers: list[CommandObserver] = field(default_factory=list)
+    reply_observers: list[CommandObserver] = field(default_factory=list)
     hk_sinks: list[HkSink] = field(default_factory=list)
     hk_transform: HkTransform | None = None

@@ -36,7 +36,7 @@ from controlroom.rpc.errors import (
     RemoteError,
     ServerUnavailable,
 )
-from controlroom.rpc.frames import recv_frames, send_frames
+from controlroom.rpc.frames import recv_frames, send_frame, send_frames
 from controlroom.rpc.holding import Holding
 from controlroom.wire.handshake import hello, welcomed
 
@@ -118,7 +118,9 @@ class Proxy:
             frames = wire.encode_call(request_id, command, args, kwargs, caller=caller)
             if len(frames) > 1 or len(frames[0]) > _SMALL:
                 self._check_size(command, frames)
-            self._send(socket, frames, deadline)
+                self._send(socket, frames, deadline)
+            else:
+                self._send_small(socket, frames[0], deadline)
             answer = self._await(socket, request_id, command, limit, deadline)
         if answer.kind == wire.envelope.REPLY:
             return answer.result
@@ -234,6 +236,13 @@ class Proxy:
             wait_ms = int((deadline - time.monotonic()) * 1000) if wait_ms else 0
             if wait_ms <= 0:
                 raise CallTimeout(f"{self.name}: no reply to {what!r} within {limit:g} s")
+
+    def _send_small(self, socket: zmq.Socket[bytes], frame: Any, deadline: float) -> None:
+        """The common request: one small frame, sent at once while connected."""
+        try:
+            send_frame(socket, frame, _NOBLOCK)
+        except zmq.Again:
+            self._send(socket, [frame], deadline)
 
     def _send(self, socket: zmq.Socket[bytes], frames: list[Any], deadline: float) -> None:
         while True:

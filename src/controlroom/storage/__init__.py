@@ -1,7 +1,8 @@
 """Storage backends behind one small interface: CSV, SQLite, HDF5 and PostgreSQL.
 
 `Backend` (in `controlroom.storage.backend`) is the interface: ``register``,
-``append``, ``latest``, ``range``, ``origins``, ``columns``, ``close``; the
+``append``, ``latest``, ``range``, ``origins``, ``columns``, ``close``
+(and ``append_table`` for a batch as a `Table`: `TableBackend`); the
 shipped backends build on `BackendBase` (`controlroom.storage.registrations`),
 which checks names, registrations and batches the same way for all of them.
 `open_backend` picks one by name. The PostgreSQL and HDF5 backends are imported
@@ -9,7 +10,7 @@ on demand; import them from their modules (`controlroom.storage.postgres`,
 `controlroom.storage.hdf5`) for their classes.
 """
 
-from controlroom.storage.backend import RESERVED, Backend, Row, Scalar, Value
+from controlroom.storage.backend import RESERVED, Backend, Row, Scalar, TableBackend, Value
 from controlroom.storage.csvfiles import CsvBackend
 from controlroom.storage.errors import (
     BackendUnavailableError,
@@ -22,6 +23,7 @@ from controlroom.storage.errors import (
 )
 from controlroom.storage.factory import BACKENDS, open_backend
 from controlroom.storage.sqlite import SqliteBackend
+from controlroom.storage.table import Table
 from controlroom.storage.timefmt import format_datetime, parse_datetime, parse_timestamp
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "Scalar",
     "SqliteBackend",
     "StorageError",
+    "Table",
+    "TableBackend",
     "UnknownColumnError",
     "UnknownOriginError",
     "Value",

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from controlroom.storage.table import Table
+
 Scalar: TypeAlias = float | int | str | bool | None
 """A value every backend stores."""
 
@@ -106,3 +108,20 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release files and connections; closing twice is harmless."""
+
+
+@runtime_checkable
+class TableBackend(Backend, Protocol):
+    """A backend that also takes a batch as a `~controlroom.storage.table.Table` (all shipped ones).
+
+    ``append_table(origin, table)`` has the contract of ``append``: the rows
+    are ``[timestamp, setup_id, obsid, *values]`` under ``table.columns``.
+    ``append_tables`` stores several tables, in one write where the medium
+    can, and says for each whether it is durable (None) or not (its error).
+    """
+
+    def append_table(self, origin: str, table: Table) -> None:
+        """Store the rows of ``table`` of ``origin``; return once they are durable."""
+
+    def append_tables(self, tables: Sequence[tuple[str, Table]]) -> list[Exception | None]:
+        """Store several ``(origin, table)`` at once where it can; each one's outcome."""

@@ -7,13 +7,15 @@ Layout under ``root``::
     obs/<obsid>/<obsid>_<SITE>_<ORIGIN>.csv        rows that carry that obsid, again
 
 Every file has the format of `controlroom.storage.csvformat`. ``append``
-writes each file of the batch once and fsyncs it before returning. When a
-write fails (disk full, I/O error) every file of the batch is cut back to its
-size before the batch, so a failed append leaves neither a torn line nor part
-of the batch, and raises `BackendUnavailableError`: the batch can be appended
-again once there is space. A writer killed mid-batch may leave some complete
-lines of that (unacknowledged) batch, which a resend stores again, and a torn
-last line, which is ignored and cut before the next append. Queries read the
+writes each file of the batch once and fsyncs it before returning (batches
+that wait together are written together: ``append_tables``). When a write
+fails (disk full, I/O error) every file of the batch is cut back to its size
+before the batch (`controlroom.storage.csvappend`), so a failed append
+leaves neither a torn line nor part of the batch, and raises
+`BackendUnavailableError`: the batch can be appended again once there is
+space. A writer killed mid-batch may leave some complete lines of that
+(unacknowledged) batch, which a resend stores again, and a torn last line,
+which is ignored and cut before the next append. Queries read the
 daily files back (one per UTC day in the range): correct, not fast; SQLite is
 the backend for queries.
 """
@@ -21,18 +23,18 @@ the backend for queries.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from controlroom.storage import csvformat
 from controlroom.storage.backend import Row
+from controlroom.storage.csvappend import Appends
 from controlroom.storage.errors import StorageError, unavailable
-from controlroom.storage.registrations import BackendBase, Span, check_origin, scalars
+from controlroom.storage.registrations import BackendBase, Batched, Span, check_origin
+from controlroom.storage.table import Lines, lines_of
 from controlroom.storage.timefmt import format_day, format_timestamps
-
-log = logging.getLogger(__name__)
 
 REGISTRATIONS = "registrations.json"
 
@@ -62,6 +64,8 @@ class CsvBackend(BackendBase):
         """The file of ``origin`` for the observation ``obsid``."""
         return self.root / "obs" / obsid / f"{obsid}_{self.site}_{origin}.csv"
 
+    stores_together = True
+
     def _store_registration(self, origin: str, new_origin: bool, new: list[str]) -> None:
         """Every registration, ``new`` included, saved in ``registrations.json``."""
         saved = {o: self.columns(o) for o in self.origins()}
@@ -69,34 +73,49 @@ class CsvBackend(BackendBase):
         self._save_registrations(saved)
 
     def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
-        """Write ``rows`` to their daily (and observation) files; fsync each file once."""
-        stamps = format_timestamps(r.timestamp for r in rows)
-        lines = [
-            [stamp, r.setup_id, r.obsid, *scalars(r.values, columns)]
-            for stamp, r in zip(stamps, rows, strict=True)
-        ]
-        by_day: dict[str, list[int]] = {}
-        by_obsid: dict[str, list[int]] = {}
-        for i, (stamp, row) in enumerate(zip(stamps, rows, strict=True)):
-            by_day.setdefault(stamp[0:4] + stamp[5:7] + stamp[8:10], []).append(i)
-            if row.obsid is not None:
-                by_obsid.setdefault(row.obsid, []).append(i)
-        files = [(self.daily_path(origin, d), i) for d, i in by_day.items()]
-        files += [(self.obs_path(origin, o), i) for o, i in by_obsid.items()]
-        header = csvformat.header_of(columns)
-        rendered: dict[tuple[int, ...], str] = {}  # a day's rows are often an obs's rows too
-        written: list[tuple[Path, int | None]] = []
+        """Write ``rows`` as lines (their values made plain scalars)."""
+        self._store_lines(origin, lines_of(rows, columns), columns)
+
+    def _store_lines(self, origin: str, lines: Lines, columns: list[str]) -> None:
+        """Write ``lines`` to their daily (and observation) files; fsync each file once."""
+        self._store_together([(origin, lines, columns)])
+
+    def _store_together(self, batches: Sequence[Batched]) -> None:
+        """Write every batch to its files, then fsync each file once (see `.csvappend`)."""
+        appends = Appends()
         try:
-            for path, indices in files:
-                key = tuple(indices)
-                if key not in rendered:
-                    rendered[key] = csvformat.render([lines[i] for i in indices])
-                self._write(path, header, rendered[key], written)
+            for origin, lines, columns in batches:
+                header = csvformat.header_of(columns)
+                for path, text in self._texts(origin, lines):
+                    created = self._prepare(path, header)
+                    opening = csvformat.render([header]) if created else ""
+                    appends.add(path, opening + text, created=created)
+                    self._headers[path] = header
+            appends.sync()
         except BaseException as exc:
-            self._undo(written)
+            appends.undo()
+            for path in appends.paths:
+                self._headers.pop(path, None)  # checked again (torn line cut) by the next append
             if isinstance(exc, OSError):
                 raise unavailable(f"CSV write under {self.root} failed", exc) from exc
             raise
+        finally:
+            appends.close()
+
+    def _texts(self, origin: str, lines: Lines) -> list[tuple[Path, str]]:
+        """The files of ``lines`` (daily, observation) and the text each one gets."""
+        rows = lines.rows
+        stamps = format_timestamps([row[0] for row in rows])
+        files = [(self.daily_path(origin, d), i) for d, i in _by_day(stamps).items()]
+        files += [(self.obs_path(origin, o), i) for o, i in _by_obsid(rows).items()]
+        rendered: dict[tuple[int, ...], str] = {}  # a day's rows are often an obs's rows too
+        texts = []
+        for path, indices in files:
+            key = tuple(indices)
+            if key not in rendered:
+                rendered[key] = csvformat.render_lines(stamps, rows, indices, lines.numeric)
+            texts.append((path, rendered[key]))
+        return texts
 
     def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:
         """The newest daily file that has a row (with a value for ``name``): its last one."""
@@ -124,30 +143,6 @@ class CsvBackend(BackendBase):
                 )
         rows.sort(key=lambda r: r.timestamp)  # stable: ties stay in append order
         return rows if span.limit is None else rows[: max(span.limit, 0)]
-
-    def _write(
-        self, path: Path, header: list[str], text: str, written: list[tuple[Path, int | None]]
-    ) -> None:
-        """Append rendered ``text`` to ``path`` under ``header`` and fsync it.
-
-        ``written`` gets ``(path, its size before)`` (None: created) first, so that
-        a failure anywhere in the batch can cut every file back.
-        """
-        created = self._prepare(path, header)
-        written.append((path, None if created else path.stat().st_size))
-        csvformat.append_text(path, csvformat.render([header]) + text if created else text)
-        if created:
-            csvformat.fsync_dir(path.parent)
-        self._headers[path] = header
-
-    def _undo(self, written: list[tuple[Path, int | None]]) -> None:
-        """Cut the files of a failed batch back to their sizes before it (new ones removed)."""
-        for path, size in written:
-            self._headers.pop(path, None)  # checked again (torn line cut) by the next append
-            try:
-                csvformat.cut_back(path, size)
-            except OSError as exc:
-                log.error("cannot cut %s back after a failed write: %s", path, exc)
 
     def _prepare(self, path: Path, header: list[str]) -> bool:
         """Make ``path`` ready for lines under ``header``; True when it must be created."""
@@ -206,6 +201,32 @@ class CsvBackend(BackendBase):
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise unavailable(f"cannot save {path}", exc) from exc
+
+
+def _by_day(stamps: list[str]) -> dict[str, list[int]]:
+    """The rows of each UTC day (``YYYYMMDD``), from their timestamp texts."""
+    if not stamps:
+        return {}
+    first, last = min(stamps), max(stamps)  # ISO texts sort as the times do
+    if first[:10] == last[:10]:  # a batch is nearly always within one day
+        return {first[0:4] + first[5:7] + first[8:10]: list(range(len(stamps)))}
+    days: dict[str, list[int]] = {}
+    for i, stamp in enumerate(stamps):
+        days.setdefault(stamp[0:4] + stamp[5:7] + stamp[8:10], []).append(i)
+    return days
+
+
+def _by_obsid(rows: Sequence[Sequence[Any]]) -> dict[str, list[int]]:
+    """The rows of each obsid (rows without one go to no observation file)."""
+    obsids = {row[2] for row in rows}
+    if len(obsids) == 1:  # a batch is nearly always within one observation, or none
+        (obsid,) = obsids
+        return {} if obsid is None else {obsid: list(range(len(rows)))}
+    found: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        if row[2] is not None:
+            found.setdefault(row[2], []).append(i)
+    return found
 
 
 def _day_of(bound: float | None) -> str | None:

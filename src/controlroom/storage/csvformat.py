@@ -48,6 +48,32 @@ def render(lines: Sequence[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
+def render_lines(
+    stamps: Sequence[str], lines: Sequence[Sequence[Any]], indices: Sequence[int], numeric: bool
+) -> str:
+    """CSV text of the ``lines`` at ``indices``, each with its timestamp text from ``stamps``.
+
+    ``numeric`` lines (every value a float, an int or a bool) have nothing to
+    quote and no empty value, so they are formatted directly, about twice as
+    fast as the csv module, into the same text (floats as ``repr`` writes
+    them). The fixed fields need no quoting either: a timestamp text, an int
+    and an obsid (a safe name).
+    """
+    if not indices:
+        return ""
+    width = len(lines[indices[0]]) - len(FIXED)
+    if not numeric or width == 0:
+        return render([[stamps[i], *lines[i][1:]] for i in indices])
+    values = ",".join(["%r"] * width) + "\n"
+    out = []
+    for i in indices:
+        line = lines[i]
+        setup, obsid = line[1], line[2]
+        fixed = f"{stamps[i]},{'' if setup is None else setup},{'' if obsid is None else obsid},"
+        out.append(fixed + values % tuple(line[3:]))
+    return "".join(out)
+
+
 def parse_value(field: str) -> Scalar:
     """A CSV field back as the value it most likely was (see the module docstring)."""
     if field == "":

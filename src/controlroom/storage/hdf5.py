@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 class Hdf5Backend(BackendBase):
     """Housekeeping, arrays and packets in one HDF5 file."""
 
+    scalars_only = False  # arrays and packets too: `hdf5columns` checks every value
+
     def __init__(self, path: str | Path, fsync: bool = True) -> None:
         self.path = Path(path)
         try:

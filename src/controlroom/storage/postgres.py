@@ -47,6 +47,7 @@ from controlroom.storage.errors import (
     ValueTypeError,
 )
 from controlroom.storage.registrations import BackendBase, Span, scalars
+from controlroom.storage.table import Lines, lines_of
 
 SCHEMA_DDL = (
     "CREATE SCHEMA IF NOT EXISTS {s}",
@@ -99,10 +100,14 @@ class PostgresBackend(BackendBase):
             )
 
     def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
-        """COPY ``rows`` into ``samples`` in one transaction; return after the commit."""
+        """COPY ``rows`` as lines (their values made plain scalars)."""
+        self._store_lines(origin, lines_of(rows, columns), columns)
+
+    def _store_lines(self, origin: str, lines: Lines, columns: list[str]) -> None:
+        """COPY ``lines`` into ``samples`` in one transaction; return after the commit."""
         records = [
-            (origin, _when(r.timestamp), r.setup_id, r.obsid, encode_values(r.values, columns))
-            for r in rows
+            (origin, _when(line[0]), line[1], line[2], encode_line(line[3:], columns))
+            for line in lines.rows
         ]
         copy = self._sql("COPY {s}.samples (origin, ts, setup_id, obsid, data) FROM STDIN")
         with self._transaction(), self._db.cursor() as cursor, cursor.copy(copy) as stream:
@@ -206,8 +211,18 @@ def _when(stamp: float) -> datetime:
 
 def encode_values(values: Mapping[str, Any], columns: Sequence[str]) -> str:
     """The row's values as JSON text for ``data``: None left out, NaN and infinities named."""
+    return encode_line(scalars(values, columns), columns)
+
+
+def encode_line(values: Sequence[Scalar], columns: Sequence[str]) -> str:
+    """``encode_values`` of plain scalars in the order of ``columns``."""
+    if None not in values:
+        try:  # most rows: every value there and finite, encoded in one go
+            return _ENCODER.encode(dict(zip(columns, values, strict=True)))
+        except ValueError:  # NaN or an infinity
+            pass
     kept: dict[str, Scalar] = {}
-    for name, value in zip(columns, scalars(values, columns), strict=True):
+    for name, value in zip(columns, values, strict=True):
         if type(value) is float and not math.isfinite(value):
             kept[name] = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         elif value is not None:

@@ -4,7 +4,10 @@
 `controlroom.storage.backend` asks around the medium: plan a registration and
 know it only once the medium has it, check a whole batch before any of it is
 written, check the columns a query names. Each backend writes and reads its
-medium in the ``_store_*``, ``_latest`` and ``_range`` hooks.
+medium in the ``_store_*``, ``_latest`` and ``_range`` hooks. A batch comes as
+`Row` objects (``append``) or as a `Table` (``append_table``: the shape the
+storage manager receives, checked a column at a time); a backend that stores
+scalars writes both in ``_store_lines``.
 
 The rules are the same everywhere so that a configuration that works on CSV
 also works on SQLite or HDF5:
@@ -20,39 +23,43 @@ also works on SQLite or HDF5:
 
 from __future__ import annotations
 
-import math
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from controlroom.storage.backend import RESERVED, Row, Scalar
+from controlroom.storage.backend import RESERVED, Row
 from controlroom.storage.errors import (
     InvalidNameError,
+    InvalidRowsError,
     UnknownColumnError,
     UnknownOriginError,
-    ValueTypeError,
 )
+from controlroom.storage.table import Lines, Table, check_table
+from controlroom.storage.values import SAFE_NAME, check_fixed, check_obsid, scalars, to_scalar
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+__all__ = [
+    "BackendBase",
+    "Registrations",
+    "Span",
+    "check_column",
+    "check_obsid",
+    "check_origin",
+    "scalars",
+    "to_scalar",
+]
+
+Batched = tuple[str, Lines, list[str]]
+"""A checked batch: origin, lines, the origin's registered columns."""
+
 _MAX_COLUMN = 128
 _RESERVED_FOLDED = {r.casefold() for r in RESERVED}
-_EXACT_SCALARS = {float, int, str, bool, type(None)}
-_LAST_STAMP = 253_402_300_800  # 10000-01-01 UTC: calendar dates (file names) end there
 
 
 def check_origin(origin: object) -> str:
     """``origin`` if it is a valid origin name, else `InvalidNameError`."""
-    if not isinstance(origin, str) or not _SAFE_NAME.match(origin):
+    if not isinstance(origin, str) or not SAFE_NAME.match(origin):
         raise InvalidNameError(f"origin {origin!r}: use 1-64 of A-Z a-z 0-9 _ . - (not first)")
     return origin
-
-
-def check_obsid(obsid: object) -> None:
-    """Refuse an obsid that could not name a folder."""
-    if obsid is not None and (not isinstance(obsid, str) or not _SAFE_NAME.match(obsid)):
-        raise InvalidNameError(f"obsid {obsid!r}: use 1-64 of A-Z a-z 0-9 _ . - (not first)")
 
 
 def check_column(name: object) -> str:
@@ -126,39 +133,10 @@ class Registrations:
         self.columns(origin)
         known = self._sets[origin]
         for row in rows:
-            stamp = row.timestamp
-            if isinstance(stamp, bool) or not isinstance(stamp, (float, int)):
-                raise ValueTypeError(f"{origin}: timestamp {stamp!r} is not a number")
-            if not (math.isfinite(stamp) and 0 <= stamp < _LAST_STAMP):
-                raise ValueTypeError(f"{origin}: timestamp {stamp!r} is not in 1970-9999")
-            if row.setup_id is not None and type(row.setup_id) is not int:
-                raise ValueTypeError(f"{origin}: setup_id {row.setup_id!r} is not an int")
-            check_obsid(row.obsid)
+            check_fixed(origin, row.timestamp, row.setup_id, row.obsid)
             if not known.issuperset(row.values):
                 unknown = sorted(set(row.values) - known)
                 raise UnknownColumnError(f"{origin}: not registered: {unknown}")
-
-
-def scalars(values: Mapping[str, Any], columns: Sequence[str]) -> list[Scalar]:
-    """The values of ``columns`` in order (missing ones None), each made a plain scalar."""
-    out = [values.get(c) for c in columns]
-    for i, value in enumerate(out):
-        if type(value) not in _EXACT_SCALARS:
-            out[i] = to_scalar(value)
-    return out
-
-
-def to_scalar(value: object) -> Scalar:
-    """A plain Python scalar for ``value`` (numpy scalars unwrapped), or `ValueTypeError`."""
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", None) == 0:
-        value = item()  # a numpy scalar: its Python equivalent
-    for kind in (bool, int, float, str):  # bool first: it is an int too
-        if isinstance(value, kind):
-            return kind(value)
-    if value is None:
-        return None
-    raise ValueTypeError(f"{type(value).__name__} is not a storable scalar: {value!r:.60}")
 
 
 @dataclass(frozen=True)
@@ -172,6 +150,11 @@ class Span:
 
 class BackendBase(ABC):
     """The `Backend` interface on top of `Registrations`; see the module docstring."""
+
+    scalars_only = True
+    """Values must be scalars (HDF5 says False: it takes arrays and packets, checked itself)."""
+    stores_together = False
+    """``_store_together`` writes several batches as one, all or nothing."""
 
     def __init__(self, known: Mapping[str, Sequence[str]]) -> None:
         self._registrations = Registrations(known)
@@ -188,6 +171,48 @@ class BackendBase(ABC):
         """Store ``rows`` of ``origin``; return once they are durable."""
         self._registrations.check_batch(origin, rows)
         self._store_rows(origin, rows, self._registrations.columns(origin))
+
+    def append_table(self, origin: str, table: Table) -> None:
+        """Store the rows of ``table`` (see `controlroom.storage.table`); return once durable."""
+        columns = self._registrations.columns(origin)
+        lines = check_table(origin, table, columns, scalars_only=self.scalars_only)
+        self._store_lines(origin, lines, columns)
+
+    def append_tables(self, tables: Sequence[tuple[str, Table]]) -> list[Exception | None]:
+        """Store several tables, in one write where the medium can; each one's outcome.
+
+        None says a table is durable, an exception that it is not (nothing of
+        it stored). Where the backend writes tables together
+        (``stores_together``: one transaction, one fsync per file) they share
+        one outcome, except that a table the medium refuses is found by
+        writing each alone, so that it never takes the others with it.
+        """
+        outcomes: list[Exception | None] = [None] * len(tables)
+        checked: list[tuple[int, Batched]] = []
+        for i, (origin, table) in enumerate(tables):
+            try:
+                columns = self._registrations.columns(origin)
+                lines = check_table(origin, table, columns, scalars_only=self.scalars_only)
+            except InvalidRowsError as exc:
+                outcomes[i] = exc
+                continue
+            checked.append((i, (origin, lines, columns)))
+        if self.stores_together and len(checked) > 1:
+            try:
+                self._store_together([batch for _, batch in checked])
+                return outcomes
+            except InvalidRowsError:
+                pass  # the medium cannot hold something: each table alone tells which
+            except Exception as exc:
+                for i, _ in checked:
+                    outcomes[i] = exc
+                return outcomes
+        for i, batch in checked:
+            try:
+                self._store_lines(*batch)
+            except Exception as exc:
+                outcomes[i] = exc
+        return outcomes
 
     def latest(self, origin: str, name: str | None = None) -> Row | None:
         """The last row of ``origin`` (with a value for ``name``), or None."""
@@ -225,6 +250,18 @@ class BackendBase(ABC):
     @abstractmethod
     def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
         """Write ``rows`` (checked) under the registered ``columns``; return once durable."""
+
+    def _store_together(self, batches: Sequence[Batched]) -> None:
+        """Write several checked batches in one go, all or nothing (``stores_together``)."""
+        raise NotImplementedError(f"{type(self).__name__} writes batches one at a time")
+
+    def _store_lines(self, origin: str, lines: Lines, columns: list[str]) -> None:
+        """Write checked ``lines`` (a table's rows in the order of ``columns``); once durable.
+
+        By default as `Row` objects through ``_store_rows``; backends of scalars
+        write lines directly (and rows as lines).
+        """
+        self._store_rows(origin, Table(columns, lines.rows).to_rows(), columns)
 
     @abstractmethod
     def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:

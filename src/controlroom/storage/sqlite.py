@@ -13,7 +13,8 @@ booleans come back as 0/1 and NaN as None (SQLite stores NaN as NULL).
 ``_origins`` keeps the registration order.
 
 Durability: the database is in WAL mode with ``synchronous=FULL``, and a
-batch is one ``executemany`` in one transaction, so ``append`` returns after
+batch is one ``executemany`` of one prepared statement (the checked lines of
+a table are its parameters as they are) in one transaction, so ``append`` returns after
 exactly one fsync of the WAL: an acknowledged batch survives a kill -9 of the
 process and a power cut. ``synchronous="NORMAL"`` skips that fsync; it still
 survives a kill -9 (the WAL pages are in the operating system's cache) but not
@@ -31,7 +32,8 @@ from typing import Any
 
 from controlroom.storage.backend import OBSID, SETUP_ID, TIMESTAMP, Row
 from controlroom.storage.errors import StorageError, ValueTypeError, unavailable
-from controlroom.storage.registrations import BackendBase, Span, scalars
+from controlroom.storage.registrations import BackendBase, Batched, Span
+from controlroom.storage.table import Lines, lines_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,13 @@ _SYNC_MODES = ("FULL", "NORMAL", "EXTRA")
 def quote(name: str) -> str:
     """``name`` as an SQL identifier, whatever characters it has."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _insert(origin: str, columns: list[str]) -> str:
+    """The statement that inserts a row (fixed fields, then ``columns``) of ``origin``."""
+    names = ", ".join([_FIXED, *map(quote, columns)])
+    marks = ", ".join("?" * (3 + len(columns)))
+    return f"INSERT INTO {quote(origin)} ({names}) VALUES ({marks})"  # noqa: S608 (quoted)
 
 
 class SqliteBackend(BackendBase):
@@ -64,12 +73,15 @@ class SqliteBackend(BackendBase):
         except (OSError, sqlite3.Error) as exc:
             raise unavailable(f"cannot open SQLite database {path}", exc) from exc
         self._closed = False
+        self._inserts: dict[tuple[str, int], str] = {}
 
     def close(self) -> None:
         """Close the database (the WAL is checkpointed by SQLite)."""
         if not self._closed:
             self._closed = True
             self._db.close()
+
+    stores_together = True
 
     def _store_registration(self, origin: str, new_origin: bool, new: list[str]) -> None:
         """Create or extend the table of ``origin``."""
@@ -86,15 +98,30 @@ class SqliteBackend(BackendBase):
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {quote(name)}")
 
     def _store_rows(self, origin: str, rows: Sequence[Row], columns: list[str]) -> None:
-        """Insert ``rows`` in one transaction; return after its commit (fsync'ed)."""
-        params = [
-            (float(r.timestamp), r.setup_id, r.obsid, *scalars(r.values, columns)) for r in rows
-        ]
-        names = ", ".join([_FIXED, *map(quote, columns)])
-        marks = ", ".join("?" * (3 + len(columns)))
-        insert = f"INSERT INTO {quote(origin)} ({names}) VALUES ({marks})"  # noqa: S608 (quoted)
+        """Insert ``rows`` as lines (their values made plain scalars)."""
+        self._store_lines(origin, lines_of(rows, columns), columns)
+
+    def _store_lines(self, origin: str, lines: Lines, columns: list[str]) -> None:
+        """Insert ``lines`` in one transaction; return after its commit (fsync'ed)."""
+        self._store_together([(origin, lines, columns)])
+
+    def _store_together(self, batches: Sequence[Batched]) -> None:
+        """Insert every batch in one transaction: one commit, one fsync of the WAL.
+
+        The lines are the statement's parameters as they are: a table's rows
+        already have the fixed fields, then the values in column order.
+        """
         with self._transaction():
-            self._db.executemany(insert, params)
+            for origin, lines, columns in batches:
+                self._db.executemany(self._insert(origin, columns), lines.rows)
+
+    def _insert(self, origin: str, columns: list[str]) -> str:
+        """The statement that inserts a row of ``origin`` (fixed fields, then ``columns``)."""
+        key = (origin, len(columns))  # columns only ever grow at the end
+        statement = self._inserts.get(key)
+        if statement is None:
+            statement = self._inserts[key] = _insert(origin, columns)
+        return statement
 
     def _latest(self, origin: str, columns: list[str], name: str | None) -> Row | None:
         """The row with the greatest timestamp (where ``name`` is not NULL)."""

@@ -144,7 +144,7 @@ def test_stop_closes_the_port_detaches_and_leaves_no_thread(metered: Metered) ->
     exporter.stop()
     exporter.stop()  # idempotent
     assert exporter.housekeeping not in server.hooks.hk_sinks
-    assert exporter.commands not in server.hooks.command_observers
+    assert exporter.commands not in server.hooks.reply_observers
     assert not [t for t in set(threading.enumerate()) - threads if t.is_alive()]
     assert not [t for t in threading.enumerate() if t.name == "dummy-metrics"]
     with pytest.raises(urllib.error.URLError):
@@ -160,7 +160,7 @@ def test_a_taken_port_is_a_metrics_error_and_nothing_is_attached() -> None:
         with pytest.raises(MetricsAddressError, match=f"127.0.0.1:{port}") as caught:
             attach_metrics(server, port=port)
     assert isinstance(caught.value, MetricsError)
-    assert server.hooks.hk_sinks == [] and server.hooks.command_observers == []
+    assert server.hooks.hk_sinks == [] and server.hooks.reply_observers == []
     assert "metrics" not in server.extra_info
 
 

@@ -1,4 +1,4 @@
-"""The pieces without HTTP: value conversion, the HK collector, addresses from Settings."""
+"""The pieces without HTTP: value conversion, the HK and command collectors, addresses."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry
 
 from controlroom.config.settings import SettingsError, load_settings
-from controlroom.rpc.hooks import HkSample
+from controlroom.rpc.hooks import CommandRecord, HkSample
 from controlroom.services.metrics import metrics_address
+from controlroom.services.metrics.commands import CommandMetrics
 from controlroom.services.metrics.housekeeping import HousekeepingMetrics, as_number
+from controlroom.wire import ErrorInfo
 
 
 @pytest.mark.parametrize(
@@ -60,3 +63,30 @@ def test_a_bad_metrics_port_is_refused(tmp_path: Path, port: str) -> None:
     local.write_text(f"devices:\n  dummy:\n    metrics_port: {port}\n")
     with pytest.raises(SettingsError, match=r"devices\.dummy\.metrics_port"):
         load_settings(local)
+
+
+def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_command_metrics_count_each_outcome_and_commands_seen_only_later() -> None:
+    registry = CollectorRegistry()
+    metrics = CommandMetrics(registry, "bench", ["read_value"])
+    failure = ErrorInfo("DummyFault", "on purpose", "", "bench")
+    for record in (
+        CommandRecord(0.0, "bench", "read_value", [], {}, 0.0002),
+        CommandRecord(0.0, "bench", "read_value", [], {}, 0.003),
+        CommandRecord(0.0, "bench", "read_value", [], {}, 0.02, error=failure),
+        CommandRecord(0.0, "bench", "lease", [5.0], {}, 0.0001),  # not served when attached
+    ):
+        metrics(record)
+    total = "controlroom_commands_total"
+    assert _sample(registry, total, server="bench", command="read_value", outcome="ok") == 2
+    assert _sample(registry, total, server="bench", command="read_value", outcome="error") == 1
+    assert _sample(registry, total, server="bench", command="lease", outcome="ok") == 1
+    assert _sample(registry, total, server="bench", command="lease", outcome="error") is None
+    duration = "controlroom_command_duration_seconds"
+    assert _sample(registry, f"{duration}_count", server="bench", command="read_value") == 3
+    fast = {"server": "bench", "command": "read_value", "le": "0.0005"}
+    assert _sample(registry, f"{duration}_bucket", **fast) == 1
+    assert _sample(registry, f"{duration}_sum", server="bench", command="lease") == 0.0001

@@ -74,7 +74,7 @@ def test_ok_and_failing_commands_are_journaled_with_obsid_and_setup_id(
     assert info_counters["journal"]["origin"] == JOURNAL
     assert info_counters["hk"]["origin"] == "DUMMY"
     assert link.counters()["journal"]["sent"] == 3
-    assert link.observer not in dummy.hooks.command_observers  # stop() detached it
+    assert link.observer not in dummy.hooks.reply_observers  # stop() detached it
 
 
 def test_the_journal_query_filters_by_obsid_server_time_and_limit(

@@ -57,7 +57,8 @@ class MetricsExporter(Stoppable):
         # The HTTP server comes last: if its address is refused nothing is attached.
         self._http = MetricsHttpServer(self.registry, host, port, name=server.name)
         server.hooks.hk_sinks.append(self.housekeeping)
-        server.hooks.command_observers.append(self.commands)
+        # Counted right after the reply goes out: the caller never waits for it.
+        server.hooks.reply_observers.append(self.commands)
         server.extra_info[INFO_KEY] = self.url
 
     @property
@@ -74,7 +75,7 @@ class MetricsExporter(Stoppable):
         hooks = self.server.hooks
         # New lists rather than remove(): a thread iterating the old one is undisturbed.
         hooks.hk_sinks = [s for s in hooks.hk_sinks if s is not self.housekeeping]
-        hooks.command_observers = [o for o in hooks.command_observers if o is not self.commands]
+        hooks.reply_observers = [o for o in hooks.reply_observers if o is not self.commands]
         if self.server.extra_info.get(INFO_KEY) == self.url:
             del self.server.extra_info[INFO_KEY]
         self._http.stop()

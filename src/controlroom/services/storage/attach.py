@@ -66,8 +66,8 @@ class StorageLink:
         for sink in (self.hk, self.refresh_info):
             if sink in hooks.hk_sinks:
                 hooks.hk_sinks.remove(sink)
-        if self.observer in hooks.command_observers:
-            hooks.command_observers.remove(self.observer)
+        if self.observer in hooks.reply_observers:
+            hooks.reply_observers.remove(self.observer)
         self.hk.stop(timeout)
         self.journal.stop(timeout)
         self.refresh_info()
@@ -99,14 +99,15 @@ def attach_storage(
     link.hk.start()
     link.journal.start()
     server.hooks.hk_sinks.extend([link.hk, link.refresh_info])
-    server.hooks.command_observers.append(link.observer)
+    # Queued right after the reply goes out: the caller never waits for the journal.
+    server.hooks.reply_observers.append(link.observer)
     link.refresh_info()
     return link
 
 
 # What the lab's own processes send core services all the time: journaling it would
 # bury the operators' commands (and a journaled `store` would be stored, journaled...).
-BOOKKEEPING = frozenset({"register", "heartbeat", "unregister", "store"})
+BOOKKEEPING = frozenset({"register", "heartbeat", "unregister", "store", "store_packed"})
 REFUSALS = frozenset({"Forbidden", "LeaseHeld"})
 
 
@@ -128,7 +129,7 @@ def attach_journal(
         if journaled(record, access):
             sink(record)
 
-    server.hooks.command_observers.append(observe)
+    server.hooks.reply_observers.append(observe)
     return sender
 
 

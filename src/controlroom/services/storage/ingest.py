@@ -1,8 +1,11 @@
 """Taking batches in: check them, register new columns, write them to every backend.
 
-A batch is acknowledged (``store`` returns) only once every backend's
-``append`` has returned, which each does only once the rows are durable. A
-failure is one of two kinds, and the reply says which:
+A batch is acknowledged (its future is done, and ``store`` answers) only once
+every backend's ``append`` has returned, which each does only once the rows
+are durable. The command thread only registers new columns and hands the
+batch to the workers; their replies complete the batch's future, so the next
+batch is taken in while the backends write this one. A failure is one of two
+kinds, and the reply says which:
 
 * ``RowsRefused``: the rows can never be stored (a bad name, a value of the
   wrong type: `InvalidRowsError` from the backends). The sender gives them up.
@@ -27,14 +30,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
+from controlroom.services.storage.batch import Batch
 from controlroom.services.storage.errors import RowsRefused, StoreFailed
 from controlroom.services.storage.health import BackendHealth
 from controlroom.services.storage.unacked import Share, UnackedRows, fingerprints
-from controlroom.services.storage.workers import BackendWorker
-from controlroom.storage import InvalidRowsError, Row
+from controlroom.services.storage.workers import Worker, when_all
+from controlroom.storage import InvalidRowsError
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +47,16 @@ log = logging.getLogger(__name__)
 class Ingest:
     """Writes batches to ``workers``; keeps the registrations and the counters."""
 
-    def __init__(self, workers: Sequence[BackendWorker]) -> None:
+    def __init__(self, workers: Sequence[Worker]) -> None:
         if not workers:
             raise StoreFailed("no storage backend is configured")
         self.workers = list(workers)
         self.health = BackendHealth(w.kind for w in self.workers)
         self.unacked = UnackedRows()
         self._columns: dict[str, list[str]] = {}
-        self._lock = threading.Lock()  # counters are read by the status thread
+        # Counters are read by the status thread; counters and unacked rows are
+        # updated by whichever thread completes a batch.
+        self._lock = threading.Lock()
         self.rows = self.batches = self.refused = self.failures = 0
         self.per_origin: dict[str, int] = {}
         self.last_store: float | None = None
@@ -60,7 +67,7 @@ class Ingest:
     def _sync_registrations(self) -> None:
         known: dict[str, list[str]] = {}
         for worker in self.workers:
-            for origin, columns in worker.call(_registrations).items():
+            for origin, columns in worker.registrations().items():
                 merged = known.setdefault(origin, [])
                 merged.extend(c for c in columns if c not in merged)
         for origin, columns in known.items():
@@ -81,57 +88,101 @@ class Ingest:
         return list(merged)
 
     def _register_everywhere(self, origin: str, columns: list[str]) -> None:
-        futures = [w.submit(lambda b: b.register(origin, columns)) for w in self.workers]
-        self._judge(self._wait(futures), what=f"register {origin}")
+        futures = [w.register(origin, columns) for w in self.workers]
+        self._judge(self._outcomes(futures), what=f"register {origin}")
 
     # -- batches ---------------------------------------------------------------------------
 
-    def store(self, origin: str, batch: Sequence[Any]) -> int:
-        """Store ``batch`` (rows as sent by a sender) in every backend; returns the row count."""
+    def store(self, origin: str, rows: Sequence[Any]) -> int:
+        """Store ``rows`` (maps as a sender sends them) in every backend; the row count."""
+        return self.submit_maps(origin, rows).result()
+
+    def submit_maps(self, origin: str, rows: Sequence[Any]) -> Future[int]:
+        """:meth:`submit` of ``{timestamp, values, setup_id, obsid}`` maps."""
         try:
-            rows = decode_rows(batch)
-            self._register_new_columns(origin, rows)
-            self._append_everywhere(origin, rows)
+            batch = Batch.of_maps(origin, rows)
         except RowsRefused:
-            self._count(refused=len(batch) if isinstance(batch, list | tuple) else 1)
+            self._count(refused=len(rows) if isinstance(rows, list | tuple) else 1)
+            raise
+        return self.submit(batch)
+
+    def submit_packed(self, origin: str, columns: Sequence[str], packed: bytes) -> Future[int]:
+        """:meth:`submit` of a table whose rows are packed (see :mod:`.batch`)."""
+        try:
+            batch = Batch(origin, columns, packed=packed)
+        except RowsRefused:
+            self._count(refused=1)
+            raise
+        return self.submit(batch)
+
+    def submit(self, batch: Batch) -> Future[int]:
+        """Hand ``batch`` to every backend; the future gives the row count once all have it.
+
+        Registering new columns happens here and now (a failure raises); the
+        future fails with ``RowsRefused`` or ``StoreFailed``.
+        """
+        try:
+            self._register_new_columns(batch.origin, batch.columns)
+            with self._lock:
+                shares = self._shares(batch)
+        except RowsRefused:
+            self._count(refused=batch.count)
             raise
         except StoreFailed:
             self._count(failures=1)
             raise
-        self._count(origin, len(rows))
-        return len(rows)
+        futures = [_append(w, share.batch) for w, share in zip(self.workers, shares, strict=True)]
+        done: Future[int] = Future()
+        when_all(futures, lambda: self._finish(batch, shares, futures, done))
+        return done
 
-    def _register_new_columns(self, origin: str, rows: list[Row]) -> None:
+    def _register_new_columns(self, origin: str, columns: list[str]) -> None:
         known = self._columns.get(origin, ())
-        seen: dict[str, None] = {}
-        for row in rows:
-            seen.update(dict.fromkeys(row.values))
-        if any(name not in known for name in seen):
-            self.register(origin, seen)
+        if any(name not in known for name in columns):
+            self.register(origin, columns)
 
-    def _append_everywhere(self, origin: str, rows: list[Row]) -> None:
-        """Give each backend the rows of the batch it does not hold yet; all must store them."""
-        keys = fingerprints(origin, rows) if self.unacked else None
-        shares = [self.unacked.share(worker, rows, keys) for worker in self.workers]
-        futures = [
-            worker.append(origin, share.rows) if share.rows else None
-            for worker, share in zip(self.workers, shares, strict=True)
-        ]
-        outcomes = self._wait(futures)
-        self._settle(origin, shares, outcomes)
-        self._judge(outcomes, what=f"store {len(rows)} {origin} rows")
+    def _shares(self, batch: Batch) -> list[Share]:
+        """What each backend gets of ``batch``: the rows it does not hold yet."""
+        try:
+            keys = fingerprints(batch) if self.unacked else None
+        except InvalidRowsError as exc:
+            raise RowsRefused(str(exc)) from None
+        return [self.unacked.share(worker, batch, keys) for worker in self.workers]
 
-    def _settle(self, origin: str, shares: list[Share], outcomes: list[Exception | None]) -> None:
+    def _finish(
+        self,
+        batch: Batch,
+        shares: list[Share],
+        futures: list[Future[None] | None],
+        done: Future[int],
+    ) -> None:
+        """Judge a batch once every backend answered, and complete its future."""
+        try:
+            outcomes = self._outcomes(futures)
+            with self._lock:
+                self._settle(shares, outcomes)
+            self._judge(outcomes, what=f"store {batch.count} {batch.origin} rows")
+        except RowsRefused as exc:
+            self._count(refused=batch.count)
+            _complete(done, error=exc)
+        except Exception as exc:  # StoreFailed, or a bug: either way not stored yet
+            self._count(failures=1)
+            _complete(done, error=exc if isinstance(exc, StoreFailed) else StoreFailed(str(exc)))
+        else:
+            self._count(batch.origin, batch.count)
+            _complete(done, batch.count)
+
+    def _settle(self, shares: list[Share], outcomes: list[Exception | None]) -> None:
         """Update which rows each backend holds unacknowledged, after a batch's outcome."""
         retried = any(exc is not None and not _refusal(exc) for exc in outcomes)
         for worker, share, exc in zip(self.workers, shares, outcomes, strict=True):
             if not retried:  # acknowledged or refused: the batch will not come again
                 self.unacked.release(worker, share.held)
-            elif exc is None and share.rows:
-                keys = share.keys if share.keys is not None else fingerprints(origin, share.rows)
+            elif exc is None and share.batch.count:
+                keys = share.keys if share.keys is not None else fingerprints(share.batch)
                 self.unacked.hold(worker, keys)
 
-    def _wait(self, futures: list[Any]) -> list[Exception | None]:
+    def _outcomes(self, futures: Sequence[Future[Any] | None]) -> list[Exception | None]:
         """Each backend's outcome (None: done), followed in its health."""
         outcomes: list[Exception | None] = []
         for worker, future in zip(self.workers, futures, strict=True):
@@ -175,11 +226,13 @@ class Ingest:
 
     def stats(self) -> dict[str, Any]:
         """Rows and batches stored, refusals, failures, per origin and per backend."""
+        with self._lock:
+            unacked = {w.kind: self.unacked.size(w) for w in self.workers}
         backends = {
             w.kind: {
                 **w.describe(),
                 **self.health.describe(w.kind),
-                "unacked_rows": self.unacked.size(w),
+                "unacked_rows": unacked[w.kind],
             }
             for w in self.workers
         }
@@ -201,29 +254,29 @@ class Ingest:
             worker.close()
 
 
-def _registrations(backend: Any) -> dict[str, list[str]]:
-    return {origin: backend.columns(origin) for origin in backend.origins()}
-
-
 def _refusal(exc: Exception) -> bool:
     """Rows that can never be stored; anything else is a backend in trouble (retry)."""
     return isinstance(exc, InvalidRowsError | RowsRefused)
 
 
-def decode_rows(batch: Sequence[Any]) -> list[Row]:
-    """Rows from ``{timestamp, values, setup_id, obsid}`` maps; RowsRefused if malformed."""
-    if not isinstance(batch, list | tuple):
-        raise RowsRefused(f"rows must be a list, not {type(batch).__name__}")
+def _append(worker: Worker, batch: Batch) -> Future[None] | None:
+    """``worker.append(batch)``; None for no rows, a failed future when it cannot even start."""
+    if not batch.count:
+        return None
     try:
-        rows = [
-            Row(item["timestamp"], item["values"], item.get("setup_id"), item.get("obsid"))
-            for item in batch
-        ]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise RowsRefused(
-            f"each row is a map {{timestamp, values, setup_id, obsid}} ({exc!r})"
-        ) from None
-    for row in rows:  # the backends check the rest: names, types, timestamps
-        if not isinstance(row.values, Mapping):
-            raise RowsRefused(f"values must be a map, not {type(row.values).__name__}")
-    return rows
+        return worker.append(batch)
+    except Exception as exc:  # a backend process that cannot be started again, or closed
+        failed: Future[None] = Future()
+        failed.set_exception(exc)
+        return failed
+
+
+def _complete(done: Future[int], count: int = 0, error: Exception | None = None) -> None:
+    """Give ``done`` its outcome, unless the server gave up on it (stopping: cancelled)."""
+    try:
+        if error is None:
+            done.set_result(count)
+        else:
+            done.set_exception(error)
+    except InvalidStateError:
+        log.info("a batch was settled after its reply was given up (the server stops)")

@@ -1,7 +1,8 @@
 """The command journal: every device command a control server ran, as a stored row.
 
-A :class:`JournalSink` is a command observer (``server.hooks.command_observers``)
-that hands each :class:`~controlroom.rpc.hooks.CommandRecord` to a
+A :class:`JournalSink` is a command observer (``server.hooks.reply_observers``:
+it runs right after the reply is sent, so no caller waits for it) that hands
+each :class:`~controlroom.rpc.hooks.CommandRecord` to a
 :class:`~.sender.StorageSender` for the ``JOURNAL`` origin. The record is
 turned into text on the sender's thread (:func:`journal_values`), never on the
 server's: a command's arguments or result may be large.

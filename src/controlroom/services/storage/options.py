@@ -11,7 +11,8 @@
 
 File options left out, or given as relative paths, are placed under
 ``locations.data`` (:data:`FILE_OPTIONS`); the CSV file names take the Settings'
-``site`` unless the CSV options name one.
+``site`` unless the CSV options name one. The storage manager runs each
+backend in a process of its own (:mod:`.procworker`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ origin) comes from the telemetry dictionary when it names the parameter,
 else from the registrations: the one origin with a column of that name. An
 origin given by the caller wins over both.
 
-Queries run on the query backend's own worker thread (see :mod:`.workers`);
+Queries run on the query backend's own worker (see :mod:`.workers`);
 results are plain data: times in UTC seconds, values as stored.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from controlroom.services.storage.errors import UnknownParameter
 from controlroom.services.storage.journal import JOURNAL, JOURNAL_COLUMNS
-from controlroom.services.storage.workers import BackendWorker
+from controlroom.services.storage.workers import Worker
 from controlroom.storage import Row
 from controlroom.storage.registrations import Span
 from controlroom.telemetry import TelemetryDictionary
@@ -40,7 +40,7 @@ class Queries:
 
     def __init__(
         self,
-        worker: BackendWorker,
+        worker: Worker,
         registrations: Registrations,
         dictionary: TelemetryDictionary | None = None,
     ) -> None:
@@ -67,9 +67,7 @@ class Queries:
     def housekeeping(self, name: str, origin: str | None, span: Span) -> dict[str, Any]:
         """``{name, origin, unit, times, values}`` of ``name`` in ``span``."""
         where = self._stored(self.locate(name, origin))
-        rows = self.worker.call(
-            lambda b: b.range(where.origin, [name], span.since, span.until, span.limit)
-        )
+        rows = self.worker.range(where.origin, [name], span.since, span.until, span.limit)
         times, values = [], []
         for row in rows:
             value = row.values.get(name)
@@ -81,7 +79,7 @@ class Queries:
     def latest(self, name: str, origin: str | None = None) -> dict[str, Any] | None:
         """``{name, origin, unit, time, value, setup_id, obsid}`` of the last value, or None."""
         where = self._stored(self.locate(name, origin))
-        row = self.worker.call(lambda b: b.latest(where.origin, name))
+        row = self.worker.latest(where.origin, name)
         if row is None:
             return None
         return {**_describe(where), "value": row.values.get(name), **_provenance(row)}
@@ -89,7 +87,7 @@ class Queries:
     def latest_row(self, origin: str) -> dict[str, Any] | None:
         """The last row of ``origin``: ``{time, setup_id, obsid, values}``, or None."""
         self._check_origin(origin)
-        row = self.worker.call(lambda b: b.latest(origin))
+        row = self.worker.latest(origin)
         return None if row is None else {**_provenance(row), "values": dict(row.values)}
 
     def names(self) -> list[dict[str, Any]]:
@@ -110,7 +108,7 @@ class Queries:
         match."""
         if JOURNAL not in self.registrations():
             return []
-        rows = self.worker.call(lambda b: b.range(JOURNAL, None, span.since, span.until))
+        rows = self.worker.range(JOURNAL, None, span.since, span.until)
         entries = [
             {**_provenance(row), **{c: row.values.get(c) for c in JOURNAL_COLUMNS}}
             for row in rows

@@ -36,7 +36,10 @@ class RowQueue:
         self.batch = batch
         self.dropped = 0
         self._rows: collections.deque[QueuedRow] = collections.deque()
-        self._ready = threading.Condition()
+        # Producers take the plain lock (cheaper than the condition's methods, once per
+        # sample); the taker waits on the condition over the same lock.
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
         self._closed = False
 
     def __len__(self) -> int:
@@ -49,7 +52,7 @@ class RowQueue:
 
     def put(self, row: QueuedRow) -> None:
         """Add ``row``; drops the oldest when full. Never waits (beyond a short lock)."""
-        with self._ready:
+        with self._lock:
             if len(self._rows) >= self.limit:
                 self._rows.popleft()
                 self.dropped += 1

@@ -6,8 +6,10 @@ timestamp and the Setup id and obsid the context provider gives at that
 moment (a :class:`~controlroom.rpc.follow.StatusFollower` on the configuration
 manager). ``put`` only appends to a bounded queue; a thread of the sender's own
 takes batches (``batch_rows`` rows, or whatever is there ``batch_delay_s``
-after the first), sends them with the manager's ``store`` command and drops
-them once acknowledged, which the manager does only when they are durable.
+after the first), sends them with the manager's ``store_packed`` command (a
+table: the names once, each row's values as a list, packed with msgpack) and
+drops them once acknowledged, which the manager does only when they are
+durable.
 
 When the manager is down or slow, or answers ``StoreFailed`` (a backend cannot
 store now: disk full, database down), the rows wait in the queue and the
@@ -31,10 +33,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
+import msgpack
 import zmq
 
 from controlroom.rpc import MessageTooLarge, Proxy, RemoteError, RpcError
 from controlroom.rpc.hooks import HkSample
+from controlroom.services.storage.batch import table_of
 from controlroom.services.storage.rowqueue import QueuedRow, RowQueue
 from controlroom.telemetry import (
     LIMITS_KEY,
@@ -207,15 +211,15 @@ class StorageSender:
 
     def _send(self, batch: list[QueuedRow]) -> bool:
         """Store the batch, origin by origin; False (rows left in ``batch``) on a failure."""
-        for origin, rows in self._by_origin(batch).items():
+        for origin, items in self._by_origin(batch).items():
             refused_before = self.refused
-            settled, delivered = self._store(origin, rows)
+            settled, delivered = self._store(origin, items)
             del batch[:settled]  # acknowledged (or refused): never sent again
             if self.refused > refused_before:
                 log.error(
                     "storage manager refused %d of %d %s rows (never storable): %s",
                     self.refused - refused_before,
-                    len(rows),
+                    len(items),
                     origin,
                     self.last_refusal,
                 )
@@ -224,37 +228,60 @@ class StorageSender:
         self._up = True
         return True
 
-    def _store(self, origin: str, rows: list[dict[str, Any]]) -> tuple[int, bool]:
-        """Store ``rows``: (how many leading rows are settled, were they all)."""
+    def _store(self, origin: str, items: list[QueuedRow]) -> tuple[int, bool]:
+        """Store ``items``: (how many leading rows are settled, were they all)."""
         try:
             if not self._up:
                 # A ping (answered even while the manager writes) finds out soon
                 # whether it is back; the store itself may take its full timeout.
                 self._proxy.ping(PROBE_TIMEOUT_S)
             self._up = True
-            self._proxy.request("store", (origin, rows), timeout=self.options.timeout_s)
+            self._proxy.request(*self._store_request(origin, items), timeout=self.options.timeout_s)
         except (RemoteError, MessageTooLarge, EncodeError) as exc:
             if not _refused(exc):
                 return 0, self._failed(exc)  # not stored yet: the rows wait
-            if len(rows) > 1:
-                return self._store_halves(origin, rows)
+            if len(items) > 1:
+                return self._store_halves(origin, items)
             self.refused += 1
             self.last_refusal = str(exc)
             return 1, True
         except (RpcError, zmq.ZMQError) as exc:
             return 0, self._failed(exc)
-        self.sent += len(rows)
+        self.sent += len(items)
         self.batches += 1
-        return len(rows), True
+        return len(items), True
 
-    def _store_halves(self, origin: str, rows: list[dict[str, Any]]) -> tuple[int, bool]:
+    def _store_request(self, origin: str, items: list[QueuedRow]) -> tuple[str, tuple[Any, ...]]:
+        """The command and arguments that store ``items``: a packed table when msgpack can.
+
+        Values msgpack cannot carry by itself (numpy numbers, enums, arrays...)
+        go as ``{timestamp, values, setup_id, obsid}`` maps through the wire
+        codec, which knows them (and refuses what nobody can store).
+        """
+        if self._encode is _as_values:  # the values as they are: only maps need no look
+            encoded = [
+                i.payload if type(i.payload) is dict else self._encoded(i.payload) for i in items
+            ]
+        else:
+            encoded = [self._encoded(item.payload) for item in items]
+        columns, rows = table_of(items, encoded)
+        try:
+            return "store_packed", (origin, columns, msgpack.packb(rows))
+        except (TypeError, ValueError, OverflowError):
+            maps = [
+                {"timestamp": i.timestamp, "setup_id": i.setup_id, "obsid": i.obsid, "values": v}
+                for i, v in zip(items, encoded, strict=True)
+            ]
+            return "store", (origin, maps)
+
+    def _store_halves(self, origin: str, items: list[QueuedRow]) -> tuple[int, bool]:
         # A batch is refused whole for one bad row (or for its size): the halves
         # apart give up only the rows at fault.
-        middle = len(rows) // 2
-        settled, delivered = self._store(origin, rows[:middle])
+        middle = len(items) // 2
+        settled, delivered = self._store(origin, items[:middle])
         if not delivered:
             return settled, False
-        more, delivered = self._store(origin, rows[middle:])
+        more, delivered = self._store(origin, items[middle:])
         return settled + more, delivered
 
     def _report_drops(self, *, final: bool = False) -> None:
@@ -279,28 +306,27 @@ class StorageSender:
         self._up, self.last_error = False, str(exc)
         return False
 
-    def _by_origin(self, batch: list[QueuedRow]) -> dict[str, list[dict[str, Any]]]:
-        """The batch as ``store`` rows, grouped by origin (``batch`` is put in that order)."""
-        if any(item.origin != batch[0].origin for item in batch):
-            batch.sort(key=lambda item: item.origin)  # stable: each origin keeps its order
-        grouped: dict[str, list[dict[str, Any]]] = {}
+    def _by_origin(self, batch: list[QueuedRow]) -> dict[str, list[QueuedRow]]:
+        """The batch's rows by origin (``batch`` is put in that order)."""
+        first = batch[0].origin
+        if all(item.origin == first for item in batch):
+            return {first: list(batch)}
+        batch.sort(key=lambda item: item.origin)  # stable: each origin keeps its order
+        grouped: dict[str, list[QueuedRow]] = {}
         for item in batch:
-            grouped.setdefault(item.origin, []).append(
-                {
-                    "timestamp": item.timestamp,
-                    "setup_id": item.setup_id,
-                    "obsid": item.obsid,
-                    "values": self._encoded(item.payload),
-                }
-            )
+            grouped.setdefault(item.origin, []).append(item)
         return grouped
 
     def _encoded(self, payload: Any) -> Mapping[str, Any]:
         try:
-            return self._encode(payload)
+            values: Any = self._encode(payload)
         except Exception as exc:  # a bad payload must not end the thread that sends the rest
             log.exception("cannot encode a %s row", self.origin)
             return {"encode_error": f"{type(exc).__name__}: {exc}"}
+        if type(values) is dict or isinstance(values, Mapping):
+            return values
+        log.error("a %s row's values are a %s, not a map", self.origin, type(values).__name__)
+        return {"encode_error": f"values must be a map, not {type(values).__name__}"}
 
 
 def _refused(exc: Exception) -> bool:

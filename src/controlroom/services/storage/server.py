@@ -2,9 +2,12 @@
 
 Its commands are declared on :class:`StorageManager` like any device's, so
 ``make_proxy(StorageManager, endpoint)`` gives a client with the same methods.
-Control servers send it batches with ``store`` (through a
-:class:`~.sender.StorageSender`); the reply comes only once every configured
-backend has made the batch durable. ``query_housekeeping``, ``latest``,
+Control servers send it batches with ``store_packed`` (through a
+:class:`~.sender.StorageSender`; ``store`` takes rows as maps); the reply
+comes only once every configured backend has made the batch durable, and
+meanwhile the manager takes in the next batches (the reply is deferred: see
+:mod:`controlroom.rpc.deferred`). Each backend runs in a process of its own
+(:mod:`.procworker`). ``query_housekeeping``, ``latest``,
 ``names`` and ``journal`` answer from the query backend (the first one
 configured); :mod:`.client` wraps them for scripts (``get_housekeeping``: the
 name every control server already uses for its last sample is taken by a
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any, Unpack
 
 from controlroom.device import Interface, command
@@ -31,8 +35,9 @@ from controlroom.services.control import service_server
 from controlroom.services.storage.health import Notify
 from controlroom.services.storage.ingest import Ingest
 from controlroom.services.storage.options import backend_specs
+from controlroom.services.storage.procworker import ProcessWorker
 from controlroom.services.storage.queries import Queries
-from controlroom.services.storage.workers import BackendWorker
+from controlroom.services.storage.workers import Worker
 from controlroom.storage.registrations import Span
 from controlroom.telemetry import TelemetryDictionary, load_dictionary, shipped_dictionary
 
@@ -51,7 +56,7 @@ class StorageManager(Interface):
     hk_min_period_s = 0.01
 
     def __init__(
-        self, workers: Sequence[BackendWorker], dictionary: TelemetryDictionary | None = None
+        self, workers: Sequence[Worker], dictionary: TelemetryDictionary | None = None
     ) -> None:
         self.workers = list(workers)
         self.ingest = Ingest(self.workers)
@@ -63,9 +68,15 @@ class StorageManager(Interface):
         return self.ingest.register(origin, columns)
 
     @command(access="admin")
-    def store(self, origin: str, rows: list[Any]) -> int:
+    def store(self, origin: str, rows: list[Any]) -> Future[int]:
         """Store ROWS ({timestamp, values, setup_id, obsid}) of ORIGIN; the count, once durable."""
-        return self.ingest.store(origin, rows)
+        return self.ingest.submit_maps(origin, rows)
+
+    @command(access="admin")
+    def store_packed(self, origin: str, columns: list[str], packed: bytes) -> Future[int]:
+        """Store rows of ORIGIN packed as senders do: PACKED is the msgpack of a list of
+        [timestamp, setup_id, obsid, one value per COLUMNS...]; the count, once durable."""
+        return self.ingest.submit_packed(origin, columns, packed)
 
     @command(access="read")
     def query_housekeeping(
@@ -138,17 +149,19 @@ class StorageManager(Interface):
         self.ingest.close()
 
 
-def open_workers(settings: Mapping[str, Any]) -> list[BackendWorker]:
-    """The configured backends, opened (each on its worker thread); all or none."""
-    workers: list[BackendWorker] = []
+def open_workers(settings: Mapping[str, Any]) -> list[Worker]:
+    """The configured backends, opened (each in its own process, all at once); all or none."""
+    workers: list[ProcessWorker] = []
     try:
         for kind, options in backend_specs(settings):
-            workers.append(BackendWorker(kind, options))
+            workers.append(ProcessWorker(kind, options, wait=False))
+        for worker in workers:
+            worker.wait_open()
     except BaseException:
         for worker in workers:
             worker.close()
         raise
-    return workers
+    return list(workers)
 
 
 def telemetry_dictionary(settings: Mapping[str, Any]) -> TelemetryDictionary:

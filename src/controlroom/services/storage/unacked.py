@@ -11,7 +11,8 @@ retry may carry the rows in other batches (new rows behind them, the oldest
 dropped from its full queue).
 
 A fingerprint is a digest of the row as the wire encodes it: origin,
-timestamp, Setup id, obsid and values. Two rows equal in all of that are the
+timestamp, Setup id, obsid and the values that are not None (a resent row may
+come in a table with more columns). Two rows equal in all of that are the
 same sample; the count keeps each copy a sender really sent.
 
 The memory is bounded (:data:`LIMIT` rows per backend, the oldest forgotten
@@ -27,9 +28,11 @@ import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from controlroom import wire
-from controlroom.storage import Row
+from controlroom.services.storage.batch import Batch
+from controlroom.storage import Table
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +44,24 @@ LIMIT = 100_000
 class Share:
     """What one backend gets of a batch: the rows it lacks, and which rows it already holds."""
 
-    rows: list[Row]
-    keys: list[bytes] | None = None  # fingerprints of ``rows`` (None: not computed)
+    batch: Batch
+    keys: list[bytes] | None = None  # fingerprints of the batch's rows (None: not computed)
     held: collections.Counter[bytes] = field(default_factory=collections.Counter)
 
 
-def fingerprints(origin: str, rows: Sequence[Row]) -> list[bytes]:
-    """One digest per row (see the module docstring)."""
-    return [_fingerprint(origin, row) for row in rows]
+def fingerprints(batch: Batch) -> list[bytes]:
+    """One digest per row of ``batch`` (see the module docstring)."""
+    table = batch.table()
+    return [_fingerprint(batch.origin, table.columns, row) for row in table.rows]
 
 
-def _fingerprint(origin: str, row: Row) -> bytes:
-    values = sorted(row.values.items(), key=lambda item: str(item[0]))
-    sample = [origin, row.timestamp, row.setup_id, row.obsid, values]
+def _fingerprint(origin: str, columns: Sequence[str], row: Sequence[Any]) -> bytes:
+    # A value that is None is no value: a resent row may have gained columns it lacks.
+    try:
+        values = sorted((c, v) for c, v in zip(columns, row[3:], strict=True) if v is not None)
+        sample: Any = [origin, row[0], row[1], row[2], values]
+    except (TypeError, IndexError, ValueError):  # a malformed row: refused by every backend
+        sample = [origin, repr(row)]
     try:
         frames = wire.pack(sample)
     except wire.EncodeError:  # rows from the network always pack; others by their repr
@@ -80,19 +88,21 @@ class UnackedRows:
         """How many rows ``backend`` holds that were not acknowledged."""
         return self._sizes.get(backend, 0)
 
-    def share(self, backend: object, rows: list[Row], keys: list[bytes] | None) -> Share:
-        """The rows of a batch (with fingerprints ``keys``) that ``backend`` does not hold yet."""
+    def share(self, backend: object, batch: Batch, keys: list[bytes] | None) -> Share:
+        """The rows of ``batch`` (with fingerprints ``keys``) that ``backend`` does not hold."""
         held = self._held.get(backend)
         if keys is None or not held:
-            return Share(rows, keys)
-        share = Share([], [])
+            return Share(batch, keys)
+        rows, lacking, holds = batch.table().rows, [], collections.Counter[bytes]()
         for row, key in zip(rows, keys, strict=True):
-            if share.held[key] < held.get(key, 0):
-                share.held[key] += 1
+            if holds[key] < held.get(key, 0):
+                holds[key] += 1
             else:
-                share.rows.append(row)
-                share.keys.append(key)  # type: ignore[union-attr]
-        return share
+                lacking.append((row, key))
+        if not holds:
+            return Share(batch, keys)
+        part = Table(batch.columns, [row for row, _ in lacking])
+        return Share(Batch.of_table(batch.origin, part), [key for _, key in lacking], holds)
 
     def hold(self, backend: object, keys: Iterable[bytes]) -> None:
         """``backend`` stored these rows and they were not acknowledged."""
