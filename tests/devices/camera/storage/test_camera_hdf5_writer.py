@@ -14,6 +14,7 @@ from controlroom.devices.camera.storage import (
     FrameFileReader,
     FrameWriter,
     PutStatus,
+    hdf5file,
     list_frames,
     observation_files,
 )
@@ -45,6 +46,17 @@ def test_frames_are_read_back_exactly(tmp_path: Path) -> None:
     stats = writer.stats
     assert stats.frames_written == 6 and stats.frames_failed == 0
     assert stats.bytes_written == sum(f.nbytes for f in frames)
+
+
+def test_frames_written_in_many_short_slices_are_read_back_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every heap write is cut into slices of 100 bytes: odd sizes, a short last slice.
+    monkeypatch.setattr(hdf5file, "WRITE_SLICE_BYTES", 100)
+    frames = [make_frame(i, sides=((1, "E"), (3, "F"))) for i in range(3)]
+    _write(tmp_path, frames, chunk_pixels=1024)
+    [path] = observation_files(tmp_path, "OBS_0001")
+    assert _stored(path) == [digest(f) for f in frames]
 
 
 @pytest.mark.parametrize("compression", ["gzip", "lz4"])

@@ -35,6 +35,7 @@ from controlroom.devices.camera.storage.hdf5layout import (
     heap_path,
 )
 
+WRITE_SLICE_BYTES = 1 << 20  # one h5py write call: about a millisecond of memory copying
 _HK = "bytes/hk"
 
 
@@ -155,8 +156,13 @@ class FrameFile:
         heap = self._file[name]
         end = self._ends[name]
         heap.resize((end,))
-        if data.size:
-            heap[end - data.size : end] = data.reshape(-1)
+        flat, start = data.reshape(-1), end - data.size
+        # h5py holds the GIL for the whole of one write: slices keep each hold short, so
+        # the DPU's loop thread (priority requests, packets) runs between them.
+        step = max(1, WRITE_SLICE_BYTES // max(1, flat.itemsize))
+        for offset in range(0, flat.size, step):
+            piece = flat[offset : offset + step]
+            heap[start + offset : start + offset + piece.size] = piece
 
     def close(self) -> None:
         """Close the file (it stays readable; every committed frame is in it)."""
