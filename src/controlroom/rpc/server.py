@@ -63,8 +63,8 @@ log = logging.getLogger(__name__)
 
 _POLL_MS = 50  # how often an idle loop looks at the stop flag
 _NOBLOCK = int(zmq.NOBLOCK)
-# How long replies sent at stop (deferred calls answered with ServerStopped) may
-# still go out after the socket is closed; closing never waits for them.
+# How long replies sent just before or at stop (quit's, deferred calls answered with
+# ServerStopped) may still go out after the socket is closed; closing never waits for them.
 _FLUSH_MS = 500
 # Gives the CPU to a runnable process between polls of the spin (a no-op when none waits);
 # where the OS has no such call the poll simply does not yield.
@@ -199,7 +199,8 @@ class ControlServer(Startable):
         self.notifier.stop(timeout)
         self.events.stop(timeout)
         if self._router is not None:
-            self._router.close(linger=_FLUSH_MS if self.deferred.abandoned else 0)
+            # Replies sent just before the stop (quit's own, owed deferred ones) still leave.
+            self._router.close(linger=_FLUSH_MS)
         with self.device_lock:
             self.served.close()
         log.info("%s stopped", self.name)
