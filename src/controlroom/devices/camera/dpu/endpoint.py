@@ -36,6 +36,7 @@ from controlroom.devices.camera.dpu.commands import (
     SetRegister,
     WriteWord,
 )
+from controlroom.devices.camera.dpu.errors import NotTheControlServer
 from controlroom.devices.camera.dpu.protocol import (
     MAX_MESSAGE_BYTES,
     MalformedRequest,
@@ -48,6 +49,7 @@ from controlroom.devices.camera.dpu.protocol import (
 )
 from controlroom.devices.camera.dpu.wake import WakePipe
 from controlroom.rpc import curve, endpoints
+from controlroom.rpc.frames import recv_frames_and_user
 
 _LOG = logging.getLogger(__name__)
 POLL_MS = 200  # how often the thread looks at its stop flag when nothing happens
@@ -75,8 +77,9 @@ class ControlEndpoint:
         self._commands = commands
         self._priorities = priorities
         self._status = status
-        self.counters = {"requests": 0, "malformed": 0, "failed": 0}  # the thread's own
+        self.counters = {"requests": 0, "malformed": 0, "failed": 0, "refused": 0}  # the thread's
         context = context if context is not None else zmq.Context.instance()
+        self._security = curve.security_of(context)
         self._socket = curve.server_socket(context, zmq.ROUTER)
         try:
             self._socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
@@ -120,17 +123,18 @@ class ControlEndpoint:
     def _receive_batch(self) -> None:
         for _ in range(BATCH):
             try:
-                frames = self._socket.recv_multipart(zmq.NOBLOCK)
+                parts, user = recv_frames_and_user(self._socket, zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self._handle(frames)
+            self._handle([bytes(part) for part in parts], user)
 
-    def _handle(self, frames: list[bytes]) -> None:
+    def _handle(self, frames: list[bytes], user: str | None = None) -> None:
         self.counters["requests"] += 1
         route, body = endpoints.split_route(frames)
         rid = b""
         try:
             rid = request_id(body)
+            self._admit(user)
             self._dispatch(route, rid, parse_request(body[1]))
         except MalformedRequest as error:
             self.counters["malformed"] += 1
@@ -138,6 +142,21 @@ class ControlEndpoint:
         except Exception as error:  # refused at once: a full queue, an unknown register, ...
             self.counters["failed"] += 1
             self._send(route, rid, error_reply(error))
+
+    def _admit(self, user: str | None) -> None:
+        """With CURVE, only this lab's own key (the DPU control server's) may ask anything.
+
+        Roles are checked by the control server; a user's key, even a listed one, would
+        bypass them here.
+        """
+        keyring = self._security.keyring if self._security is not None else None
+        if keyring is None or user == keyring.client_public.decode("ascii"):
+            return
+        self.counters["refused"] += 1
+        raise NotTheControlServer(
+            f"the DPU processor takes requests from its control server only (key of "
+            f"{keyring.identity!r}); command the camera through the dpu control server"
+        )
 
     def _dispatch(self, route: list[bytes], rid: bytes, request: Request) -> None:
         item = request.item

@@ -26,6 +26,10 @@ class ProcessorTimeout(DpuError, TimeoutError):
     """The processor did not answer within the time the caller gave it."""
 
 
+class NotTheControlServer(DpuError, PermissionError):
+    """A request to the processor came with another key than its control server's."""
+
+
 class ProcessorUnavailable(DpuError):
     """A request could not even leave: the processor has not taken what was sent before."""
 
