@@ -17,7 +17,7 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before the ready line")
-    parser.add_argument("--ready-after", type=Path, help="no ready line until this file exists")
+    parser.add_argument("--ready-after", type=Path, help="no ready line until this FIFO is written")
     parser.add_argument("--crash", action="store_true", help="exit with --code once ready")
     parser.add_argument("--crash-once", type=Path, help="crash unless this marker file exists")
     parser.add_argument("--code", type=int, default=3)
@@ -37,8 +37,8 @@ def main() -> None:
 
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     time.sleep(args.delay)  # a slow start: the supervisor must wait for the line, not guess
-    while args.ready_after is not None and not args.ready_after.exists():
-        time.sleep(0.01)  # a start held until the test lets it finish
+    if args.ready_after is not None:
+        args.ready_after.read_bytes()  # a FIFO: blocks until the test lets the start finish
     if args.exit_early:
         print(args.stderr or "exiting early", file=sys.stderr, flush=True)
         sys.exit(args.code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -140,6 +141,7 @@ def test_a_slow_start_holds_up_only_what_needs_it_and_registry_stops_last(
     make_supervisor: MakeSupervisor, events: Events, tmp_path: Path
 ) -> None:
     go = tmp_path / "slow may be ready"
+    os.mkfifo(go)  # the slow child reads it: its start ends when the test writes
     supervisor = make_supervisor(ready_timeout_s=60.0)  # the slow one is held meanwhile
     supervisor.set_specs(
         [
@@ -156,7 +158,11 @@ def test_a_slow_start_holds_up_only_what_needs_it_and_registry_stops_last(
         assert wait_until(lambda: "device" in events.order("process_started"), 30.0)
         assert events.order("process_started") == ["registry", "device"]
     finally:
-        go.touch()
+        # Opening a FIFO for writing waits for its reader: on a thread, so a child that
+        # died first cannot hang the test.
+        release = threading.Thread(target=go.write_bytes, args=(b"go",), daemon=True)
+        release.start()
+        release.join(30.0)
         starting.join(30.0)
     assert not starting.is_alive()
     assert events.order("process_started") == ["registry", "device", "slow"]

@@ -29,6 +29,8 @@ from dpu_process import (  # noqa: E402
     assert_pixel_exact,
     fee_process,
     image_frames,
+    in_flight,
+    into_a_readout,
     last_file,
     whole_image_frames,
 )
@@ -46,6 +48,8 @@ __all__ = [
     "PartialReadout",
     "assert_pixel_exact",
     "image_frames",
+    "in_flight",
+    "into_a_readout",
     "last_file",
     "whole_image_frames",
 ]

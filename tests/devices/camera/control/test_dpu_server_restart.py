@@ -15,7 +15,6 @@ import os
 import re
 import signal
 import threading
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,10 +27,10 @@ from dpu_server import (
     camera_server,
     geometry,
     image_frames,
-    last_file,
+    in_flight,
+    into_a_readout,
 )
 
-from controlroom.device.spacewire import DataPacket
 from controlroom.devices.camera.dpu import Topic
 from controlroom.devices.camera.dpu.publishing import DpuMonitoring
 from controlroom.devices.camera.storage import FrameFileReader, observation_files
@@ -46,36 +45,14 @@ PACKETS_BEFORE_KILL = 12
 ATTEMPTS = 10
 
 
-def _into_a_readout(monitoring: DpuMonitoring) -> int:
-    """The frame counter of a readout of which some data packets were published."""
-    seen: Counter[int] = Counter()
-    while True:
-        found = monitoring.next(timeout_s=WAIT_S)
-        assert found is not None, "no data packets published"
-        packet = found[1][0]
-        assert isinstance(packet, DataPacket)
-        seen[packet.frame_counter] += 1
-        if seen[packet.frame_counter] == PACKETS_BEFORE_KILL:
-            return packet.frame_counter
-
-
-def _in_flight(root: Path, frame_counter: int) -> bool:
-    """Whether the file has a row for ``frame_counter`` that is not written yet."""
-    path = last_file(root, OBSID)
-    assert path is not None
-    with FrameFileReader(path) as reader:
-        rows = [entry for entry in reader.entries() if entry.frame_counter == frame_counter]
-    return len(rows) == 1 and not rows[0].written
-
-
 def _kill_mid_readout(camera: Camera, pid: int, while_stopped: Callable[[], None]) -> int:
     """SIGKILL the processor while a readout is in flight; that readout's frame counter."""
     publish = camera.status()["processor_publish"]
     with DpuMonitoring(publish, [Topic.SYNC_DATA_PACKET]) as monitoring:
         for _ in range(ATTEMPTS):
-            frame_counter = _into_a_readout(monitoring)
+            frame_counter = into_a_readout(monitoring, PACKETS_BEFORE_KILL)
             os.kill(pid, signal.SIGSTOP)
-            if _in_flight(camera.root, frame_counter):
+            if in_flight(camera.root, OBSID, frame_counter):
                 while_stopped()
                 os.kill(pid, signal.SIGKILL)
                 return frame_counter

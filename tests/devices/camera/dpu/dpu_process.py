@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from controlroom.device.spacewire import DataPacket
 from controlroom.devices.camera.cycle import readout_ccd
 from controlroom.devices.camera.dpu import SetRegister
+from controlroom.devices.camera.dpu.publishing import DpuMonitoring
 from controlroom.devices.camera.geometry import Readout, Side, sides_from_sensor_sel
 from controlroom.devices.camera.images import synthetic_image
 from controlroom.devices.camera.modes import FeeMode
@@ -154,3 +157,25 @@ def assert_pixel_exact(frame: Frame, readout: PartialReadout) -> None:
         )
         assert np.array_equal(frame.images[ccd, str(side)], image)
         assert np.array_equal(frame.overscan[ccd, str(side)], overscan)
+
+
+def into_a_readout(monitoring: DpuMonitoring, packets: int) -> int:
+    """The frame counter of a readout of which ``packets`` data packets were published."""
+    seen: Counter[int] = Counter()
+    while True:
+        found = monitoring.next(timeout_s=WAIT_S)
+        assert found is not None, "no data packets published"
+        packet = found[1][0]  # type: ignore[index]
+        assert isinstance(packet, DataPacket)
+        seen[packet.frame_counter] += 1
+        if seen[packet.frame_counter] == packets:
+            return packet.frame_counter
+
+
+def in_flight(root: Path, obsid: str, frame_counter: int) -> bool:
+    """Whether the file has a row for ``frame_counter`` that is not written yet."""
+    path = last_file(root, obsid)
+    assert path is not None
+    with FrameFileReader(path) as reader:
+        rows = [entry for entry in reader.entries() if entry.frame_counter == frame_counter]
+    return len(rows) == 1 and not rows[0].written

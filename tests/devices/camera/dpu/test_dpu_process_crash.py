@@ -11,7 +11,6 @@ the same storage then writes a new file part, and stores what follows.
 from __future__ import annotations
 
 import signal
-from collections import Counter
 from pathlib import Path
 
 import h5py
@@ -25,12 +24,12 @@ from dpu_process import (
     assert_pixel_exact,
     fee_process,
     image_frames,
-    last_file,
+    in_flight,
+    into_a_readout,
     processor_process,
     stopped,
 )
 
-from controlroom.device.spacewire import DataPacket
 from controlroom.devices.camera.dpu import DpuState, Topic
 from controlroom.devices.camera.dpu.client import ProcessorClient
 from controlroom.devices.camera.dpu.publishing import DpuMonitoring
@@ -56,35 +55,13 @@ def _configure(dpu: Processor) -> None:
             assert future.result(WAIT_S)["status"] == 0
 
 
-def _into_a_readout(monitoring: DpuMonitoring) -> int:
-    """The frame counter of a readout of which some data packets were published."""
-    seen: Counter[int] = Counter()
-    while True:
-        found = monitoring.next(timeout_s=WAIT_S)
-        assert found is not None, "no data packets published"
-        packet = found[1][0]  # type: ignore[index]
-        assert isinstance(packet, DataPacket)
-        seen[packet.frame_counter] += 1
-        if seen[packet.frame_counter] == PACKETS_BEFORE_KILL:
-            return packet.frame_counter
-
-
-def _in_flight(root: Path, frame_counter: int) -> bool:
-    """Whether the file has a row for ``frame_counter`` that is not written yet."""
-    path = last_file(root, OBSID)
-    assert path is not None
-    with FrameFileReader(path) as reader:
-        rows = [entry for entry in reader.entries() if entry.frame_counter == frame_counter]
-    return len(rows) == 1 and not rows[0].written
-
-
 def _kill_mid_readout(dpu: Processor, root: Path) -> int:
     """SIGKILL while a readout is in flight; that readout's frame counter."""
     with DpuMonitoring(dpu.publish, [Topic.SYNC_DATA_PACKET]) as monitoring:
         for _ in range(ATTEMPTS):
-            frame_counter = _into_a_readout(monitoring)
+            frame_counter = into_a_readout(monitoring, PACKETS_BEFORE_KILL)
             dpu.child.signal(signal.SIGSTOP)
-            if _in_flight(root, frame_counter):
+            if in_flight(root, OBSID, frame_counter):
                 dpu.child.signal(signal.SIGKILL)
                 assert dpu.child.process.wait(WAIT_S) == -signal.SIGKILL
                 return frame_counter
