@@ -43,7 +43,7 @@ class MqttBridge:
         self.config = config
         self.topics = config.topics
         self.unsent = 0  # messages dropped because the broker was away
-        self.subscriptions: list[str] = []
+        self.subscriptions: list[str] = []  # known before start() returns: see _wanted_topics
         self.subscribed = threading.Event()  # set when the broker acknowledged them
         self._connected = threading.Event()
         self._last_error = "no answer yet"
@@ -70,6 +70,7 @@ class MqttBridge:
             if config.commands_enabled
             else None
         )
+        self.subscriptions = self._wanted_topics()
         self.client = self._client()
 
     @property
@@ -162,13 +163,18 @@ class MqttBridge:
             self.announcer.announce_all()
         self.relay.republish()
 
-    def _subscribe(self, client: paho.Client) -> None:
+    def _wanted_topics(self) -> list[str]:
+        # Decided by the configuration alone, so it is fixed before the first connection
+        # (start() returns as soon as the broker accepted us, maybe before on_connect ends).
         wanted = []
         if self.announcer is not None:
             wanted.append(self.topics.homeassistant_status)
         if self.desk is not None:  # only with credentials: see the module doc
             wanted.append(self.topics.command_filter)
-        self.subscriptions = wanted
+        return wanted
+
+    def _subscribe(self, client: paho.Client) -> None:
+        wanted = self.subscriptions
         if not wanted:
             self.subscribed.set()
             return
