@@ -176,9 +176,11 @@ def _scenarios(settings: Mapping[str, Any], launch: Launch) -> Served:
 
 
 def _procman(settings: Mapping[str, Any], launch: Launch) -> Served:
+    from controlroom.processes.preload import preload_modules
     from controlroom.services.procman.server import build_manager, build_server, serve
 
-    manager = build_manager(settings, env=launch.child_env)
+    preload = preload_modules(settings)
+    manager = build_manager(settings, env=launch.child_env, preload=preload)
     server = build_server(settings, manager, **launch.endpoints)
     start_all = bool(launch.options["start_all"])
     return Served(

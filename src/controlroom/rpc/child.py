@@ -23,6 +23,7 @@ watched rather than waited for and its exit code is unknown.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import selectors
@@ -34,9 +35,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 import psutil
+
+if TYPE_CHECKING:
+    from controlroom.rpc.factory import ProcessFactory
 
 T = TypeVar("T")
 
@@ -63,13 +67,26 @@ def module_argv(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
+class Running(Protocol):
+    """What a :class:`Child` uses of its process: a ``subprocess.Popen``, or a process the
+    factory forked for us (:class:`~controlroom.rpc.factory.ForkedProcess`)."""
+
+    pid: int
+    stdout: IO[bytes] | None
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+
 class Child:
     """A process we started, and the log its stderr goes to (None: our own stderr)."""
 
     def __init__(
         self,
         what: str,
-        process: subprocess.Popen[bytes],
+        process: Running,
         log_path: Path | None = None,
         offset: int = 0,
     ) -> None:
@@ -93,12 +110,15 @@ class Child:
         log_path: Path | None,
         env: Mapping[str, str] | None = None,
         detached: bool = False,
+        factory: ProcessFactory | None = None,
     ) -> Child:
         """Start ``argv`` with stdout piped (for the ready line) and stderr in ``log_path``.
 
         ``detached`` puts the child in a session of its own, so that it outlives
         us and the terminal; otherwise it gets a process group of its own, so
         Ctrl-C reaches only us and we stop our children ourselves, in order.
+        A ``factory`` forks the child from its preloaded parent when it can
+        (the same interpreter and environment, a controlroom module).
         """
         if log_path is None:
             return cls(what, _popen(argv, None, env, detached))
@@ -108,6 +128,10 @@ class Child:
             log.write(f"--- {stamp} start: {shlex.join(argv)}\n".encode())
             log.flush()
             offset = log.tell()
+            if factory is not None and not detached and factory.accepts(argv, env):
+                forked = _forked(factory, argv, log)
+                if forked is not None:
+                    return cls(what, forked, log_path, offset)
             return cls(what, _popen(argv, log, env, detached), log_path, offset)
 
     def read_ready(
@@ -180,7 +204,7 @@ class Child:
         if self.process.stdout is not None:
             self.process.stdout.close()
 
-    def drain(self) -> int:
+    def drain(self) -> int | None:
         """Copy stdout to ``<log>.stdout.log`` until it closes; then wait for the exit code."""
         stdout = self.process.stdout
         assert stdout is not None, "spawn() always pipes stdout"
@@ -193,7 +217,7 @@ class Child:
         stdout.close()
         return self.process.wait()
 
-    def terminate(self, grace: float = STOP_GRACE_S) -> int:
+    def terminate(self, grace: float = STOP_GRACE_S) -> int | None:
         """SIGTERM to the process group, ``grace`` seconds, then SIGKILL; its exit code.
 
         Safe from another thread while one reads or drains the child's stdout.
@@ -208,7 +232,7 @@ class Child:
         self.signal(signal.SIGKILL)  # whatever it started and left in its group
         return self.process.returncode
 
-    def stop(self, grace: float = STOP_GRACE_S) -> int:
+    def stop(self, grace: float = STOP_GRACE_S) -> int | None:
         """:meth:`terminate` it and let go of its stdout; its exit code."""
         code = self.terminate(grace)
         self.release()
@@ -239,6 +263,17 @@ def _popen(
         start_new_session=detached,
         process_group=None if detached else 0,
     )
+
+
+def _forked(factory: ProcessFactory, argv: Sequence[str], log: IO[bytes]) -> Running | None:
+    """``argv`` forked by ``factory``; None (and a warning) if the factory cannot."""
+    from controlroom.rpc.factory import FactoryError
+
+    try:
+        return factory.spawn(argv, log.fileno())
+    except (FactoryError, OSError) as exc:
+        logging.getLogger(__name__).warning("%s; started the usual way instead", exc)
+        return None
 
 
 class AdoptedRun:

@@ -53,10 +53,10 @@ class HostProcess:
     def running(self) -> bool:
         return self.child.process.poll() is None
 
-    def wait(self, timeout: float | None = None) -> int:
+    def wait(self, timeout: float | None = None) -> int | None:
         return self.child.process.wait(timeout)
 
-    def stop(self, grace: float = STOP_GRACE_S) -> int:
+    def stop(self, grace: float = STOP_GRACE_S) -> int | None:
         """SIGTERM to its process group, SIGKILL after ``grace``; its exit code."""
         code = self.child.terminate(grace)
         self.let_go(grace)

@@ -9,7 +9,9 @@ shows its tail.
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -74,7 +76,7 @@ class ServerProcess:
         """SIGKILL to the server alone, like a crash: no clean-up runs in it."""
         process = self.child.process
         if process.poll() is None:
-            process.kill()
+            os.kill(process.pid, signal.SIGKILL)
             process.wait()
 
     def stop(self, timeout: float = STOP_GRACE_S) -> int | None:
@@ -90,7 +92,7 @@ class ServerProcess:
             self._logs.cleanup()
         return code
 
-    def wait(self, timeout: float | None = None) -> int:
+    def wait(self, timeout: float | None = None) -> int | None:
         return self.child.process.wait(timeout)
 
     def __enter__(self) -> Self:

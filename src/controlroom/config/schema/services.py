@@ -63,6 +63,9 @@ class ProcmanEntry(ServiceEntry):
     stop_timeout_s: Period
     # Lines of stderr kept from a process that exited.
     stderr_lines: int = Field(ge=0)
+    # Fork controlroom processes from a preloaded parent (the process factory) rather
+    # than start each interpreter afresh: faster starts, shared memory.
+    fork: bool = True
 
 
 class SchedulerEntry(ServiceEntry):

@@ -57,9 +57,11 @@ class Ledger:
     def record_run(self, name: str, pid: int, **fields: Any) -> None:
         """Record process ``pid`` with its start time under ``name``; nothing if it is gone."""
         create_time = start_time(pid)
-        if create_time is None:  # exited already: its exit is what comes next
+        cmdline = command_line(pid)
+        if create_time is None or cmdline is None:  # exited already: its exit comes next
             return
-        self.record(name, {"pid": pid, "create_time": create_time, **fields})
+        entry = {"pid": pid, "create_time": create_time, "cmdline": cmdline, **fields}
+        self.record(name, entry)
 
     def forget(self, name: str) -> None:
         with self._lock:
@@ -76,10 +78,23 @@ class Ledger:
         Path(tmp).replace(self.path)
 
 
-def recorded_process(entry: dict[str, Any]) -> psutil.Process | None:
-    """The process ``entry`` records, if it still runs: started when recorded, with that argv."""
+def command_line(pid: int) -> list[str] | None:
+    """Process ``pid``'s command line as the system shows it; None if it is gone.
+
+    A forked process shows the argv it stands for (the factory sets its
+    title), which the system may split differently from the argv itself.
+    """
     try:
-        argv = [str(arg) for arg in entry["argv"]]
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return None
+
+
+def recorded_process(entry: dict[str, Any]) -> psutil.Process | None:
+    """The process ``entry`` records, if it still runs: started when recorded, with that
+    command line."""
+    try:
+        argv = [str(arg) for arg in entry.get("cmdline") or entry["argv"]]
         return live_process(int(entry["pid"]), float(entry["create_time"]), argv)
     except (KeyError, TypeError, ValueError):
         return None

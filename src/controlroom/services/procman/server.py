@@ -29,12 +29,13 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO, Unpack
 
 from controlroom.device import Interface, command
 from controlroom.rpc import ControlServer
 from controlroom.rpc.endpoints import ServerEndpoints
+from controlroom.rpc.factory import ProcessFactory
 from controlroom.rpc.hosts import this_host
 from controlroom.rpc.process import ready_line
 from controlroom.services.control import service_server
@@ -52,6 +53,10 @@ LONG_S = 300.0  # proxy timeout of the commands that wait for processes to start
 Process = dict[str, Any]
 
 log = logging.getLogger(__name__)
+
+
+FACTORY_LOG = "factory.log"  # the process factory's own stderr, next to its children's
+Preload = tuple[Sequence[str], Sequence[str]]
 
 
 class ProcessManager(Interface):
@@ -189,6 +194,7 @@ def build_manager(
     env: Mapping[str, str] | None = None,
     python: str = "",
     host: str | None = None,
+    preload: Preload | None = None,
 ) -> ProcessManager:
     """A manager of this host's processes, logging them under ``<state>/procman`` (of the
     host's state folder, see :func:`~.stopmark.state_directory`).
@@ -196,11 +202,25 @@ def build_manager(
     ``env`` is the environment of the children (default: ours), e.g. with the
     ``CONTROLROOM_LOCAL_SETTINGS`` that makes them read the same Settings;
     ``python`` the interpreter they run with (default: ours); ``host`` the
-    host it manages (default: :func:`~controlroom.rpc.hosts.this_host`).
+    host it manages (default: :func:`~controlroom.rpc.hosts.this_host`);
+    ``preload`` the modules of the process factory (first, later) when the
+    Settings let it fork (``services.procman.fork``); without it every process
+    is spawned.
     """
     host = host or this_host(settings)
     folder = procman_directory(settings, host)
-    supervisor = Supervisor(Policy.from_settings(settings), folder, env=env)
+    factory = None
+    if preload is not None and settings["services"]["procman"].get("fork", True):
+        first, later = preload
+        factory = ProcessFactory(
+            python or sys.executable,
+            first,
+            later=later,
+            env=env,
+            log_path=folder / FACTORY_LOG,
+        )
+    policy = Policy.from_settings(settings)
+    supervisor = Supervisor(policy, folder, env=env, factory=factory)
     return ProcessManager(settings, supervisor, python, host=host)
 
 

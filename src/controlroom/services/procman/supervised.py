@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from controlroom.rpc.child import AdoptedRun, Child
+from controlroom.rpc.factory import ProcessFactory
 from controlroom.services.procman.adopt import Ledger
 from controlroom.services.procman.errors import SpecError
 from controlroom.services.procman.policy import Policy, State
@@ -50,6 +51,7 @@ class Supervised:
         notify: Notify = _nowhere,
         peers: Peers = _no_peers,
         ledger: Ledger | None = None,
+        factory: ProcessFactory | None = None,
     ) -> None:
         self.original = spec  # as derived from Settings and Setup, before any pin
         self.spec = spec
@@ -59,6 +61,7 @@ class Supervised:
         self.notify = notify
         self.peers = peers
         self.ledger = ledger
+        self.factory = factory  # forks our process from a preloaded parent when it can
         self.state = State.STOPPED
         self.restarts = 0
         self.exit_code: int | None = None
@@ -187,7 +190,9 @@ class Supervised:
                 return None
             self.command = argv
             self.ready_info = {}
-            self._child = Child.spawn(self.name, argv, log_path=self.log_path, env=self.env)
+            self._child = Child.spawn(
+                self.name, argv, log_path=self.log_path, env=self.env, factory=self.factory
+            )
             return self._child
 
     def _ready(self, child: Child | AdoptedRun, info: ReadyInfo) -> None:

@@ -27,6 +27,7 @@ from controlroom.services.procman.adopt import (
 from controlroom.services.procman.errors import UnknownProcess
 from controlroom.services.procman.policy import Policy, State
 from controlroom.services.procman.processspec import ProcessSpec, ReadyInfo, waves
+from controlroom.rpc.factory import ProcessFactory
 from controlroom.services.procman.remote import WaitRemote, in_background, no_wait
 from controlroom.services.procman.supervised import Notify, Supervised
 
@@ -50,8 +51,10 @@ class Supervisor:
         *,
         env: Mapping[str, str] | None = None,
         notify: Notify = _nowhere,
+        factory: ProcessFactory | None = None,
     ) -> None:
         self.policy = policy
+        self.factory = factory
         self.log_dir = log_dir
         self.env = env
         self.notify = notify
@@ -102,6 +105,7 @@ class Supervisor:
             notify=self._notify,
             peers=self.ready,
             ledger=self.ledger,
+            factory=self.factory,
         )
         entry = self.ledger.load().get(spec.name)
         if entry is None:
@@ -198,6 +202,8 @@ class Supervisor:
         with self.operations:
             self.stop_all()
             self._stop_strays({})
+        if self.factory is not None:
+            self.factory.close()
 
     def _stop_in_order(self, processes: Sequence[Supervised]) -> None:
         """Dependents first; the services every process talks to on its way out last.

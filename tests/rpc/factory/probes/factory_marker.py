@@ -1,0 +1,5 @@
+"""Not a test module: records which process imported it (the factory, when preloaded)."""
+
+import os
+
+IMPORTED_BY = os.getpid()
