@@ -197,6 +197,28 @@ def test_ping_answers_while_a_long_device_command_runs(
     assert result == [True]  # the long command itself completed, after the pings
 
 
+def test_an_idle_server_parks_its_standby_and_a_long_command_wakes_it(
+    serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
+) -> None:
+    device = Recorder()
+    server = serve(device, "rec", hk_period_s=3600, takeover_after_s=0.005)
+    holder = proxies(Recorder, server.endpoint, timeout=30)
+    pinger = proxies(Recorder, server.endpoint, timeout=10)
+    # Idle, the standby stops watching (no wake-ups at all) ...
+    assert wait_until(lambda: server.standby.parked, 10)
+    holding = threading.Thread(target=holder.hold, args=(30.0,))
+    holding.start()
+    try:
+        # ... and the next device command wakes it: it takes the socket over as before.
+        assert wait_until(lambda: server.standby.takeovers == 1, 10)
+        assert pinger.ping() == "pong"
+        assert holding.is_alive()
+    finally:
+        device.gate.set()
+        holding.join()
+    assert wait_until(lambda: server.standby.parked, 10)  # parks again once idle
+
+
 def test_device_commands_run_one_at_a_time_in_arrival_order(
     serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
 ) -> None:

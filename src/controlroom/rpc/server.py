@@ -333,6 +333,7 @@ class ControlServer(Startable):
 
     def _run_device(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
         self.busy_since = time.monotonic()
+        self.standby.command_started()
         self.socket_lock.release()
         started = time.time()
         try:
