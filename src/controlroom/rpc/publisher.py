@@ -51,6 +51,17 @@ def checked_period(argument: str, value: object) -> float:
     return seconds
 
 
+def next_due(due: float, period_s: float, now: float) -> float:
+    """The poll after the one due at ``due``: one period later, on the same grid.
+
+    Counting the period from the end of a poll would add the poll's own time to
+    every period (a 30 ms poll at 1 Hz: 3 % fewer samples than asked). Slots the
+    poll overran are skipped, never made up in a burst.
+    """
+    following = due + (max(0, math.floor((now - due) / period_s)) + 1) * period_s
+    return following if following > now else following + period_s  # rounding at a slot's edge
+
+
 @dataclass
 class Sample:
     time: float
@@ -137,7 +148,7 @@ class Publisher:
             for kind in (STATUS, HK):
                 if time.monotonic() >= due[kind]:
                     self._sample(kind)
-                    due[kind] = time.monotonic() + self.rates[kind].period_s
+                    due[kind] = next_due(due[kind], self.rates[kind].period_s, time.monotonic())
             self._flush_events()
             # A device may declare any floor: never ask for a wait the OS cannot represent.
             self._wake.wait(min(MAX_PERIOD_S, max(0.0, min(due.values()) - time.monotonic())))
