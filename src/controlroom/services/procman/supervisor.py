@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from controlroom.rpc.factory import ProcessFactory
 from controlroom.services.procman.adopt import (
     LEDGER,
     Ledger,
@@ -27,7 +28,6 @@ from controlroom.services.procman.adopt import (
 from controlroom.services.procman.errors import UnknownProcess
 from controlroom.services.procman.policy import Policy, State
 from controlroom.services.procman.processspec import ProcessSpec, ReadyInfo, waves
-from controlroom.rpc.factory import ProcessFactory
 from controlroom.services.procman.remote import WaitRemote, in_background, no_wait
 from controlroom.services.procman.supervised import Notify, Supervised
 
