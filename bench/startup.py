@@ -5,6 +5,11 @@ several runs of the time from ``Popen`` to the first answered ``ping`` of a
 dummy control server, its resident memory once ready, and, measured in the
 same rounds, how long a bare ``python -c pass`` takes to start on this machine.
 
+Then the CLI figure, ``{"cli_help_s", "baseline_python_s", "cli_help_over_baseline_s"}``:
+the median wall time of ``controlroom --help`` (the console script, in a
+subprocess) and of a bare ``python -c pass`` measured in alternating rounds,
+and their difference: what the command itself costs before it prints a line.
+
 Then the system figure, ``{"up_ready_s", "down_s", "rss_mb": {process: MB}, ...}``:
 seconds from launching ``controlroom up -d --setup demo`` until it returns
 with every process ready, seconds from launching ``controlroom down`` until
@@ -54,6 +59,34 @@ def one_start() -> tuple[float, float]:
     finally:
         server.stop()
     return ready, rss
+
+
+def cli_help_argv() -> list[str]:
+    """``controlroom --help`` as an operator runs it: the console script next to this Python."""
+    script = Path(sys.executable).with_name("controlroom")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "controlroom.cli.main"]
+    return [*command, "--help"]
+
+
+def one_cli_help() -> float:
+    started = time.perf_counter()
+    subprocess.run(cli_help_argv(), check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def cli_figure(runs: int) -> dict[str, Any]:
+    one_cli_help()  # warm the file cache so the first run is not an outlier
+    helps, baseline = [], []
+    for _ in range(runs):  # alternate baseline and subject
+        baseline.append(python_baseline())
+        helps.append(one_cli_help())
+    cli_help, python = statistics.median(helps), statistics.median(baseline)
+    return {
+        "cli_help_s": round(cli_help, 3),
+        "baseline_python_s": round(python, 3),
+        "cli_help_over_baseline_s": round(cli_help - python, 3),
+        "runs": runs,
+    }
 
 
 def _port() -> str:
@@ -131,29 +164,33 @@ def system_figure(runs: int, setup: str = "demo") -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--system-runs", type=int, default=3, help="runs of the whole demo lab")
-    parser.add_argument("--setup", default="demo", help="Setup of the lab: 'demo' or a YAML file")
-    args = parser.parse_args()
+def server_figure(runs: int) -> dict[str, Any]:
     one_start()  # warm the file cache so the first run is not an outlier
     ready, rss, baseline = [], [], []
-    for _ in range(args.runs):  # alternate baseline and subject
+    for _ in range(runs):  # alternate baseline and subject
         baseline.append(python_baseline())
         r, m = one_start()
         ready.append(r)
         rss.append(m)
-    print(
-        json.dumps(
-            {
-                "ready_s": round(statistics.median(ready), 3),
-                "rss_mb": round(statistics.median(rss), 1),
-                "baseline_python_s": round(statistics.median(baseline), 3),
-                "runs": args.runs,
-            }
-        )
-    )
+    return {
+        "ready_s": round(statistics.median(ready), 3),
+        "rss_mb": round(statistics.median(rss), 1),
+        "baseline_python_s": round(statistics.median(baseline), 3),
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7, help="starts of one control server")
+    parser.add_argument("--cli-runs", type=int, default=9, help="runs of `controlroom --help`")
+    parser.add_argument("--system-runs", type=int, default=3, help="runs of the whole demo lab")
+    parser.add_argument("--setup", default="demo", help="Setup of the lab: 'demo' or a YAML file")
+    args = parser.parse_args()
+    if args.runs:
+        print(json.dumps(server_figure(args.runs)))
+    if args.cli_runs:
+        print(json.dumps(cli_figure(args.cli_runs)))
     if args.system_runs:
         print(json.dumps(system_figure(args.system_runs, args.setup)))
 

@@ -1,4 +1,8 @@
-"""How the CLI fails: one red line for the operator, a traceback only with ``--debug``."""
+"""How the CLI fails: one red line for the operator, a traceback only with ``--debug``.
+
+Cheap to import (the program's entry imports it before any command): what
+reporting a failure needs is imported when one is reported.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 import typer
-
-from controlroom.cli.render import report_error
-from controlroom.processes.entry import EXPECTED_ERRORS as PROCESS_ERRORS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,8 +27,11 @@ class CliError(Exception):
         self.details = list(details)
 
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (CliError, *PROCESS_ERRORS)
-"""Failures with a message meant for the operator; anything else is a bug."""
+def is_expected(exc: BaseException) -> bool:
+    """True for a failure with a message meant for the operator; anything else is a bug."""
+    from controlroom.processes.entry import EXPECTED_ERRORS as PROCESS_ERRORS
+
+    return isinstance(exc, (CliError, *PROCESS_ERRORS))
 
 
 def reported(func: Callable[P, R]) -> Callable[P, R]:
@@ -43,9 +47,11 @@ def reported(func: Callable[P, R]) -> Callable[P, R]:
         except (typer.Exit, typer.Abort):
             raise  # a chosen exit code, or Ctrl-C at a prompt: not failures to report
         except Exception as exc:
+            from controlroom.cli.render import report_error
+
             meta = getattr(kwargs.get("ctx"), "meta", None)  # a click context, whichever click
             debug = isinstance(meta, dict) and bool(meta.get(DEBUG_KEY))
-            report_error(exc, debug=debug, expected=isinstance(exc, EXPECTED_ERRORS))
+            report_error(exc, debug=debug, expected=is_expected(exc))
             raise typer.Exit(1) from None
 
     return command
