@@ -10,13 +10,17 @@ the median wall time of ``controlroom --help`` (the console script, in a
 subprocess) and of a bare ``python -c pass`` measured in alternating rounds,
 and their difference: what the command itself costs before it prints a line.
 
-Then the system figure, ``{"up_ready_s", "down_s", "rss_mb": {process: MB}, ...}``:
+Then the system figure, ``{"forked": {...}, "spawned": {...}, "baseline_python_s", ...}``,
+each with ``{"up_ready_s", "down_s", "pss_mb", "uss_mb", "processes"}``:
 seconds from launching ``controlroom up -d --setup demo`` until it returns
 with every process ready, seconds from launching ``controlroom down`` until
-it returns with all of them stopped, and the resident memory of each process
-of the demo lab (median over the runs), on OS-chosen ports in a scratch
-directory. Targets: the demo ready in under 3 s and stopped in under 5 s
-(CLI start-up included), each control server under 60 MB.
+it returns with all of them stopped, and the memory of the process manager
+and everything under it together (PSS: shared pages counted in shares; USS:
+each process's own), median over the runs, on OS-chosen ports in a scratch
+directory. ``forked`` is the default lab (the process manager forks from
+its process factory), ``spawned`` the same lab with ``services.procman.fork``
+off; the two alternate with the baseline round by round. Targets: the demo
+ready in under 1.5 s, under 400 MB PSS, stopped in under 2 s.
 """
 
 from __future__ import annotations
@@ -93,10 +97,12 @@ def _port() -> str:
     return f"tcp://127.0.0.1:{free_tcp_port()}"
 
 
-def lab_settings(root: Path) -> Path:
-    """Settings for a demo lab of its own: free ports, files under ``root``."""
+def lab_settings(root: Path, *, fork: bool = True) -> Path:
+    """Settings for a demo lab of its own: free ports, files under ``root``; ``fork``:
+    whether the process manager forks its processes from the process factory."""
     services: dict[str, Any] = {n: {"commands": _port(), "publish": _port()} for n in SERVICES}
     services["logman"]["records"] = _port()
+    services["procman"]["fork"] = fork
     devices: dict[str, Any] = {}
     for name in ("tempctl", "dummy", "ogse", "psu", "motion", "daq"):  # the demo Setup's
         devices[name] = {"commands": _port(), "publish": _port()}
@@ -122,46 +128,62 @@ def controlroom(settings: Path, *args: str, check: bool = True) -> subprocess.Co
     return subprocess.run(argv, env=env, check=check, capture_output=True, text=True)
 
 
-def one_lab(root: Path, setup: str = "demo") -> tuple[float, float, dict[str, float]]:
-    """Seconds for ``up -d --setup demo`` and for ``down`` to return, and the MB of
-    every process."""
-    settings = lab_settings(root)
+def lab_processes(census: dict[str, Any]) -> list[psutil.Process]:
+    """Every process of the lab: the process manager and all it started, and theirs."""
+    for row in census["processes"]:
+        if row["pid"] and str(row["name"]).startswith("procman"):
+            procman = psutil.Process(row["pid"])
+            return [procman, *procman.children(recursive=True)]
+    raise RuntimeError("the census names no process manager")
+
+
+def memory(processes: list[psutil.Process]) -> dict[str, float]:
+    """PSS and USS of ``processes`` together, MB (shared pages counted once, in shares)."""
+    pss = uss = 0
+    for process in processes:
+        try:
+            info = process.memory_full_info()
+        except psutil.Error:
+            continue  # exited meanwhile (a short-lived helper)
+        pss += info.pss
+        uss += info.uss
+    return {"pss_mb": pss / 2**20, "uss_mb": uss / 2**20, "processes": len(processes)}
+
+
+def one_lab(root: Path, setup: str = "demo", *, fork: bool = True) -> dict[str, float]:
+    """Seconds for ``up -d --setup demo`` and for ``down`` to return, and the memory of
+    the lab's processes together."""
+    settings = lab_settings(root, fork=fork)
     started = time.perf_counter()
     controlroom(settings, "up", "-d", "--setup", setup)
     ready = time.perf_counter() - started
     try:
         census = json.loads(controlroom(settings, "status", "--json", check=False).stdout)
-        rss = {
-            row["name"]: psutil.Process(row["pid"]).memory_info().rss / 2**20
-            for row in census["processes"]
-            if row["pid"]
-        }
+        figures = memory(lab_processes(census))
     finally:
         started = time.perf_counter()
         controlroom(settings, "down")
         down = time.perf_counter() - started
-    return ready, down, rss
+    return {"up_ready_s": ready, "down_s": down, **figures}
 
 
 def system_figure(runs: int, setup: str = "demo") -> dict[str, Any]:
-    ready, down, baseline = [], [], []
-    rss: dict[str, list[float]] = {}
+    """The demo lab forked (the default) and spawned, in alternating rounds."""
+    rounds: dict[str, list[dict[str, float]]] = {"forked": [], "spawned": []}
+    baseline = []
     with tempfile.TemporaryDirectory(prefix="controlroom-bench-") as scratch:
-        for run in range(runs):  # alternate baseline and subject
+        for run in range(runs):  # alternate baseline and subjects
             baseline.append(python_baseline())
-            up_s, down_s, memory = one_lab(Path(scratch) / str(run), setup)
-            ready.append(up_s)
-            down.append(down_s)
-            for name, mb in memory.items():
-                rss.setdefault(name, []).append(mb)
-    return {
-        "up_ready_s": round(statistics.median(ready), 3),
-        "down_s": round(statistics.median(down), 3),
-        "rss_mb": {name: round(statistics.median(mb), 1) for name, mb in sorted(rss.items())},
-        "baseline_python_s": round(statistics.median(baseline), 3),
-        "runs": runs,
-        "setup": setup,
-    }
+            for kind, figures in rounds.items():
+                where = Path(scratch) / f"{kind}-{run}"
+                figures.append(one_lab(where, setup, fork=kind == "forked"))
+    result: dict[str, Any] = {}
+    for kind, figures in rounds.items():
+        result[kind] = {
+            key: round(statistics.median(f[key] for f in figures), 3) for key in figures[0]
+        }
+    result.update(baseline_python_s=round(statistics.median(baseline), 3), runs=runs, setup=setup)
+    return result
 
 
 def server_figure(runs: int) -> dict[str, Any]:

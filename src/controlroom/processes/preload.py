@@ -3,8 +3,10 @@
 ``FIRST`` is what nearly every process needs (the device server's and the
 core services' entry points pull in ZeroMQ, msgpack, the RPC layer and the
 device framework); the factory has it before its first fork. The drivers
-and simulators the Settings name, and the panel, come ``later``: one at a
-time while the factory has nothing else to do, so they never hold up a start.
+and simulators the Settings name come ``later``: one at a time while the
+factory has nothing else to do, so they never hold up a start. The panel is
+not preloaded: there is one, and its import (over a second) would hold up
+every fork behind it, where in the panel's own process it runs beside them.
 Only controlroom's own modules are preloaded: importing a third-party driver
 into the parent of every process is not ours to decide.
 """
@@ -19,7 +21,6 @@ FIRST = (
     "controlroom.processes.service",
     "controlroom.processes.bridge",
 )
-PANEL = "controlroom.web.app"
 OURS = "controlroom."
 
 
@@ -32,8 +33,6 @@ def preload_modules(settings: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         controller = str(entry.get("controller") or "").partition(":")[0]
         simulator = str((entry.get("simulator") or {}).get("module") or "")
         later += [m for m in (controller, simulator) if _ours(m) and m not in later]
-    if (settings.get("web") or {}).get("enabled", True):
-        later.append(PANEL)
     return list(FIRST), later
 
 

@@ -221,6 +221,11 @@ class ProcessFactory:
         if message.op != "ready":
             raise FactoryError(str(message.fields.get("error") or f"it said {message.op!r}"))
         self.preloaded = [str(name) for name in message.fields.get("preloaded") or []]
+        log.info(
+            "process factory ready (pid %s, %d modules preloaded)",
+            message.fields.get("pid"),
+            len(self.preloaded),
+        )
         for name, error in dict(message.fields.get("failed") or {}).items():
             log.warning("the process factory could not preload %s: %s", name, error)
 

@@ -115,18 +115,8 @@ class Factory:
             return None
 
     def _preload_next(self) -> None:
-        self._preload_now(self.later[:1])
-
-    def _preload_for(self, module: str) -> None:
-        """Import now what is due later under ``module`` (the child would import it anyway:
-        done here, its siblings share it)."""
-        self._preload_now([m for m in self.later if m == module or m.startswith(module + ".")])
-
-    def _preload_now(self, modules: list[str]) -> None:
-        if not modules:
-            return
-        preload(modules)  # a failure is the child's to report, if one needs it
-        self.later = [m for m in self.later if m not in modules]
+        preload(self.later[:1])  # a failure is the child's to report, if one needs it
+        del self.later[:1]
         reason = unforkable()
         if reason:  # forking now would be unsafe: the manager spawns from now on
             send(self.sock, {"op": "failed", "error": f"{reason} (preloading later)"})
@@ -158,7 +148,6 @@ class Factory:
             close_all(message.fds)
             send(self.sock, {"op": "refused", "id": request, "error": str(exc)})
             return None
-        self._preload_for(argv[2])
         sys.stdout.flush()
         sys.stderr.flush()  # what is buffered now is ours, not the child's
         pid = os.fork()
