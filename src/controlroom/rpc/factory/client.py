@@ -118,6 +118,18 @@ class ProcessFactory:
         same_env = (None if env is None else dict(env)) == self.env
         return argv[0] == self.python and argv[1] == "-m" and module in self.allow and same_env
 
+    def prepare(self) -> None:
+        """Start the factory now, in the background, so the first fork finds it ready
+        (its preloading runs beside whatever the caller does meanwhile)."""
+        threading.Thread(target=self._prepare, name="factory-start", daemon=True).start()
+
+    def _prepare(self) -> None:
+        with self._lock:
+            try:
+                self._started()
+            except FactoryError as exc:
+                log.warning("%s; processes are started the usual way", exc)
+
     def spawn(self, argv: Sequence[str], stderr: int) -> ForkedProcess:
         """Fork ``argv`` with its stdout piped to us and its stderr on ``stderr`` (a
         descriptor, still the caller's to close)."""
@@ -186,7 +198,10 @@ class ProcessFactory:
         argv = [self.python, "-m", FACTORY_MODULE, "--fd", str(theirs.fileno())]
         argv += [arg for name in self.allow for arg in ("--allow", name)]
         argv += ["--preload", *self.preload, "--later", *self.later]
-        stderr = self.log_path.open("ab") if self.log_path is not None else None
+        stderr = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            stderr = self.log_path.open("ab")
         try:
             process = subprocess.Popen(
                 argv,

@@ -219,6 +219,7 @@ def build_manager(
             env=env,
             log_path=folder / FACTORY_LOG,
         )
+        factory.prepare()
     policy = Policy.from_settings(settings)
     supervisor = Supervisor(policy, folder, env=env, factory=factory)
     return ProcessManager(settings, supervisor, python, host=host)
