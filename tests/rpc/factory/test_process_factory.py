@@ -76,6 +76,17 @@ def test_exit_codes_come_from_the_factory(factory: ProcessFactory, tmp_path: Pat
     assert child.process.poll() == 3
 
 
+def test_the_factory_closes_nothing_of_the_child_at_its_exit(
+    factory: ProcessFactory, tmp_path: Path
+) -> None:
+    # The factory's own socket is closed in the child through its object: closed behind
+    # the object's back, its number was closed again at exit, by then the child's (a
+    # ZeroMQ context aborted on it).
+    child = spawn(factory, tmp_path, "--exit", "0", "--sockets")
+    assert child.wait_ready(ready, 30)["open_sockets"] == []
+    assert child.drain() == 0
+
+
 def test_what_the_factory_may_not_run_is_spawned(factory: ProcessFactory, tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "json.tool", "--help"]
     child = Child.spawn("json", argv, log_path=tmp_path / "json.log", env=ENV, factory=factory)

@@ -27,7 +27,7 @@ class Job:
         self.argv = list(argv)
         self.stdout = stdout
         self.stderr = stderr
-        self.inherited = inherited  # the factory's descriptors, none of the child's business
+        self.inherited = inherited  # the factory's raw descriptors (pidfds of siblings)
 
     @property
     def module(self) -> str:

@@ -168,9 +168,11 @@ class Factory:
             raise FactoryError(f"module {module!r} is not one this factory may run")
 
     def _child(self, argv: list[str], fds: tuple[int, ...]) -> Job:
-        inherited = [self.sock.fileno(), *self.children]
+        # Closed through their objects: a bare os.close() would leave the socket object to
+        # close the same number again at exit, by then maybe a descriptor of ZeroMQ's.
         self.selector.close()
-        return Job(argv, stdout=fds[0], stderr=fds[1], inherited=inherited)
+        self.sock.close()
+        return Job(argv, stdout=fds[0], stderr=fds[1], inherited=list(self.children))
 
     def _reap(self, pidfd: int) -> None:
         pid = self.children.pop(pidfd)
