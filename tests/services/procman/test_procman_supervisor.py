@@ -170,6 +170,18 @@ def test_a_slow_start_holds_up_only_what_needs_it_and_registry_stops_last(
     assert events.order("process_exited")[-1] == "registry"
 
 
+def test_the_log_manager_stops_after_everything_but_the_registry(
+    make_supervisor: MakeSupervisor, events: Events
+) -> None:
+    supervisor = make_supervisor()
+    names = ["registry", "logman", "storage", "device"]
+    supervisor.set_specs([child_spec(name) for name in names])
+    supervisor.start_all()
+    supervisor.stop_all()
+    # logman unregisters from the registry as it stops: the registry must still answer.
+    assert events.order("process_exited")[-2:] == ["logman", "registry"]
+
+
 def test_unknown_names_are_refused(make_supervisor: MakeSupervisor) -> None:
     supervisor = make_supervisor()
     supervisor.set_specs([child_spec("known")])

@@ -32,7 +32,10 @@ from controlroom.services.procman.remote import WaitRemote, in_background, no_wa
 from controlroom.services.procman.supervised import Notify, Supervised
 
 # Stopped after everything else: every stopping process talks to them on its way out.
-STOP_LAST = frozenset({"registry", "logman"})
+# The log manager before the registry: its own unregistering waits for an answer (a
+# second, with the registry gone), where the registry's last records to a log manager
+# that is gone are given up at once.
+STOP_LAST = ("logman", "registry")
 
 __all__ = ["Policy", "State", "Supervised", "Supervisor"]
 
@@ -212,8 +215,8 @@ class Supervisor:
         to the log manager: with those gone already, it would wait for them.
         """
         by_name = {p.name: p for p in processes}
-        last = [p for p in processes if p.name in STOP_LAST]
-        for group in ([p for p in processes if p.name not in STOP_LAST], last):
+        last = [[by_name[name]] for name in STOP_LAST if name in by_name]
+        for group in ([p for p in processes if p.name not in STOP_LAST], *last):
             specs = [p.spec for p in group]
             for wave in reversed(waves(specs)):
                 _in_parallel(Supervised.stop, [by_name[s.name] for s in wave])
