@@ -3,11 +3,15 @@
 prometheus_client's ``start_http_server`` would do, but its serve loop polls
 for shutdown every 0.5 s, its request threads are never joined, and binding
 resolves the host's fully qualified name, which can hang on a lab network
-without DNS. This small server keeps its WSGI app and fixes those three.
+without DNS. This small server keeps its WSGI app and fixes those three: its
+loop sleeps until a request or :meth:`MetricsHttpServer.stop` comes (a
+hundred idle servers on a host wake for nothing), and it joins its threads.
 """
 
 from __future__ import annotations
 
+import os
+import selectors
 import socket
 import socketserver
 import threading
@@ -18,7 +22,6 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from controlroom.services.metrics.errors import MetricsAddressError
 
-_POLL_S = 0.05  # how quickly stop() is noticed by the serve loop
 _CLIENT_TIMEOUT_S = 5.0  # a client that stalls mid-request cannot hold stop() for longer
 
 # Wildcard binds are reached by local clients through loopback (as in rpc.endpoints).
@@ -64,10 +67,20 @@ class MetricsHttpServer:
         except OSError as exc:
             raise MetricsAddressError(f"cannot serve metrics on {host}:{port}: {exc}") from exc
         self.host = host
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(_POLL_S,), name=f"{name}-metrics", daemon=True
-        )
+        self._httpd.timeout = 0  # handle_request() is only called once a client waits
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-metrics", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._httpd, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj == self._wake_r:
+                        return
+                    self._httpd.handle_request()
 
     @property
     def port(self) -> int:
@@ -84,8 +97,11 @@ class MetricsHttpServer:
 
     def stop(self) -> None:
         """Stop serving, close the socket and join every thread this server started."""
-        if not self._thread.is_alive():
+        if self._wake_w < 0:
             return
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        os.write(self._wake_w, b"x")
         self._thread.join()
+        self._httpd.server_close()
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        self._wake_r = self._wake_w = -1
