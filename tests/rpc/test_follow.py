@@ -144,6 +144,22 @@ def test_a_subscriber_follows_many_endpoints_with_handlers_by_topic(pubs: list[_
         assert list(subscriber.describe()["by_endpoint"]) == [b.endpoint]
 
 
+def test_an_idle_subscriber_sleeps_until_told_to_follow(pubs: list[_Pub]) -> None:
+    a, _ = pubs
+    heard: list[Publication] = []
+    with Subscriber(name="test-sleeper").on("hk/", heard.append) as subscriber:
+        # Without an on_wake hook it has no reason to wake by itself: follow() wakes it.
+        subscriber.follow([a.endpoint])
+        assert wait_until(lambda: subscriber.connected() == {a.endpoint}, 10.0)
+
+        def heard_it() -> bool:
+            a.send("hk/a", {"T": 2}, "a")
+            return bool(heard)
+
+        assert wait_until(heard_it, 10.0, every_s=0.02)
+    assert "test-sleeper" not in _thread_names()  # stop() woke it too
+
+
 def test_garbage_is_counted_per_endpoint_and_a_failing_handler_does_not_stop_it(
     pubs: list[_Pub],
 ) -> None:

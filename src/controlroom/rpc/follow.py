@@ -14,9 +14,13 @@ own receive high-water mark; ZeroMQ reconnects a dropped TCP peer by itself.
 A wake-up takes at most :data:`BATCH` messages, round-robin over the
 endpoints, so a noisy server cannot starve the others, and then runs the
 ``on_wake`` hook (at least every :data:`POLL_S`): a consumer that batches or
-holds values back flushes there. Frames are decoded with the wire codec; a
-message that is not a publication is counted and dropped, and a handler that
-fails is logged without ending the stream.
+holds values back flushes there. Without such a hook an idle subscriber
+sleeps until a message comes, or until :meth:`~Subscriber.follow` or
+:meth:`~Subscriber.stop` wake it through a pipe (a hundred idle servers on a
+host would otherwise wake thousands of times a second for nothing). Frames
+are decoded with the wire codec; a message that is not a publication is
+counted and dropped, and a handler that fails is logged without ending the
+stream.
 
 :class:`StatusFollower` is the common small case: the latest values of one
 topic, e.g. the Setup id and obsid the configuration manager publishes on
@@ -25,8 +29,11 @@ topic, e.g. the Setup id and obsid the configuration manager publishes on
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -38,7 +45,7 @@ from controlroom.rpc import curve
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.05  # how often an idle subscriber looks at its stop flag and endpoint list
+POLL_S = 0.05  # how often the on_wake hook runs at least, when there is one
 BATCH = 500  # messages taken per wake-up before the flags are looked at again
 RCVHWM = 1000  # ZeroMQ's own default: messages kept per endpoint for a slow reader
 
@@ -127,6 +134,11 @@ class Subscriber:
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Wakes the thread for follow() and stop(): it sleeps in its poll until then.
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+        weakref.finalize(self, _close_pipe, self._wake_r, self._wake_w)
 
     def on(self, prefix: str, handler: Handler) -> Self:
         """Give ``handler`` every publication whose topic starts with ``prefix``."""
@@ -140,6 +152,7 @@ class Subscriber:
         with self._lock:
             self._wanted = {endpoint for endpoint in endpoints if endpoint}
         self._changed.set()
+        self._nudge()
 
     def following(self) -> set[str]:
         """The endpoints asked for."""
@@ -173,6 +186,7 @@ class Subscriber:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop following and close the sockets; idempotent, and may be started again."""
         self._stopping.set()
+        self._nudge()
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
@@ -223,15 +237,19 @@ class Subscriber:
             raise
         return _Link(endpoint, socket)
 
+    def _nudge(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full pipe: a wake-up is pending
+            os.write(self._wake_w, b"x")
+
     def _run(self, links: dict[str, _Link], stopping: threading.Event) -> None:
         # The sockets are this thread's alone; self._links is what other threads may read.
-        poller = _poller_of(links)
+        poller = self._poller_of(links)
         try:
             while not stopping.is_set():
                 if self._changed.is_set():
                     self._changed.clear()
                     self._reconnect(links)
-                    poller = _poller_of(links)
+                    poller = self._poller_of(links)
                 self._wake_up(links, poller)
         except Exception:  # say why the publications stopped coming
             log.exception("%s: the subscriber stopped", self.name)
@@ -256,13 +274,21 @@ class Subscriber:
             self._links = dict(links)
 
     def _wake_up(self, links: dict[str, _Link], poller: zmq.Poller) -> None:
-        if not links:
-            self._changed.wait(POLL_S)  # nothing to poll: wait for endpoints instead
-        else:
-            ready = {socket for socket, _ in poller.poll(int(POLL_S * 1000))}
-            self._drain([link for link in links.values() if link.socket in ready])
+        timeout = None if self._on_wake is None else int(POLL_S * 1000)
+        ready = {socket for socket, _ in poller.poll(timeout)}
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 4096)
+        self._drain([link for link in links.values() if link.socket in ready])
         if self._on_wake is not None:
             self._on_wake()
+
+    def _poller_of(self, links: Mapping[str, _Link]) -> zmq.Poller:
+        poller = zmq.Poller()
+        poller.register(self._wake_r, zmq.POLLIN)
+        for link in links.values():
+            poller.register(link.socket, zmq.POLLIN)
+        return poller
 
     def _drain(self, ready: list[_Link]) -> None:
         taken = 0
@@ -296,11 +322,10 @@ class Subscriber:
                     log.exception("%s: handling %s failed", self.name, publication.topic)
 
 
-def _poller_of(links: Mapping[str, _Link]) -> zmq.Poller:
-    poller = zmq.Poller()
-    for link in links.values():
-        poller.register(link.socket, zmq.POLLIN)
-    return poller
+def _close_pipe(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 class StatusFollower:
