@@ -197,6 +197,19 @@ def test_ping_answers_while_a_long_device_command_runs(
     assert result == [True]  # the long command itself completed, after the pings
 
 
+def test_an_idle_command_loop_sleeps_and_wakes_for_a_request_and_for_stop(
+    serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
+) -> None:
+    server = serve(Recorder(), "rec", hk_period_s=3600)
+    proxy = proxies(Recorder, server.endpoint, timeout=10)
+    assert wait_until(lambda: server.idle_sleeps >= 1, 10)  # asleep in its poll now
+    slept = server.idle_sleeps
+    assert proxy.ping() == "pong"  # a request ends the sleep
+    assert wait_until(lambda: server.idle_sleeps > slept, 10)  # and it sleeps again
+    server.stop(timeout=5.0)
+    assert not server._commands.is_alive()  # stop() ended the sleep: nothing polled for it
+
+
 def test_an_idle_server_parks_its_standby_and_a_long_command_wakes_it(
     serve: Callable[..., ControlServer], proxies: Callable[..., DeviceProxy]
 ) -> None:

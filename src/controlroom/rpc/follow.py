@@ -29,11 +29,8 @@ topic, e.g. the Setup id and obsid the configuration manager publishes on
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -42,6 +39,7 @@ import zmq
 
 from controlroom import wire
 from controlroom.rpc import curve
+from controlroom.rpc.wakeup import WakePipe
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +132,7 @@ class Subscriber:
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # Wakes the thread for follow() and stop(): it sleeps in its poll until then.
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        os.set_blocking(self._wake_r, False)
-        weakref.finalize(self, _close_pipe, self._wake_r, self._wake_w)
+        self._wake = WakePipe()  # for follow() and stop(): the thread sleeps in its poll
 
     def on(self, prefix: str, handler: Handler) -> Self:
         """Give ``handler`` every publication whose topic starts with ``prefix``."""
@@ -152,7 +146,7 @@ class Subscriber:
         with self._lock:
             self._wanted = {endpoint for endpoint in endpoints if endpoint}
         self._changed.set()
-        self._nudge()
+        self._wake.nudge()
 
     def following(self) -> set[str]:
         """The endpoints asked for."""
@@ -186,7 +180,7 @@ class Subscriber:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop following and close the sockets; idempotent, and may be started again."""
         self._stopping.set()
-        self._nudge()
+        self._wake.nudge()
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
@@ -237,10 +231,6 @@ class Subscriber:
             raise
         return _Link(endpoint, socket)
 
-    def _nudge(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # a full pipe: a wake-up is pending
-            os.write(self._wake_w, b"x")
-
     def _run(self, links: dict[str, _Link], stopping: threading.Event) -> None:
         # The sockets are this thread's alone; self._links is what other threads may read.
         poller = self._poller_of(links)
@@ -276,16 +266,15 @@ class Subscriber:
     def _wake_up(self, links: dict[str, _Link], poller: zmq.Poller) -> None:
         timeout = None if self._on_wake is None else int(POLL_S * 1000)
         ready = {socket for socket, _ in poller.poll(timeout)}
-        if self._wake_r in ready:
-            with contextlib.suppress(BlockingIOError):
-                os.read(self._wake_r, 4096)
+        if self._wake.fd in ready:
+            self._wake.drain()
         self._drain([link for link in links.values() if link.socket in ready])
         if self._on_wake is not None:
             self._on_wake()
 
     def _poller_of(self, links: Mapping[str, _Link]) -> zmq.Poller:
         poller = zmq.Poller()
-        poller.register(self._wake_r, zmq.POLLIN)
+        poller.register(self._wake.fd, zmq.POLLIN)
         for link in links.values():
             poller.register(link.socket, zmq.POLLIN)
         return poller
@@ -320,12 +309,6 @@ class Subscriber:
                     handler(publication)
                 except Exception:  # one value a handler cannot take must not end the stream
                     log.exception("%s: handling %s failed", self.name, publication.topic)
-
-
-def _close_pipe(*fds: int) -> None:
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
 
 
 class StatusFollower:

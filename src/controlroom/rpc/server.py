@@ -56,12 +56,15 @@ from controlroom.rpc.service import SERVICE_ACCESS, ServiceCommands
 from controlroom.rpc.standby import Standby
 from controlroom.rpc.tasks import TaskScheduler
 from controlroom.rpc.threads import PROCESS, THREAD_DIED, Crash, RestartPolicy, Supervisor
+from controlroom.rpc.wakeup import WakePipe
 from controlroom.wire import Envelope, ErrorInfo
 from controlroom.wire.envelope import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
-_POLL_MS = 50  # how often an idle loop looks at the stop flag
+# How long the loop waits in its receive before it sleeps in a poll that stop() can end:
+# a receive with a timeout is the cheaper wait per message, the poll costs nothing idle.
+_POLL_MS = 50
 _NOBLOCK = int(zmq.NOBLOCK)
 # How long replies sent just before or at stop (quit's, deferred calls answered with
 # ServerStopped) may still go out after the socket is closed; closing never waits for them.
@@ -111,6 +114,8 @@ class ControlServer(Startable):
         self.device_lock = threading.Lock()
         self.socket_lock = threading.Lock()
         self.stopping = threading.Event()
+        self._wake = WakePipe()  # ends the idle loop's sleep at stop()
+        self.idle_sleeps = 0  # times the loop slept until a request or stop()
         self._stopped = threading.Event()
         self.backlog: collections.deque[tuple[list[bytes], Envelope, Caller]] = collections.deque()
         self.max_backlog = max_backlog
@@ -184,6 +189,7 @@ class ControlServer(Startable):
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving, close sockets and release the device; idempotent."""
         self.stopping.set()
+        self._wake.nudge()
         if self._stopped.is_set():
             return
         self._stopped.set()
@@ -238,6 +244,9 @@ class ControlServer(Startable):
         # The socket is ours from here on, also after a restart of this loop; the
         # standby thread takes it only while this loop runs a device command.
         self.socket_lock.acquire()
+        idle = zmq.Poller()
+        idle.register(router, zmq.POLLIN)
+        idle.register(self._wake.fd, zmq.POLLIN)
         try:
             while not self.stopping.is_set():
                 flags = 0
@@ -249,6 +258,10 @@ class ControlServer(Startable):
                 try:
                     frames, user = self.receive(router, flags)
                 except zmq.Again:
+                    if not flags:  # nothing for a while: sleep until a request or stop()
+                        self.idle_sleeps += 1
+                        idle.poll()
+                        self._wake.drain()
                     continue
                 self.handle(frames, user, run_device=True)
                 if self.backlog:
