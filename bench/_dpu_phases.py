@@ -1,5 +1,8 @@
 """Where in the camera's sync cycle a request of bench/dpu_priority.py fell, and the figures.
 
+:func:`medians` folds the rounds of one speed into one set of figures: the
+median over rounds of each p50, p99 and max (samples summed).
+
 :class:`CycleWatch` follows the processor's publications on a thread of its
 own: ``SYNC_TIMECODE`` starts a period (its readout), ``SYNC_ERROR_FLAGS``
 is published right after the housekeeping was read back, when the readout
@@ -18,6 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from controlroom.devices.camera.dpu import DpuMonitoring, Topic
 
@@ -118,3 +122,30 @@ def worst(samples: Sequence[Sample], kind: str, count: int = 5) -> list[dict[str
         }
         for s in slowest[:count]
     ]
+
+
+def medians(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The median over ``rounds`` of every figure, overall and by phase (samples: summed)."""
+    first = rounds[0]
+    folded: dict[str, Any] = {
+        name: round(statistics.median(r[name] for r in rounds), 3)
+        for name, value in first.items()
+        if name.endswith("_ms") and isinstance(value, int | float)
+    }
+    phases: dict[str, dict[str, dict[str, float | int]]] = {}
+    for phase in sorted({p for r in rounds for p in r["by_phase"]}):
+        kinds = {k for r in rounds for k in r["by_phase"].get(phase, {})}
+        phases[phase] = {kind: _fold(rounds, phase, kind) for kind in sorted(kinds)}
+    return folded | {"by_phase": phases}
+
+
+def _fold(rounds: Sequence[dict[str, Any]], phase: str, kind: str) -> dict[str, float | int]:
+    seen = [r["by_phase"][phase][kind] for r in rounds if kind in r["by_phase"].get(phase, {})]
+    seen = [s for s in seen if s.get("samples")]
+    if not seen:
+        return {"samples": 0}
+    folded: dict[str, float | int] = {
+        name: round(statistics.median(s[name] for s in seen), 3)
+        for name in ("p50_ms", "p99_ms", "max_ms")
+    }
+    return folded | {"samples": sum(int(s["samples"]) for s in seen), "rounds": len(seen)}

@@ -1,12 +1,14 @@
 """Priority latency: a read of the DPU answers within milliseconds wherever the cycle is.
 
 The FEE simulator (its own process) streams full-frame readouts (41 MB per
-pulse) at ``--speed`` (default 8: 781 ms periods, a 500 ms readout phase,
-then the housekeeping read back and a 281 ms command window). The DPU
+pulse, sent as fast as the link takes them) at each speed of ``--speeds``:
+1 is the instrument's own timing (6.25 s periods, 25 s cycles), 8 eight times
+faster (781 ms periods: 82 MB/s to store, which saturates two cores). The DPU
 control server (a ControlServer with a DpuController in this process, as
 the tests serve it) starts its processor process, which reads the FEE and
-writes every frame to HDF5. For ``--seconds`` the bench then calls, in
-turn, with a random pause of up to ``--gap-ms`` between calls:
+writes every frame to HDF5. For ``--seconds`` (at least two camera cycles:
+50 s at speed 1) the bench then calls, in turn, with a random pause of up
+to ``--gap-ms`` between calls:
 
 * ``proxy``: ``get_mode`` and ``get_frame_counter`` through a proxy (proxy ->
   control server -> ProcessorClient -> processor's priority queue -> back);
@@ -16,14 +18,21 @@ turn, with a random pause of up to ``--gap-ms`` between calls:
 
 Each call is stamped with the cycle phase it started in (see
 :mod:`_dpu_phases`: ``readout`` from the timecode to the read-back,
-``window`` after it). Prints one JSON line::
+``window`` after it). Then the processor is stopped and ``--verify`` stored
+image frames are checked pixel-exact against the simulator's images.
 
-    {"proxy_p50_ms", "proxy_p99_ms", "proxy_max_ms", "processor_p50_ms",
-     "processor_p99_ms", "processor_max_ms", "raw_p50_ms", "raw_p99_ms",
-     "raw_max_ms", "by_phase": {phase: {kind: {p50_ms, p99_ms, max_ms,
-     samples}}}, "samples", "worst": {...}, "periods", ...}
+``--rounds`` rounds alternate the speeds (1, 8, 1, 8, ...), each a fresh
+FEE, server and processor. Prints one JSON line::
 
-The target: ``proxy_max_ms`` (or at least ``proxy_p99_ms``) under 10 ms.
+    {"speeds": {speed: {"proxy_p50_ms", "proxy_p99_ms", "proxy_max_ms",
+     "processor_...", "raw_...", "by_phase": {phase: {kind: {p50_ms, p99_ms,
+     max_ms, samples, rounds}}}}}, "rounds": [per round: speed, the same
+     figures, "worst", "periods", "frames_written", "verified", "mismatches",
+     "processor_waits", "load"], "load_before", "load_after"}
+
+(per speed: the median over its rounds of each figure). The target:
+``proxy_max_ms`` (or at least ``proxy_p99_ms``) under 10 ms in every phase;
+``raw`` is the floor any request over ZeroMQ meets on this machine now.
 """
 
 from __future__ import annotations
@@ -33,16 +42,19 @@ import json
 import random
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import psutil
 import zmq
 
 from _camera_processor import IMAGE_BYTES, SETUP_S
+from _camera_verify import verify
 from _common import child, endpoint_of
-from _dpu_phases import CycleWatch, Sample, by_phase, figures, worst
+from _dpu_phases import CycleWatch, Sample, by_phase, figures, medians, worst
 from controlroom.device.proxy import make_proxy
 from controlroom.device.serving import DeviceService
 from controlroom.devices.camera.control import DpuController
@@ -53,6 +65,8 @@ from controlroom.testing.waiting import wait_until
 
 Call = Callable[[], object]
 WARM_UP_CALLS = 20  # per kind, before anything is measured: connections, first imports
+CYCLE_S = 25.0  # a camera cycle (four pulses) at speed 1
+SEED = 0  # the FEE simulator's default: what the stored pixels are checked against
 
 
 def ready_endpoint(payload: str) -> str:
@@ -93,17 +107,19 @@ def sample(
     return samples
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def session(args: argparse.Namespace, speed: float) -> dict[str, Any]:
+    """One round at ``speed``: start everything, sample, stop, verify; its figures."""
+    seconds = max(args.seconds, 2 * CYCLE_S / speed)
+    load = [round(x, 2) for x in psutil.getloadavg()]
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.dir)))
-        fee_argv = ("--endpoint", "tcp://127.0.0.1:0", "--speed", f"{args.speed:g}")
+        fee_argv = ("--endpoint", "tcp://127.0.0.1:0", "--speed", f"{speed:g}")
         _, ready = stack.enter_context(
             child("-m", "controlroom.devices.camera.sim.server", *fee_argv)
         )
         _, echo = stack.enter_context(child("bench/_servers.py", "echo"))
-        controller = DpuController(
-            ready_endpoint(ready), root=str(folder / "frames"), speed=args.speed
-        )
+        root = folder / "frames"
+        controller = DpuController(ready_endpoint(ready), root=str(root), speed=speed)
         server = ControlServer("dpu", DeviceService(controller))
         server.start()
         stack.callback(server.stop)
@@ -133,15 +149,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 call()
         before = client.status()
         timecodes = watch.timecodes
-        samples = sample(calls, watch, args.seconds, args.gap_ms / 1e3)
+        samples = sample(calls, watch, seconds, args.gap_ms / 1e3)
         after = client.status()
         periods = watch.timecodes - timecodes
-    return summary(samples, periods, before, after, args)
+        server.stop()  # the processor drains its writer and closes its file
+        checked, mismatches = verify(root, SEED, args.verify)
+    result = summary(samples, periods, before, after)
+    return result | {
+        "speed": speed, "seconds": seconds, "verified": checked, "mismatches": mismatches,
+        "load": load,
+    }  # fmt: skip
 
 
-def summary(
-    samples: list[Sample], periods: int, before: dict, after: dict, args: argparse.Namespace
-) -> dict[str, Any]:
+def summary(samples: list[Sample], periods: int, before: dict, after: dict) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for kind in ("proxy", "processor", "raw"):
         for name, value in figures([s.latency_s for s in samples if s.kind == kind]).items():
@@ -157,29 +177,54 @@ def summary(
         "frames_written": frames,
         "mb_written": round(written / 1e6, 1),
         "priority_served": after["counters"]["priority_served"],
-        # What the processor counted: from a request queued to its answer (the loop's part).
+        # Queries the control endpoint answered from the loop's mirror (0 before it did).
+        "answered_from_mirror": after["control"].get("mirrored", 0),
+        # What the processor counted: from a request taken to its answer (its own part).
         "processor_waits": {
             name: after["priority_waits"][name] - before["priority_waits"][name]
             for name in bucket_names()
         }
         | {"longest_ms_since_start": after["priority_waits"]["longest_ms"]},
-        "seconds": args.seconds,
-        "speed": args.speed,
     }
     return result
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Rounds alternating the speeds; per speed the medians over its rounds."""
+    load_before = [round(x, 2) for x in psutil.getloadavg()]
+    rounds = [session(args, speed) for _ in range(args.rounds) for speed in args.speeds]
+    by_speed: dict[float, list[dict[str, Any]]] = defaultdict(list)
+    for result in rounds:
+        by_speed[result["speed"]].append(result)
+    return {
+        "speeds": {f"{speed:g}": medians(results) for speed, results in by_speed.items()},
+        "rounds": rounds,
+        "load_before": load_before,
+        "load_after": [round(x, 2) for x in psutil.getloadavg()],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0, help="of sampling (>= 2 cycles)")
-    parser.add_argument("--speed", type=float, default=8.0, help="the FEE's speed factor")
+    parser.add_argument(
+        "--speeds", type=speeds, default=[1.0, 8.0], help="the FEE's speed factors, e.g. 1,8"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="of each speed, alternating")
     parser.add_argument("--gap-ms", type=float, default=5.0, help="longest pause between calls")
+    parser.add_argument("--verify", type=int, default=4, help="frames checked per round")
     parser.add_argument("--dir", default=None, help="where the HDF5 files go (then removed)")
     args = parser.parse_args()
-    cycle_s = 4 * 6.25 / args.speed
-    if args.seconds < 2 * cycle_s:
-        parser.error(f"--seconds {args.seconds}: at least two cycles ({2 * cycle_s:g} s)")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     print(json.dumps(run(args)))
+
+
+def speeds(text: str) -> list[float]:
+    values = [float(part) for part in text.split(",")]
+    if not values or any(not 0 < v <= 100 for v in values):
+        raise argparse.ArgumentTypeError(f"speed factors in (0, 100], comma-separated: {text!r}")
+    return values
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
   the processor itself; :mod:`.waits` counts how long its requests waited);
 - :mod:`.state`: the mirror of the FEE (register map, mode, frame counter,
   error flags) and ``num_cycles``; :mod:`.parameters`: the priority requests;
+  :mod:`.mirror`: the mirror as the loop last published it, from which the
+  control endpoint answers queries without waiting for the loop;
 - :mod:`.loop`: the inner loop, one sync period per ``run_once``, over
   :mod:`.reader` (packets in order), :mod:`.readout` (frame assembly) and
   :mod:`.window` (the command window); :mod:`.reporting`: topics, counters,

@@ -9,7 +9,10 @@ to the storage and publish, then, whatever failed before, (9) answer
 priority requests again and (10) in the command window send the queued
 commands, also those that come while it is open. Priority requests are also
 answered while waiting and between data packets; in the command window a
-request (or a command) ends the loop's wait at once.
+request (or a command) ends the loop's wait at once. After every step that
+changes the mirror the loop publishes a :class:`~.mirror.Mirror` of it
+(:attr:`DpuLoop.mirror`), from which the control endpoint answers queries
+without waiting for the loop.
 
 An error ends the period's reading, is reported (:class:`ErrorBursts`) and
 the loop goes on: it must never stop. A wait for a timecode that ends
@@ -21,7 +24,6 @@ stamps receptions and places the command window, so a test can drive it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -29,11 +31,14 @@ from dataclasses import dataclass, field
 
 from controlroom.device.spacewire import SpaceWireInterface
 from controlroom.devices.camera.dpu.commands import (
+    Assign,
     CommandQueue,
     CommandReply,
     PriorityQueue,
+    PriorityRequest,
 )
 from controlroom.devices.camera.dpu.handoff import FrameHandoff
+from controlroom.devices.camera.dpu.mirror import Mirror
 from controlroom.devices.camera.dpu.parameters import answer
 from controlroom.devices.camera.dpu.reader import NoTimecode, PacketReader
 from controlroom.devices.camera.dpu.readout import ReadoutAssembly, ReadoutIncomplete
@@ -106,9 +111,11 @@ class DpuLoop:
         self._errors = ErrorBursts(_LOG, on_error)
         self._reader = PacketReader(link, self.clock, self._counters, self._serve_priority, poll_s)
         self._sender = CommandSender(
-            link, self.state, self.commands, self._counters, max_commands=max_commands_per_window
-        )
-        self._answer = functools.partial(answer, self.state)
+            link, self.state, self.commands, self._counters,
+            max_commands=max_commands_per_window, changed=self._refresh_mirror,
+        )  # fmt: skip
+        # Replaced, never changed: any thread may read the latest at any time.
+        self.mirror = Mirror.of(self.state)
         self._handoff = FrameHandoff(sink, self.state, self._counters, self._serve_priority, poll_s)
         self._stop = threading.Event()
         self._reader.stop = self._handoff.stop = self._stop
@@ -148,9 +155,11 @@ class DpuLoop:
                 self._counters.timecode_timeouts += 1
         except Exception as error:
             self._fail(error, "reading the sync period")
+        self._refresh_mirror()  # also what a step that failed halfway changed
         self._serve_priority()
         if report.window is not None:
             self._guarded(lambda: self._command_window(report), "the command window")
+            self._refresh_mirror()
         if not report.errors and report.timecode is not None:
             self._errors.good()
         return report
@@ -164,8 +173,10 @@ class DpuLoop:
         report.window = window_times(self.state, at)
         self._publish(Topic.SYNC_TIMECODE, (timecode, received_s))
         hk, hk_received_s = self._reader.housekeeping(timecode)
-        self._publish(Topic.SYNC_HK_PACKET, (hk, hk_received_s))
-        plan = self.state.on_housekeeping(hk)
+        try:
+            plan = self.state.on_housekeeping(hk)
+        finally:  # once the mirror took it (a reader may ask next); also when out of step
+            self._publish(Topic.SYNC_HK_PACKET, (hk, hk_received_s))
         report.window = window_times(self.state, at)  # the sync mode may change on a long pulse
         self._publish(Topic.N_FEE_REGISTER_MAP, self.state.registers.as_array())
         self._serve_priority()
@@ -208,6 +219,7 @@ class DpuLoop:
     def _read_register_map(self) -> None:
         area = self.state.config_area
         self.state.on_config_read(self.link.read_memory_map(area.start, area.size))
+        self._refresh_mirror()
         self._counters.resyncs += 1
 
     def _command_window(self, report: CycleReport) -> None:
@@ -233,6 +245,15 @@ class DpuLoop:
     def _serve_priority(self) -> None:
         self._counters.priority_served += self.priorities.serve(self._answer)
 
+    def _answer(self, request: PriorityRequest) -> object:
+        result = answer(self.state, request)
+        if isinstance(request, Assign):
+            self._refresh_mirror()  # before its caller hears of it: its next read sees it
+        return result
+
+    def _refresh_mirror(self) -> None:
+        self.mirror = Mirror.of(self.state)
+
     def _timecode_timeout(self) -> float:
         if self.timecode_timeout_s is not None:
             return self.timecode_timeout_s
@@ -246,6 +267,8 @@ class DpuLoop:
         return publish is not None
 
     def _publish(self, topic: Topic, payload: object) -> None:
+        if topic is not Topic.SYNC_DATA_PACKET:  # a reader of it may ask next: it sees as much
+            self._refresh_mirror()
         if self._publish_to is None:
             return
         try:

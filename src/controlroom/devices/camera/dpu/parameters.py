@@ -2,18 +2,19 @@
 
 A :class:`Query` names a value of the mirror (``mode``, ``frame_counter``,
 ``timecode``, ``sync_sel``, ``error_flags``, ``num_cycles``, any register
-field by its name, ...) or a parameter; an :class:`Assign` sets a parameter.
+field by its name, ...) or a parameter, answered from a :class:`~.mirror.Mirror`
+(the loop's own, or the one it published last); an :class:`Assign` sets a parameter.
 Everything is checked here, with a message naming what was wrong: the caller
 gets the error on its own future, the loop goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from controlroom.devices.camera.dpu.commands import Assign, DpuError, PriorityRequest, Query
+from controlroom.devices.camera.dpu.mirror import Mirror
 from controlroom.devices.camera.storage.frames import check_obsid
 
 if TYPE_CHECKING:
@@ -55,39 +56,23 @@ def _obsid(value: object) -> str | None:
     return None if value is None else check_obsid(value)
 
 
-_QUERIES: dict[str, Callable[[DpuState], object]] = {
-    "mode": lambda s: s.mode,
-    "frame_counter": lambda s: s.frame_counter,
-    "timecode": lambda s: s.timecode,
-    "received_s": lambda s: s.received_s,
-    "error_flags": lambda s: s.error_flags,
-    "num_cycles": lambda s: s.num_cycles,
-    "dump_due": lambda s: s.dump_due,
-    "synced": lambda s: s.synced,
-    "pending_changes": lambda s: s.registers.pending_changes,
-    "register_map": lambda s: s.registers.snapshot(),
-    "obsid": lambda s: s.parameters.obsid,
-    "clear_error_flags": lambda s: s.parameters.clear_error_flags,
-    "publish_data_packets": lambda s: s.parameters.publish_data_packets,
-    "speed": lambda s: s.parameters.speed,
-}
-
-
 def answer(state: DpuState, request: PriorityRequest) -> object:
     """The answer to ``request`` (None for an Assign); UnknownRequest if it makes no sense."""
     if isinstance(request, Query):
-        return _query(state, request.name)
+        return query(Mirror.of(state), request.name)
     _assign(state, request)
     return None
 
 
-def _query(state: DpuState, name: str) -> object:
-    query = _QUERIES.get(name)
-    if query is not None:
-        return query(state)
-    if name in state.registers.layout.fields:
-        return state.registers.get(name)  # the active copy: what the FEE runs with
-    raise UnknownRequest(f"the DPU processor knows no {name!r} (not a register, not a parameter)")
+def query(mirror: Mirror, name: str) -> object:
+    """The value ``name`` has in ``mirror`` (a register field: the active copy, what the
+    FEE runs with); UnknownRequest if it names nothing the processor knows."""
+    try:
+        return mirror.value(name)
+    except KeyError:
+        raise UnknownRequest(
+            f"the DPU processor knows no {name!r} (not a register, not a parameter)"
+        ) from None
 
 
 def _assign(state: DpuState, request: Assign) -> None:

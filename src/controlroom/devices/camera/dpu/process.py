@@ -7,7 +7,9 @@ Run it with::
         [--speed 1] [--compression none|gzip|lz4] [--queue-frames 16] [--settings PATH]
 
 It connects the SpaceWire link to the FEE (``--link``, the FEE binds it),
-writes frames under ``--root`` on a writer thread, binds its control
+writes frames under ``--root`` through a writer process of its own (h5py
+would hold this process's GIL for each write: see
+:mod:`~controlroom.devices.camera.storage.hdf5process`), binds its control
 endpoint (:mod:`.endpoint`, a ROUTER; :class:`~.client.ProcessorClient`
 talks to it) and its publications (:mod:`.publishing`, a PUB), prints one
 ready line::
@@ -64,9 +66,9 @@ RMAP_REPLY_S = 0.5  # the FEE answers between packets: far quicker than this
 # Packets waiting on the link: a few MB, so an RMAP reply (read back after each readout) waits
 # behind at most a fraction of a frame.
 LINK_QUEUE_PACKETS = 256
-# The loop, the writer and the control endpoint share one GIL. A thread woken by a request
-# (the endpoint) or handed one (the loop) waits for the GIL up to this long while another
-# one computes: Python's 5 ms would be most of a priority request's 10 ms.
+# The loop, the writer's thread and the control endpoint share one GIL. A thread woken by a
+# request (the endpoint) waits for the GIL up to this long while another one computes:
+# Python's 5 ms would be most of a priority request's 10 ms.
 SWITCH_INTERVAL_S = 0.001
 EXPECTED = (DeviceError, RpcError, SettingsError, OSError, zmq.ZMQError)
 
@@ -123,28 +125,34 @@ def serve(args: argparse.Namespace, ready: TextIO) -> dict[str, Any]:
         name=f"DPU link to {args.link}",
     )  # fmt: skip
     compression = None if args.compression == "none" else args.compression
-    writer = FrameWriter(args.root, queue_frames=args.queue_frames, compression=compression)
-    with contextlib.ExitStack() as stack:  # closed in reverse: the writer drains first
-        stack.callback(link_context.term)
-        stack.enter_context(link)
-        publisher = DpuPublisher(args.publish, context=context)
-        stack.callback(publisher.close)
-        loop = DpuLoop(
-            link, writer, state=DpuState(speed=args.speed), publish=publisher, poll_s=POLL_S
-        )
-        board = StatusBoard(writer, os.getpid())
-        control = ControlEndpoint(
-            args.control, loop.commands, loop.priorities, board.snapshot, context=context
-        )
-        stack.callback(control.stop)
-        writer.start()
-        stack.callback(writer.close)
-        stop_on_signals(loop)
-        control.start()
-        board.update(loop_status(loop))
-        print(ready_line(control.endpoint, publisher.endpoint), file=ready, flush=True)
-        _LOG.info("DPU processor: reading the FEE on %s, frames under %s", args.link, args.root)
-        loop.run(after_each=lambda _: board.update(loop_status(loop)))
+    writer = FrameWriter(
+        args.root, queue_frames=args.queue_frames, compression=compression, separate_process=True
+    )
+    writer.start()  # its process is up before the link is: the FEE's stream never waits for it
+    try:
+        with contextlib.ExitStack() as stack:  # closed in reverse: the writer drains first
+            stack.callback(link_context.term)
+            stack.enter_context(link)
+            publisher = DpuPublisher(args.publish, context=context)
+            stack.callback(publisher.close)
+            loop = DpuLoop(
+                link, writer, state=DpuState(speed=args.speed), publish=publisher, poll_s=POLL_S
+            )
+            board = StatusBoard(writer, os.getpid())
+            control = ControlEndpoint(
+                args.control, loop.commands, loop.priorities, board.snapshot, context=context,
+                mirror=lambda: loop.mirror,
+            )  # fmt: skip
+            stack.callback(control.stop)
+            stack.callback(writer.close)
+            stop_on_signals(loop)
+            control.start()
+            board.update(loop_status(loop))
+            print(ready_line(control.endpoint, publisher.endpoint), file=ready, flush=True)
+            _LOG.info("DPU processor: reading the FEE on %s, frames under %s", args.link, args.root)
+            loop.run(after_each=lambda _: board.update(loop_status(loop)))
+    finally:
+        writer.close()  # after a failure before its turn above (a second close does nothing)
     return {"loop": loop.counters.as_dict(), "writer": board.snapshot()["writer"]}
 
 

@@ -6,7 +6,9 @@ part of a request's latency; the rest is the caller's transport and
 scheduling. The loop counts every answered request in one bucket (up to
 1 ms, 2, 5, 10, 20, 50, 100 ms, and over) and keeps the longest wait, so a
 status reader can tell a late loop from a slow path to it, and a bench can
-take the difference of two readings.
+take the difference of two readings. A query the control endpoint answers
+from the loop's published mirror waits for nobody: the endpoint counts it
+the same way (from its reading to its reply), added in the status.
 """
 
 from __future__ import annotations
@@ -37,3 +39,10 @@ class WaitCounts:
         """The counts by bucket name, and ``longest_ms``."""
         counted: dict[str, float] = dict(zip(bucket_names(), self.counts, strict=True))
         return counted | {"longest_ms": round(self.longest_s * 1e3, 3)}
+
+
+def combined(counted: dict[str, float], more: WaitCounts) -> dict[str, float]:
+    """``counted`` (an :meth:`WaitCounts.as_dict`) with the waits of ``more`` added."""
+    added = more.as_dict()
+    together = {name: counted.get(name, 0) + added[name] for name in bucket_names()}
+    return together | {"longest_ms": max(counted.get("longest_ms", 0.0), added["longest_ms"])}

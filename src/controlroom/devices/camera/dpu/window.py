@@ -63,12 +63,15 @@ class CommandSender:
         counters: LoopCounters,
         *,
         max_commands: int = 64,
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.link = link
         self.state = state
         self.commands = commands
         self.counters = counters
         self.max_commands = max_commands
+        # Called when a write changed the mirror, before its caller hears of it.
+        self.changed = changed
 
     def own_commands(self) -> list[Command]:
         """The processor's own commands due in this window."""
@@ -96,6 +99,7 @@ class CommandSender:
             replies.append(reply)
             if reply.ok and command == GO_TO_DUMP:
                 self.state.dump_due = False
+                self.changed()
             if link_failed:
                 return replies  # the queued commands wait for the next window
         most = self.max_commands if limit is None else min(limit, self.max_commands)
@@ -161,6 +165,7 @@ class CommandSender:
             failure, link_failed = error, True
         else:
             self.state.on_write_accepted(address, word)
+            self.changed()
             self.counters.commands_sent += 1
             return CommandReply(command, address, word, 0, "", frame_counter), False
         self.counters.commands_failed += 1

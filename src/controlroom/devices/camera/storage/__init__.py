@@ -2,8 +2,9 @@
 
 - `Frame`: one readout cycle (timecode, HK, register map, commands, pixels);
   `FrameBegun`: the start of one, announced before its pixels come.
-- `FrameWriter`: a writer thread fed by a bounded queue; one HDF5 file per
-  observation, or per UTC hour outside one, readable while it is written.
+- `FrameWriter`: a writer thread fed by a bounded queue (writing itself, or
+  through a writer process); one HDF5 file per observation, or per UTC hour
+  outside one, readable while it is written.
 - `FrameFileReader`: list, read and follow the frames of one file.
 - `fits.FitsCubes`: FITS cubes per CCD side from an observation's files, live
   (import it from its module: it needs astropy, the ``camera`` extra).

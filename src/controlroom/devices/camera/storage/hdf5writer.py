@@ -14,9 +14,13 @@ thread records it at once (see `FrameFile.begin`), so a process killed
 mid-readout leaves that frame marked cut. An announcement is an aid, not a
 frame: one the queue cannot take is not waited for, only counted.
 
+With ``separate_process=True`` the thread hands each frame to a child process
+that writes the files (`controlroom.devices.camera.storage.hdf5process`): the
+same queue, counters and files, without h5py holding this process's GIL.
+
 Which file a frame goes to: see
-`controlroom.devices.camera.storage.paths`; how it is laid out and committed:
-`controlroom.devices.camera.storage.hdf5file` and `.hdf5layout`.
+`controlroom.devices.camera.storage.hdf5series` and `.paths`; how it is laid
+out and committed: `controlroom.devices.camera.storage.hdf5file` and `.hdf5layout`.
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlroom.devices.camera.storage import paths
 from controlroom.devices.camera.storage.frames import CameraStorageError, Frame, FrameBegun
-from controlroom.devices.camera.storage.hdf5file import FrameFile
 from controlroom.devices.camera.storage.hdf5layout import compression_options
+from controlroom.devices.camera.storage.hdf5process import WriterProcess
+from controlroom.devices.camera.storage.hdf5series import FileSeries, FrameStore
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -71,6 +75,7 @@ class FrameWriter:
 
     ``lag_alarm_s``: `lagging` is raised while the last frame was written more
     than this long after its reception. ``clock`` gives UTC seconds (tests fix it).
+    ``separate_process``: the files are written by a child process (see the module).
     The writer keeps references to a frame's arrays: do not reuse them after ``put``.
     """
 
@@ -84,6 +89,7 @@ class FrameWriter:
         compression: str | None = None,
         fsync: bool = False,
         clock: Callable[[], float] = time.time,
+        separate_process: bool = False,
     ) -> None:
         if not 1 <= queue_frames <= 1024:
             raise CameraStorageError(f"queue_frames: {queue_frames} is outside 1..1024")
@@ -91,9 +97,10 @@ class FrameWriter:
             raise CameraStorageError(f"chunk_pixels: {chunk_pixels} is outside 1024..{1 << 24}")
         compression_options(compression)  # refuse an unknown or unavailable one now
         self.root = Path(root)
-        self._chunk_pixels = chunk_pixels
-        self._compression = compression
-        self._fsync = fsync
+        store = WriterProcess if separate_process else FileSeries
+        self._files: FrameStore = store(
+            self.root, chunk_pixels=chunk_pixels, compression=compression, fsync=fsync
+        )
         self._lag_alarm_s = lag_alarm_s
         self._clock = clock
         # One queue keeps the order (a frame's start before the frame); the room for
@@ -105,14 +112,15 @@ class FrameWriter:
         self._stats_lock = threading.Lock()  # put() and the writer thread both count
         self._done = threading.Condition()
         self._accepted = self._finished = 0
-        self._file: FrameFile | None = None
-        self._series = ""
         self._thread = threading.Thread(target=self._run, name="camera-frame-writer", daemon=True)
+        self._opened = threading.Event()
         self._closed = False
 
     def start(self) -> FrameWriter:
-        """Start the writer thread (frames put before are written first)."""
+        """Start the writer thread (frames put before are written first); with a writer
+        process, return once it is ready (or failed to start: logged, tried again)."""
         self._thread.start()
+        self._opened.wait()
         return self
 
     def __enter__(self) -> FrameWriter:
@@ -185,30 +193,40 @@ class FrameWriter:
         return self.stats.lagging
 
     def _run(self) -> None:
+        try:
+            self._files.open(self._stored)  # on this thread, which outlives a writer process
+        except Exception:  # every frame tries again, and is counted if it fails
+            log.exception("the camera frame writer could not get ready")
+        finally:
+            self._opened.set()
         while (item := self._queue.get()) is not _STOP:
             if isinstance(item, FrameBegun):
                 self._begin_room.release()
-                self._begin(item)
             else:
                 assert isinstance(item, Frame)
                 self._frame_room.release()
                 with self._stats_lock:
                     self._stats.queue_depth -= 1
-                self._write(item)
-            with self._done:
-                self._finished += 1
-                self._done.notify_all()
-        self._close_file()
+            self._files.submit(item)
+        self._files.close()
 
-    def _write(self, frame: Frame) -> None:
-        try:
-            self._file_for(frame).append(frame)
-        except Exception as exc:  # a frame that could not be stored is counted and logged
-            log.exception("camera frame %d not stored", frame.frame_counter)
-            self._close_file()
+    def _stored(self, item: Frame | FrameBegun, error: Exception | None, current: str) -> None:
+        """The store's word on ``item`` (from this writer's thread or the store's own)."""
+        if isinstance(item, FrameBegun):
+            self._begun(item, error, current)
+        else:
+            self._written(item, error, current)
+        with self._done:
+            self._finished += 1
+            self._done.notify_all()
+
+    def _written(self, frame: Frame, error: Exception | None, current: str) -> None:
+        if error is not None:  # a frame that could not be stored is counted and logged
+            log.error("camera frame %d not stored", frame.frame_counter, exc_info=error)
             with self._stats_lock:
                 self._stats.frames_failed += 1
-                self._stats.last_error = f"frame {frame.frame_counter}: {exc}"
+                self._stats.last_error = f"frame {frame.frame_counter}: {error}"
+                self._stats.current_file = current
             return
         written_s = self._clock()
         lag = written_s - frame.received_s
@@ -219,38 +237,15 @@ class FrameWriter:
             stats.last_written_s = written_s  # a reader of the counters times the writes by it
             stats.last_lag_s = lag
             stats.max_lag_s = max(stats.max_lag_s, lag)
+            stats.current_file = current
 
-    def _begin(self, header: FrameBegun) -> None:
-        try:
-            self._file_for(header).begin(header)
-        except Exception as exc:  # the frame itself may still be stored: counted apart
-            log.exception("start of camera frame %d not recorded", header.frame_counter)
-            self._close_file()
+    def _begun(self, header: FrameBegun, error: Exception | None, current: str) -> None:
+        if error is not None:  # the frame itself may still be stored: counted apart
+            log.error("start of camera frame %d not recorded", header.frame_counter, exc_info=error)
             with self._stats_lock:
                 self._stats.begins_lost += 1
-                self._stats.last_error = f"start of frame {header.frame_counter}: {exc}"
-
-    def _file_for(self, frame: Frame | FrameBegun) -> FrameFile:
-        series = paths.series_name(frame)
-        if self._file is None or series != self._series:
-            self._close_file()
-            path = paths.new_file_path(self.root, frame)
-            self._file = FrameFile(
-                path,
-                frame.obsid,
-                chunk_pixels=self._chunk_pixels,
-                compression=self._compression,
-                fsync=self._fsync,
-            )
-            self._series = series
-            with self._stats_lock:
-                self._stats.current_file = str(path)
-        return self._file
-
-    def _close_file(self) -> None:
-        if self._file is not None:
-            file, self._file = self._file, None
-            try:
-                file.close()
-            except Exception:  # closing a file on a failed disk must not stop the writer
-                log.exception("closing camera file %s", file.path)
+                self._stats.last_error = f"start of frame {header.frame_counter}: {error}"
+                self._stats.current_file = current
+            return
+        with self._stats_lock:
+            self._stats.current_file = current

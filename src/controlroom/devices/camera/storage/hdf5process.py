@@ -1,0 +1,191 @@
+"""Camera files written by a process of their own, so h5py never holds the DPU processor's GIL.
+
+h5py holds the GIL for the whole of each call into HDF5, and a writer thread
+that the system deschedules in the middle of one (on a busy machine) holds
+it for as long: every other thread of the process, the DPU's loop and its
+control endpoint included, waits. A `FrameWriter` made with
+``separate_process=True`` keeps its queue, its thread and its counters, but
+its thread hands each frame to :class:`WriterProcess`, which sends it over a
+socket pair (:mod:`.framewire`) to a child that stores it with a
+`FileSeries`. The frames follow each other on the socket (the child never
+waits for the next one); a thread of its own reads the child's replies, in
+order, and tells the writer. Both wait in socket calls, without the GIL.
+
+The child is ``python -m controlroom.devices.camera.storage.writerchild``.
+It stays in its parent's process group, so a signal to the group (SIGSTOP,
+SIGKILL of a crash test) reaches both, but it ignores SIGTERM, SIGINT and
+SIGHUP: it stops when its parent says so, once every frame is written. It
+dies with its parent (PR_SET_PDEATHSIG), so a killed processor leaves its
+file as a killed writer thread would: open, every committed frame in it. A
+child found dead when a frame is sent is replaced and the frame sent again
+(the new child opens a new file part); the frames it had taken and not
+answered are counted as not stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+
+from controlroom.devices.camera.storage import framewire
+from controlroom.devices.camera.storage.frames import CameraStorageError
+from controlroom.devices.camera.storage.hdf5series import Done, Item
+
+log = logging.getLogger(__name__)
+START_S = 30.0  # for the child to import h5py and say it is ready (a loaded machine)
+STOP_S = 60.0  # for the child to write what it was sent, close its file and exit
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024  # fewer wake-ups per frame on both sides
+CHILD = "controlroom.devices.camera.storage.writerchild"
+
+
+class WriterProcess:
+    """The `FrameStore` of a writer thread whose files a child process writes.
+
+    :meth:`open` and :meth:`submit` are called from one thread (the
+    writer's), which starts the child and outlives it.
+    """
+
+    def __init__(
+        self, root: Path, *, chunk_pixels: int, compression: str | None, fsync: bool
+    ) -> None:
+        self.root = Path(root)
+        self._argv = [
+            sys.executable, "-m", CHILD, "--root", str(self.root),
+            "--chunk-pixels", str(chunk_pixels), "--compression", compression or "none",
+        ]  # fmt: skip
+        if fsync:
+            self._argv.append("--fsync")
+        self._done: Done | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
+        self._replies: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._sent: deque[Item] = deque()  # sent, not answered yet, in order
+        self.current_file = ""
+
+    @property
+    def pid(self) -> int | None:
+        """The child's PID while one runs."""
+        return None if self._child is None else self._child.pid
+
+    def open(self, done: Done) -> None:
+        """Start the child and wait until it is ready (raises if it does not start)."""
+        self._done = done
+        self._running()
+
+    def submit(self, item: Item) -> None:
+        """Send ``item`` to the child; ``done`` follows from the reply thread (or from
+        here, if no child takes it)."""
+        assert self._done is not None, "open() first"
+        try:
+            if self._send(item) or self._send(item):  # a child found dead: once more
+                return
+            error = CameraStorageError("the writer process ended before it took the frame")
+        except CameraStorageError as exc:  # no child starts
+            error = exc
+        self._done(item, error, self.current_file)
+
+    def close(self) -> None:
+        """Let the child store what it was sent, close its file and exit; wait for it."""
+        if self._socket is not None:
+            with contextlib.suppress(OSError, CameraStorageError):
+                framewire.send_item(self._socket, framewire.STOP)
+        self._end(STOP_S)
+
+    def _send(self, item: Item) -> bool:
+        """Whether ``item`` went to a child (False: it died before it took it)."""
+        sock = self._running()
+        with self._lock:
+            self._sent.append(item)
+        try:
+            framewire.send_item(sock, item)
+            return True
+        except OSError as exc:
+            log.warning("camera writer process: %s; starting another one", exc)
+        with self._lock:  # unless the reply thread counted it with the child's loss
+            mine = any(sent is item for sent in self._sent)
+            if mine:
+                self._sent.remove(item)
+        self._end(0.0)
+        return not mine
+
+    def _running(self) -> socket.socket:
+        if self._socket is not None:
+            return self._socket
+        mine, theirs = socket.socketpair()
+        for end in (mine, theirs):
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        argv = [*self._argv, "--fd", str(theirs.fileno()), "--parent", str(os.getpid())]
+        try:
+            self._child = subprocess.Popen(
+                argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        self._socket = mine
+        try:
+            mine.settimeout(START_S)
+            framewire.receive_reply(mine)  # ready: h5py imported, signals set
+            mine.settimeout(None)  # a write takes as long as the disk needs
+        except (OSError, EOFError, CameraStorageError) as exc:
+            code = self._end(0.0)
+            raise CameraStorageError(f"the writer process did not start ({code}): {exc}") from exc
+        self._replies = threading.Thread(
+            target=self._read_replies, args=(mine,), name="camera-writer-replies", daemon=True
+        )
+        self._replies.start()
+        return mine
+
+    def _read_replies(self, sock: socket.socket) -> None:
+        """Tell ``done`` of each item the child answers; at the end, of those it never will."""
+        assert self._done is not None
+        try:
+            while not (reply := framewire.receive_reply(sock)).get("stopped"):
+                with self._lock:
+                    item = self._sent.popleft()
+                self.current_file = str(reply.get("file") or self.current_file)
+                ok = reply.get("ok")
+                error = None if ok else CameraStorageError(str(reply.get("error")))
+                self._done(item, error, self.current_file)
+        except (OSError, EOFError, CameraStorageError, IndexError) as exc:
+            reason = f"the writer process ended before it stored it: {exc}"
+        else:
+            reason = "the writer process stopped before it stored it"
+        with self._lock:
+            lost, self._sent = list(self._sent), deque()
+        for item in lost:
+            self._done(item, CameraStorageError(reason), self.current_file)
+
+    def _end(self, wait_s: float) -> int | None:
+        """Let the reply thread finish (at once if ``wait_s`` is 0), close the socket, reap
+        the child (killed if it is not gone after ``wait_s``); its exit code."""
+        sock, self._socket = self._socket, None
+        child, self._child = self._child, None
+        replies, self._replies = self._replies, None
+        if sock is not None:
+            if replies is not None:
+                replies.join(wait_s)
+                if replies.is_alive():  # the child hangs, or is gone: end its reads
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    replies.join()
+            sock.close()  # the child sees the end of its stream
+        if child is None:
+            return None
+        try:
+            return child.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return child.wait()
