@@ -9,10 +9,13 @@ own pair.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import PIPE
 
 import h5py
 import msgpack
@@ -249,3 +252,26 @@ def test_sigterm_drains_the_writer_closes_the_file_and_exits_0(tmp_path: Path) -
                     assert_pixel_exact(frame, SMALL)
     assert len(entries) == written and all(entry.written for entry in entries)
     assert all(entry.whole for entry in entries[:-1])  # only a readout cut by the stop may not be
+
+
+def test_a_processor_stops_by_itself_when_its_control_server_is_gone(tmp_path: Path) -> None:
+    # A stand-in for the control server: a process of ours that we end below.
+    parent = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
+    fee = fee_process("tcp://127.0.0.1:0", tmp_path / "fee.log", speed=SPEED, seed=SEED)
+    try:
+        options = ("--parent", str(parent.pid))
+        with (
+            fee as (_, link),
+            processor_process(
+                link, tmp_path / "frames", tmp_path / "dpu.log", options=options
+            ) as dpu,
+        ):
+            assert dpu.child.process.poll() is None
+            parent.communicate(b"", timeout=WAIT_S)  # its stdin closes: it exits
+            line = dpu.child.read_ready(lambda s: s if s.startswith("STOPPED ") else None, WAIT_S)
+            assert line is not None, dpu.child.stderr_tail()
+            assert dpu.child.process.wait(WAIT_S) == 0
+            assert "control server (pid" in (tmp_path / "dpu.log").read_text()
+    finally:
+        parent.kill()
+        parent.wait()

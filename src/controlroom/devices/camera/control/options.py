@@ -135,6 +135,7 @@ def processor_argv(url: str, options: DpuOptions) -> list[str]:
         *("--link", url, "--root", str(options.root), "--speed", repr(options.speed)),
         *("--compression", options.compression, "--queue-frames", str(options.queue_frames)),
         *("--publish", options.publish),
+        *("--parent", str(os.getpid())),  # it stops when we are gone, crashed or killed
     )
     settings = settings_for_curve()
     if settings is not None:

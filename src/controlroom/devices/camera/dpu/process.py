@@ -35,6 +35,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -86,6 +87,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--compression", choices=("none", "gzip", "lz4"), default="none")
     parser.add_argument("--queue-frames", type=int, default=16, help="frames the writer queues")
     parser.add_argument("--settings", type=Path, help="local Settings (security: CURVE keys)")
+    parser.add_argument(
+        "--parent", type=int, help="stop when this process (the control server) is gone"
+    )
     parser.add_argument("--debug", action="store_true", help="debug logs")
     return parser
 
@@ -146,6 +150,8 @@ def serve(args: argparse.Namespace, ready: TextIO) -> dict[str, Any]:
             stack.callback(control.stop)
             stack.callback(writer.close)
             stop_on_signals(loop)
+            if args.parent is not None:
+                stop_with_parent(loop, args.parent)
             control.start()
             board.update(loop_status(loop))
             print(ready_line(control.endpoint, publisher.endpoint), file=ready, flush=True)
@@ -171,6 +177,37 @@ def stop_on_signals(loop: DpuLoop) -> None:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: loop.stop())
+
+
+def stop_with_parent(loop: DpuLoop, parent: int) -> None:
+    """Stop the loop as SIGTERM would once ``parent`` has exited: a control server that
+    crashed cannot stop its processor, which would hold the FEE link and the files."""
+    try:
+        pidfd = os.pidfd_open(parent)
+    except OSError:  # gone already (or no pidfd here): nothing to serve
+        if not _alive(parent):
+            loop.stop()
+        return
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.poll()  # until the parent exits: no polling
+        os.close(pidfd)
+        _LOG.warning("DPU processor: its control server (pid %d) is gone; stopping", parent)
+        loop.stop()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 if __name__ == "__main__":
