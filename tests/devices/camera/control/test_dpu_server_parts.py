@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from concurrent.futures import Future
 from pathlib import Path
@@ -186,9 +187,10 @@ def test_the_processor_runs_on_the_link_with_the_options(tmp_path: Path) -> None
     assert pairs == {
         "--link": "tcp://127.0.0.1:5555", "--root": str(tmp_path), "--speed": "20.0",
         "--compression": "gzip", "--queue-frames": "4", "--publish": "tcp://127.0.0.1:0",
+        "--parent": str(os.getpid()),  # it stops by itself once we are gone
     }  # fmt: skip
     wide = DpuOptions.checked(root=str(tmp_path), publish="tcp://*:7790")
-    assert processor_argv("tcp://127.0.0.1:5555", wide)[-2:] == ["--publish", "tcp://*:7790"]
+    assert processor_argv("tcp://127.0.0.1:5555", wide)[-4:-2] == ["--publish", "tcp://*:7790"]
     assert options.restart.max_restarts == 5  # the process manager's numbers by default
 
 
