@@ -44,7 +44,7 @@ from controlroom.web.pages import (
 from controlroom.web.security import Viewer, guard
 from controlroom.web.sessions import Passwords, Session, SessionStore
 from controlroom.web.throttle import LoginThrottle
-from controlroom.web.ws import live_socket
+from controlroom.web.ws import ConnectionNote, live_socket
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ def create_app(
     app.state.web = context
     app.state.tls = tls
     app.middleware("http")(guard)
+    app.add_middleware(ConnectionNote)
     app.include_router(_common_routes())
     for page in chosen:
         app.include_router(page.router)

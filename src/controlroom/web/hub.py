@@ -22,10 +22,12 @@ Prefixes match like ZeroMQ subscriptions: ``"hk/"`` is every server's HK,
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 STATUS, HK, EVENT, SERVER = "status", "hk", "event", "server"
@@ -44,15 +46,31 @@ class Message:
     time: float
     values: dict[str, Any]
     seq: int = 0
+    _change: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
         return self.topic.partition("/")[0]
 
     def to_json(self) -> dict[str, Any]:
-        # Every field, as a shallow copy of the instance dict: this runs once per change
-        # and open page, and beats building the dict key by key (and asdict's deep copy).
-        return self.__dict__.copy()
+        return {
+            "topic": self.topic,
+            "server": self.server,
+            "time": self.time,
+            "values": self.values,
+            "seq": self.seq,
+        }
+
+    def change_text(self) -> str:
+        """The ``change`` message of the WebSocket protocol, as JSON text.
+
+        Encoded once, by whichever page is sent it first, and shared by all the
+        others: with hundreds of pages open, encoding per page was most of the
+        fan-out's time. Two threads racing here encode the same text twice, harmlessly.
+        """
+        if self._change is None:
+            self._change = dumps({"type": "change", **self.to_json()})
+        return self._change
 
 
 def topic_of(kind: str, server: str) -> str:
@@ -106,15 +124,13 @@ class Hub:
             for message in batch:
                 self.published += 1
                 message.seq = self.published
+                message._change = None  # the text has the seq: a message published again
                 self._latest[message.topic] = message
                 if message.kind == EVENT:
                     self.events.append(message)
             # Offered under the lock: a sink attaching now gets either the snapshot
             # with these messages or these messages, never both or neither.
-            for sink, prefixes in self._sinks.items():
-                chosen = [m for m in batch if matches(m.topic, prefixes)]
-                if chosen:
-                    sink.offer(chosen)
+            self._offer(batch)
 
     def attach(self, sink: Sink, prefixes: Sequence[str]) -> Snapshot:
         """Follow ``prefixes`` (replacing what ``sink`` followed); the snapshot to start from."""
@@ -148,7 +164,37 @@ class Hub:
         with self._lock:
             return len(self._sinks)
 
+    def _offer(self, batch: list[Message]) -> None:
+        # Most pages follow the same few prefix sets: choose once per set, not per sink.
+        # The sinks share the chosen tuple, so none of them can change what another gets.
+        chosen_for: dict[tuple[str, ...], tuple[Message, ...]] = {}
+        for sink, prefixes in self._sinks.items():
+            chosen = chosen_for.get(prefixes)
+            if chosen is None:
+                chosen = chosen_for[prefixes] = tuple(
+                    m for m in batch if matches(m.topic, prefixes)
+                )
+            if chosen:
+                sink.offer(chosen)
+
     def _snapshot(self, prefixes: tuple[str, ...]) -> Snapshot:
         topics = {t: m for t, m in self._latest.items() if matches(t, prefixes)}
         events = [m for m in self.events if matches(m.topic, prefixes)]
         return Snapshot(topics, events, self.published)
+
+
+def dumps(payload: Any) -> str:
+    """JSON a browser can parse: NaN and infinities become null, unknown types text."""
+    return json.dumps(_clean(payload), separators=(",", ":"), default=str)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _clean(value.tolist())
+    return value

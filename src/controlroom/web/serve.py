@@ -12,6 +12,7 @@ address it will listen on); the announced URL then says ``https://``.
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Callable
 from types import FrameType
@@ -49,6 +50,23 @@ class AnnouncingServer(uvicorn.Server):
 
 def serve(app: Any, host: str, port: int, announce: Announce, *, debug: bool = False) -> bool:
     """Serve ``app`` on ``host:port`` until stopped; False if it never started listening."""
+
+    def started(url: str) -> None:
+        # What the process holds once it listens (modules, the app, the hub) lives as
+        # long as it does: out of every later full collection, which with hundreds of
+        # sockets open pauses the loop for 100 ms and more, a third of it for this.
+        gc.freeze()
+        announce(url)
+
+    server = panel_server(app, host, port, started, debug=debug)
+    server.run()
+    return bool(server.started)
+
+
+def panel_server(
+    app: Any, host: str, port: int, announce: Announce, *, debug: bool = False
+) -> AnnouncingServer:
+    """The server :func:`serve` runs (tests run it in a thread and set ``should_exit``)."""
     tls = tls_of(app)
     config = uvicorn.Config(
         app,
@@ -57,12 +75,14 @@ def serve(app: Any, host: str, port: int, announce: Announce, *, debug: bool = F
         log_level="debug" if debug else "warning",
         lifespan="on",
         proxy_headers=False,  # behind a TLS proxy, configure forwarded headers there
+        # Compressing is per socket (each has its own zlib stream): with hundreds of
+        # pages open it was over a third of what sending a change cost, to save
+        # bandwidth a lab's network does not miss (a page gets a few kB/s of HK).
+        ws_per_message_deflate=False,
         ssl_certfile=tls.cert if tls else None,
         ssl_keyfile=tls.key if tls else None,
     )
-    server = AnnouncingServer(config, announce)
-    server.run()
-    return bool(server.started)
+    return AnnouncingServer(config, announce)
 
 
 def tls_of(app: Any) -> TlsFiles | None:

@@ -15,7 +15,8 @@ Protocol (JSON text messages):
 
 The handshake needs a session cookie (or anonymous access) and, when the
 browser sends an ``Origin``, this site's own; otherwise it is closed with
-code 4401. A session that expires closes the socket with 4401 too.
+code 4401. A session that expires (or logs out) closes the socket with 4401
+too, within :data:`~.clients.SESSION_CHECK_S` of the clock saying so.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from controlroom.web.clients import ClientQueue, dumps
+from controlroom.web.clients import ClientQueue, FrameWriter, LoopInbox, dumps
 from controlroom.web.config import role_at_least
 from controlroom.web.context import WebContext, web_context
 from controlroom.web.security import csrf_matches, websocket_session
 from controlroom.web.sessions import Session
 
 UNAUTHORISED = 4401  # the WebSocket spelling of HTTP 401 (4000-4999 are the application's)
+CONNECTION = "controlroom.connection"  # the scope key ConnectionNote sets
 
 
 def parse_topics(text: str | list[Any]) -> list[str]:
@@ -51,7 +54,15 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=UNAUTHORISED)
         return
     await websocket.accept()
-    client = ClientQueue(asyncio.get_running_loop(), context.config.client_queue, session.user)
+    loop = asyncio.get_running_loop()
+    client = ClientQueue(
+        loop,
+        context.config.client_queue,
+        session.user,
+        inbox=_inbox_of(websocket, loop),
+        writer=FrameWriter.of(websocket.scope.get(CONNECTION)),
+        session_live=lambda: context.sessions.get(session.token) is not None,
+    )
     prefixes = parse_topics(websocket.query_params.get("topics", ""))
     link = _Link(websocket, context, session, client, prefixes)
     context.clients.add(client)
@@ -69,6 +80,33 @@ async def live_socket(websocket: WebSocket) -> None:
         context.clients.discard(client)
 
 
+class ConnectionNote:
+    """ASGI middleware: notes in the scope of a WebSocket the server's connection object.
+
+    That is the object whose method the server passed as ``send`` (uvicorn's
+    protocol instance, which has the transport): :class:`~.clients.FrameWriter`
+    writes changes to it directly when it recognises it; when it does not (another
+    server, the test client) every change goes through ``send`` as before.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[CONNECTION] = getattr(send, "__self__", None)
+        await self.app(scope, receive, send)
+
+
+def _inbox_of(websocket: WebSocket, loop: asyncio.AbstractEventLoop) -> LoopInbox:
+    """The inbox all the app's sockets in ``loop`` share (made by the first of them)."""
+    state = websocket.app.state
+    inbox = getattr(state, "live_inbox", None)
+    if not isinstance(inbox, LoopInbox) or inbox.loop is not loop:
+        inbox = state.live_inbox = LoopInbox(loop)
+    return inbox
+
+
 @dataclass
 class _Link:
     """One open socket: its session, its queue and the topic prefixes it follows now."""
@@ -80,26 +118,27 @@ class _Link:
     prefixes: list[str]
 
     async def send(self) -> None:
-        """The only writer of the socket: replies, snapshots, changes newer than the snapshot."""
-        seen = 0
+        """The socket's writer: replies, snapshots, and the changes newer than the snapshot
+        that could not be written as they came (see :mod:`.clients`)."""
         first = True
+        loop = asyncio.get_running_loop()
         while True:
             replies, resync, changes = await self.client.take()
-            if self.context.sessions.get(self.session.token) is None:
+            if not self.client.session_valid(loop.time(), ask=bool(replies)):
                 await self.websocket.close(code=UNAUTHORISED, reason="session expired")
                 return
             for reply in replies:
                 await self.websocket.send_text(dumps(reply))
             if resync:
                 snapshot = self.context.hub.attach(self.client, self.prefixes)
-                seen = snapshot.seq
+                self.client.seen = snapshot.seq
                 self.client.resyncs += 0 if first else 1
                 first = False
                 await self.websocket.send_text(dumps(snapshot.to_json()))
-            fresh = [m for m in changes if m.seq > seen]
-            for message in fresh:
-                await self.websocket.send_text(dumps({"type": "change", **message.to_json()}))
-            self.client.delivered += len(fresh)
+            for message in changes:
+                if message.seq > self.client.seen:
+                    await self.websocket.send_text(message.change_text())
+                    self.client.delivered += 1
 
     async def receive(self) -> None:
         while True:
