@@ -1,4 +1,4 @@
-"""The fan-out behind the real server: uvicorn on loopback, changes written straight to sockets."""
+"""The fan-out end to end: through the test client, and behind uvicorn writing to sockets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from panel_helpers import Clock, panel_settings
+from fastapi.testclient import TestClient
+from panel_helpers import Clock, MakeClient, login, panel_settings
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -37,6 +40,33 @@ def dummy_server() -> Iterator[ControlServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def panel(make_client: MakeClient, dummy_server: ControlServer) -> TestClient:
+    target = Target("dummy", "device", dummy_server.endpoint, dummy_server.pub_endpoint)
+    return make_client(targets={"dummy": target})
+
+
+def test_a_socket_whose_session_expires_is_closed_while_changes_flow(
+    panel: TestClient, clock: Clock
+) -> None:
+    login(panel, "vera")
+    with panel.websocket_connect("/ws?topics=hk/dummy") as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        while ws.receive_json()["type"] != "change":
+            pass
+        clock.now += 601.0  # past web.session_ttl_s
+        with pytest.raises(WebSocketDisconnect) as closed:
+            read_at_most(ws, 400)
+    assert closed.value.code == UNAUTHORISED
+
+
+def read_at_most(ws: WebSocketTestSession, count: int) -> None:
+    # Changes keep coming until the session is next checked (HK at 20 Hz): far fewer
+    # than ``count``, unless it never is.
+    for _ in range(count):
+        ws.receive_json()
 
 
 @pytest.fixture

@@ -169,13 +169,11 @@ class ClientQueue:
         self._session_until = now + SESSION_CHECK_S
         return True
 
-    def put(
-        self, messages: Sequence[Message], framed: dict[int, bytes] | None = None, now: float = 0.0
-    ) -> None:
-        """From the loop: write ``messages`` now if the socket keeps up, else queue them."""
+    def put(self, messages: Sequence[Message], framed: dict[int, bytes], now: float) -> None:
+        """From the loop at ``now`` (loop time): write ``messages`` if the socket keeps up,
+        else queue them; ``framed`` holds the frames of the offers handed over with them."""
         if self._writes_directly(messages, now):
             assert self._writer is not None
-            assert framed is not None
             frames = framed.get(id(messages))
             if frames is None:
                 frames = framed[id(messages)] = change_frames(messages)
