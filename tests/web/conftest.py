@@ -9,6 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from panel_helpers import Clock, MakeClient, panel_settings
 
+from controlroom.device.serving import DeviceService
+from controlroom.devices.dummy import DummySensor
+from controlroom.rpc import ControlServer
 from controlroom.web import create_app
 from controlroom.web.discovery import StaticDiscovery, Target
 from controlroom.web.pages import Page
@@ -50,3 +53,19 @@ def make_client(clock: Clock) -> Iterator[MakeClient]:
 @pytest.fixture
 def client(make_client: MakeClient) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def dummy_server() -> Iterator[ControlServer]:
+    """A dummy control server publishing HK and status every 50 ms, for the live feed."""
+    server = ControlServer(
+        "dummy",
+        DeviceService(DummySensor()),
+        endpoint="tcp://127.0.0.1:0",
+        pub_endpoint="tcp://127.0.0.1:0",
+        hk_period_s=0.05,
+        status_period_s=0.05,
+    )
+    server.start()
+    yield server
+    server.stop()

@@ -16,8 +16,6 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from controlroom.device.serving import DeviceService
-from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer
 from controlroom.web import create_app
 from controlroom.web.discovery import StaticDiscovery, Target
@@ -25,21 +23,6 @@ from controlroom.web.serve import panel_server
 from controlroom.web.ws import UNAUTHORISED
 
 START_S = 30.0
-
-
-@pytest.fixture
-def dummy_server() -> Iterator[ControlServer]:
-    server = ControlServer(
-        "dummy",
-        DeviceService(DummySensor()),
-        endpoint="tcp://127.0.0.1:0",
-        pub_endpoint="tcp://127.0.0.1:0",
-        hk_period_s=0.05,
-        status_period_s=1.0,
-    )
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

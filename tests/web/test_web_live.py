@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,27 +10,10 @@ from panel_helpers import MakeClient, login
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from controlroom.device.serving import DeviceService
-from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer
 from controlroom.testing.waiting import wait_until
 from controlroom.web.discovery import Target
 from controlroom.web.ws import UNAUTHORISED
-
-
-@pytest.fixture
-def dummy_server() -> Iterator[ControlServer]:
-    server = ControlServer(
-        "dummy",
-        DeviceService(DummySensor()),
-        endpoint="tcp://127.0.0.1:0",
-        pub_endpoint="tcp://127.0.0.1:0",
-        hk_period_s=0.05,
-        status_period_s=0.05,
-    )
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

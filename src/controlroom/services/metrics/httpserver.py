@@ -10,7 +10,6 @@ hundred idle servers on a host wake for nothing), and it joins its threads.
 
 from __future__ import annotations
 
-import os
 import selectors
 import socket
 import socketserver
@@ -20,6 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
+from controlroom.rpc.wakeup import WakePipe
 from controlroom.services.metrics.errors import MetricsAddressError
 
 _CLIENT_TIMEOUT_S = 5.0  # a client that stalls mid-request cannot hold stop() for longer
@@ -68,17 +68,18 @@ class MetricsHttpServer:
             raise MetricsAddressError(f"cannot serve metrics on {host}:{port}: {exc}") from exc
         self.host = host
         self._httpd.timeout = 0  # handle_request() is only called once a client waits
-        self._wake_r, self._wake_w = os.pipe()
+        self._wake = WakePipe()
+        self._stopped = False
         self._thread = threading.Thread(target=self._serve, name=f"{name}-metrics", daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
         with selectors.DefaultSelector() as selector:
             selector.register(self._httpd, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
+            selector.register(self._wake.fd, selectors.EVENT_READ)
             while True:
                 for key, _ in selector.select():
-                    if key.fileobj == self._wake_r:
+                    if key.fileobj == self._wake.fd:
                         return
                     self._httpd.handle_request()
 
@@ -97,11 +98,9 @@ class MetricsHttpServer:
 
     def stop(self) -> None:
         """Stop serving, close the socket and join every thread this server started."""
-        if self._wake_w < 0:
+        if self._stopped:
             return
-        os.write(self._wake_w, b"x")
+        self._stopped = True
+        self._wake.nudge()
         self._thread.join()
         self._httpd.server_close()
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
-        self._wake_r = self._wake_w = -1
