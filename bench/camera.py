@@ -87,7 +87,7 @@ def subject_round(args: argparse.Namespace, seconds: float) -> Round:
             child(
                 "-m", "controlroom.devices.camera.sim.server",
                 "--endpoint", endpoint_for(args.transport, folder),
-                "--speed", str(args.speed), "--seed", str(args.seed),
+                "--speed", str(args.speed), "--seed", str(args.seed), "--burst",
                 "--linger-s", str(SETUP_S),  # what is queued at its stop still reaches the DPU
             )
         )  # fmt: skip

@@ -1,7 +1,8 @@
 """Priority latency: a read of the DPU answers within milliseconds wherever the cycle is.
 
 The FEE simulator (its own process) streams full-frame readouts (41 MB per
-pulse, sent as fast as the link takes them) at each speed of ``--speeds``:
+pulse, at the CCD's pace over the readout phase as the instrument sends them;
+``--burst``: as fast as the link takes them) at each speed of ``--speeds``:
 1 is the instrument's own timing (6.25 s periods, 25 s cycles), 8 eight times
 faster (781 ms periods: 82 MB/s to store, which saturates two cores). The DPU
 control server (a ControlServer with a DpuController in this process, as
@@ -114,6 +115,7 @@ def session(args: argparse.Namespace, speed: float) -> dict[str, Any]:
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.dir)))
         fee_argv = ("--endpoint", "tcp://127.0.0.1:0", "--speed", f"{speed:g}")
+        fee_argv += ("--burst",) if args.burst else ()
         _, ready = stack.enter_context(
             child("-m", "controlroom.devices.camera.sim.server", *fee_argv)
         )
@@ -214,6 +216,7 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=5.0, help="longest pause between calls")
     parser.add_argument("--verify", type=int, default=4, help="frames checked per round")
     parser.add_argument("--dir", default=None, help="where the HDF5 files go (then removed)")
+    parser.add_argument("--burst", action="store_true", help="readouts as fast as the link goes")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds: at least 1")

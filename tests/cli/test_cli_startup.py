@@ -27,6 +27,9 @@ NEVER_FOR_HELP = (
 """Heavy modules no help page and no `call` needs."""
 NOT_FOR_THE_TOP_HELP = (
     *NEVER_FOR_HELP,
+    "rich",  # the top page is drawn without it (cli.tophelp)
+    "typer.rich_utils",
+    "markdown_it",
     "zmq",
     "msgpack",
     "yaml",

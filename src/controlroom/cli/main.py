@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer import _click  # the base classes of Typer's groups and contexts
 
 import controlroom
+from controlroom.cli import tophelp
 from controlroom.cli.errors import DEBUG_KEY, is_expected, reported
 from controlroom.cli.lazy import LazyGroup, Subcommand
 
@@ -161,6 +163,9 @@ SUBCOMMANDS = {  # in the order `controlroom --help` lists them
 
 class ControlroomGroup(LazyGroup):
     subcommands = SUBCOMMANDS
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        formatter.write(tophelp.page(self, ctx))  # without Rich's import (see tophelp)
 
 
 app = typer.Typer(

@@ -71,6 +71,7 @@ class ReceivedPulse:
     received_s: float  # monotonic time the timecode arrived: the DPU's pulse start
     hk: HousekeepingPacket
     data: list[DataPacket] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # monotonic, one per data packet
 
     def pixels(self, side: str, kind: str, shape: tuple[int, int]) -> np.ndarray:
         """One part of the readout, reassembled from its packets."""
@@ -107,6 +108,7 @@ class Dpu:
                 packet = self._packet()
                 assert isinstance(packet, DataPacket), f"expected image data, got {packet}"
                 pulse.data.append(packet)
+                pulse.arrivals.append(time.monotonic())
         return pulse
 
     def wait_for_window(self, pulse: ReceivedPulse) -> None:

@@ -24,10 +24,11 @@ from controlroom.device.spacewire import (
     Status,
 )
 from controlroom.devices.camera.cycle import SyncTiming
-from controlroom.devices.camera.geometry import IMAGE_COLUMNS, Side
+from controlroom.devices.camera.geometry import IMAGE_COLUMNS, Readout, Side
 from controlroom.devices.camera.images import pixel_checksum, synthetic_image
 from controlroom.devices.camera.modes import ErrorFlag, FeeMode
 from controlroom.devices.camera.registers import RegisterMap, encode_word
+from controlroom.devices.camera.sim.pace import ReadoutPace
 from controlroom.rpc.child import Child, module_argv
 
 pytestmark = pytest.mark.integration
@@ -99,6 +100,12 @@ def test_the_fee_streams_takes_commands_in_the_window_and_refuses_others(tmp_pat
             long = dpu.pulse()  # the long pulse loads the map: the partial readout of CCD 1
             assert hk_field(long.hk, "op_mode") == FeeMode.FULL_IMAGE
             _check_readout(long)
+            # The rows leave at the CCD's pace, not in one burst: the last packet cannot come
+            # before its due time (a busy machine only delays it; half the span is left for
+            # this reader seeing the timecode late).
+            readout = Readout.from_registers(regs, pending=True)
+            span = ReadoutPace.of(readout, timing, 0.0, burst=False).span
+            assert long.arrivals[-1] - long.received_s >= 0.5 * span
             assert hk_field(long.hk, "error_flags") == 0
 
             timecode, received_s = dpu.next_timecode()  # the readout phase: no window

@@ -7,10 +7,13 @@ period it answers the DPU's RMAP commands (:mod:`.commands`). Pulses follow a
 monotonic clock, ``speed`` times faster than real time; pulse 0 is when
 :meth:`FeeSimulator.run` starts.
 
-A readout goes as fast as the link takes it. When one outlasts a period
-(full frames at speed 100: 62.5 ms periods) readouts follow back to back and
-the pulses within one are missed: the stream runs at the link's pace, as
-bench/camera.py uses it; no command window is left, so command the mode first.
+A readout leaves at the CCD's pace, its packets spread over the readout
+phase as rows are clocked out (:mod:`.pace`), answering the DPU's commands
+in between; with ``burst`` it goes as fast as the link takes it. When one
+outlasts a period (full frames at speed 100: 62.5 ms periods) readouts follow
+back to back and the pulses within one are missed: the stream runs at the
+link's pace, as bench/camera.py uses it; no command window is left, so
+command the mode first.
 
 The FEE runs whether or not a DPU listens, as the hardware does: a pulse
 with no DPU connected is kept (the register map is loaded, the counters
@@ -44,6 +47,7 @@ from controlroom.devices.camera.sequencer import (
     start_pulse,
 )
 from controlroom.devices.camera.sim.commands import BurstLog, CommandPort
+from controlroom.devices.camera.sim.pace import ReadoutPace
 from controlroom.devices.camera.sim.packets import PacketMaker
 from controlroom.devices.camera.sim.pixels import PixelPipeline, plan_parts, predicted_parts
 from controlroom.devices.camera.sim.presence import DpuPresence
@@ -87,12 +91,14 @@ class FeeSimulator:
         *,
         speed: float = 1.0,
         seed: int = 0,
+        burst: bool = False,
         registers: RegisterMap | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.link = link
         self.registers = registers if registers is not None else RegisterMap.load()
         self.speed = speed
+        self.burst = burst
         self.timing = SyncTiming.from_registers(self.registers, speed=speed)
         self.commands = CommandPort(self.registers, self._write_outcome)
         self.packets = PacketMaker()
@@ -189,8 +195,11 @@ class FeeSimulator:
     def _send_readout(self, plan: PulsePlan) -> None:
         window_opens = self._pulse_start + self.timing.readout_s / self.timing.speed
         self.pixels.prepare(plan_parts(plan), current=True)
+        pace = self._pace(plan)
         next_look = self._clock()
-        for packet in self.packets.readout(plan, self.pixels.take):
+        for index, packet in enumerate(self.packets.readout(plan, self.pixels.take)):
+            if pace.span:
+                self._serve_until(pace.due(index))
             self.link.write_packet(packet)
             self.counters.data_packets += 1
             self.counters.data_bytes += len(packet)
@@ -206,6 +215,11 @@ class FeeSimulator:
         self.counters.late_readouts += 1
         raise_error_flag(self.registers, ErrorFlag.TX_BUFFER_OVERFLOW)
         self._late.bad(f"pulse {plan.pulse.number}, at speed {self.speed:g}")
+
+    def _pace(self, plan: PulsePlan) -> ReadoutPace:
+        if plan.readout is None:
+            return ReadoutPace(self._pulse_start, 0.0, 1)
+        return ReadoutPace.of(plan.readout, self.timing, self._pulse_start, burst=self.burst)
 
     def _hk_area(self) -> bytes:
         return self.registers.read_area("housekeeping")

@@ -8,8 +8,10 @@ and runs the sync cycle until SIGINT or SIGTERM. Then it stops after the
 packet being sent, gives the packets still queued ``--linger-s`` to reach
 the DPU, prints ``STOPPED {counters as JSON}`` and exits 0.
 
-``--speed 100`` (or more) streams full frames as fast as the link takes
-them, readout after readout (see :mod:`.fee`).
+A readout leaves at the CCD's pace, spread over the readout phase;
+``--burst`` sends each as fast as the link takes it. ``--speed 100`` (or
+more) streams full frames at the link's pace either way, readout after
+readout (see :mod:`.fee`).
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ def stopped_by_signals(sim: FeeSimulator) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def serve(endpoint: str, *, speed: float, seed: int, linger_s: float) -> FeeSimulator:
+def serve(
+    endpoint: str, *, speed: float, seed: int, linger_s: float, burst: bool = False
+) -> FeeSimulator:
     """Bind ``endpoint``, print the ready line and run the FEE until a signal stops it."""
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     link = SpaceWireOverZeroMQ(
@@ -78,7 +82,7 @@ def serve(endpoint: str, *, speed: float, seed: int, linger_s: float) -> FeeSimu
         linger_s=linger_s,
         name="FEE link",
     )
-    sim = FeeSimulator(link, speed=speed, seed=seed)
+    sim = FeeSimulator(link, speed=speed, seed=seed, burst=burst)
     try:
         with stopped_by_signals(sim), link:
             print(ready_line(link.endpoint), flush=True)
@@ -96,12 +100,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--linger-s", type=float, default=2.0, help="time queued packets get to leave at the end"
     )
+    parser.add_argument(
+        "--burst", action="store_true", help="send each readout as fast as the link takes it"
+    )
     args = parse_simulator_args(parser, argv)
     if args.seed < 0 or args.linger_s < 0:
         parser.error("--seed and --linger-s must not be negative")
     endpoint = args.endpoint or tcp_endpoint(args.host, args.port)
     try:
-        sim = serve(endpoint, speed=args.speed, seed=args.seed, linger_s=args.linger_s)
+        sim = serve(
+            endpoint, speed=args.speed, seed=args.seed, linger_s=args.linger_s, burst=args.burst
+        )
     except (ArgumentError, InsecureServer, zmq.ZMQError) as error:  # a bad or busy endpoint
         parser.exit(2, f"FEE simulator on {endpoint}: {error}\n")
     sys.stdout.write(f"STOPPED {json.dumps(sim.summary())}\n")

@@ -3,10 +3,11 @@
 A message is a 4-byte length, a msgpack map, then (for a frame) the raw
 little-endian uint16 pixels of every CCD side the map lists, in its order:
 the pixels are never encoded, and ``socket.sendall`` / ``recv_into`` move
-them without holding the GIL. Only plain data is decoded (nothing is
-unpickled), and the sizes are bounded before anything is allocated; the
-frame is checked again when it is built on the receiving side. Replies go
-back the same way, a map with no pixels.
+them without holding the GIL. A frame whose pixels went into a shared slot
+(:mod:`.pixelslots`) names the slot instead, and no pixels follow. Only
+plain data is decoded (nothing is unpickled), and the sizes are bounded
+before anything is allocated; the frame is checked again when it is built on
+the receiving side. Replies go back the same way, a map with no pixels.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from controlroom.devices.camera.storage.frames import (
     FrameBegun,
     commands_json,
 )
+from controlroom.devices.camera.storage.pixelslots import PixelSlots
 
 LENGTH = struct.Struct("<I")
 MAX_HEADER_BYTES = 8 * 1024 * 1024  # a register map and commands at their bounds fit
@@ -40,8 +42,14 @@ class WireError(CameraStorageError):
     """The stream to or from the writer process broke or carried something it should not."""
 
 
-def send_item(sock: socket.socket, item: Frame | FrameBegun | str) -> None:
-    """Send a frame, a frame's start or STOP."""
+def send_item(
+    sock: socket.socket,
+    item: Frame | FrameBegun | str,
+    *,
+    slots: PixelSlots | None = None,
+    slot: int | None = None,
+) -> None:
+    """Send a frame, a frame's start or STOP; a frame's pixels through ``slot`` if given."""
     if isinstance(item, str):
         _send_map(sock, {"kind": item})
         return
@@ -70,13 +78,20 @@ def send_item(sock: socket.socket, item: Frame | FrameBegun | str) -> None:
         "num_cycles": item.num_cycles,
         "pixels": [[kind, ccd, side, *array.shape] for kind, (ccd, side), array in pixels],
     }
+    if slots is not None and slot is not None:
+        slots.place(slot, [array for _, _, array in pixels])
+        _send_map(sock, header | {"slot": slot})
+        return
     _send_map(sock, header)
     for _, _, array in pixels:
         sock.sendall(array.reshape(-1).view(np.uint8).data)
 
 
-def receive_item(sock: socket.socket) -> Frame | FrameBegun | str:
-    """The next item sent by :func:`send_item`; EOFError if the stream ended between two."""
+def receive_item(sock: socket.socket, slots: PixelSlots | None = None) -> Frame | FrameBegun | str:
+    """The next item sent by :func:`send_item`; EOFError if the stream ended between two.
+
+    A frame's pixels in a shared slot are views on ``slots``: valid until the reply.
+    """
     header = _receive_map(sock)
     kind = header.get("kind")
     if kind == STOP:
@@ -87,7 +102,7 @@ def receive_item(sock: socket.socket) -> Frame | FrameBegun | str:
             return FrameBegun(**start)
         if kind != "frame":
             raise WireError(f"an item of kind {kind!r}")
-        images, overscan = _receive_pixels(sock, header["pixels"])
+        images, overscan = _receive_pixels(sock, header["pixels"], slots, header.get("slot"))
         return Frame(
             **start,
             register_map=np.frombuffer(header["register_map"], np.uint8).copy(),
@@ -111,18 +126,27 @@ def receive_reply(sock: socket.socket) -> dict[str, Any]:
 
 
 def _receive_pixels(
-    sock: socket.socket, listed: object
+    sock: socket.socket, listed: object, slots: PixelSlots | None, slot: object
 ) -> tuple[dict[tuple[int, str], np.ndarray], dict[tuple[int, str], np.ndarray]]:
     if not isinstance(listed, list) or len(listed) > 2 * len(SLOTS):
         raise WireError(f"pixels: a list of at most {2 * len(SLOTS)} sides")
     found: dict[str, dict[tuple[int, str], np.ndarray]] = {"images": {}, "overscan": {}}
+    shapes = []
     for kind, ccd, side, rows, cols in listed:
         if kind not in found or (ccd, side) not in SLOTS:
             raise WireError(f"pixels of {kind!r} {ccd!r} {side!r}")
         if not (0 < rows <= MAX_ROWS and 0 < cols <= MAX_COLS):
             raise WireError(f"{rows} x {cols} pixels, at most {MAX_ROWS} x {MAX_COLS}")
-        array = np.empty((rows, cols), PIXEL)
-        _receive_into(sock, array.reshape(-1).view(np.uint8).data)
+        shapes.append((rows, cols))
+    if slot is None:
+        arrays = [np.empty(shape, PIXEL) for shape in shapes]
+        for array in arrays:
+            _receive_into(sock, array.reshape(-1).view(np.uint8).data)
+    elif slots is None or not isinstance(slot, int):
+        raise WireError(f"pixels in slot {slot!r}, and no shared slots here")
+    else:
+        arrays = slots.views(slot, shapes, PIXEL)
+    for (kind, ccd, side, _, _), array in zip(listed, arrays, strict=True):
         found[kind][(ccd, side)] = array
     return found["images"], found["overscan"]
 

@@ -36,6 +36,7 @@ from controlroom.devices.camera.storage.hdf5layout import (
 )
 
 WRITE_SLICE_BYTES = 1 << 20  # one h5py write call: about a millisecond of memory copying
+WHOLE = None  # write_slice_bytes of a process that writes nothing else: one call per array
 _HK = "bytes/hk"
 
 
@@ -50,8 +51,10 @@ class FrameFile:
         chunk_pixels: int = 1 << 20,
         compression: str | None = None,
         fsync: bool = False,
+        write_slice_bytes: int | None = WRITE_SLICE_BYTES,
     ) -> None:
         self.path = path
+        self._slice_bytes = write_slice_bytes
         path.parent.mkdir(parents=True, exist_ok=True)
         # Made under another name and given its own once in SWMR mode: a reader that
         # finds the file (a live FITS builder) never opens it half made, nor locked.
@@ -157,9 +160,12 @@ class FrameFile:
         end = self._ends[name]
         heap.resize((end,))
         flat, start = data.reshape(-1), end - data.size
+        if self._slice_bytes is WHOLE:  # a writer process: nobody waits for the GIL
+            heap[start:end] = flat
+            return
         # h5py holds the GIL for the whole of one write: slices keep each hold short, so
         # the DPU's loop thread (priority requests, packets) runs between them.
-        step = max(1, WRITE_SLICE_BYTES // max(1, flat.itemsize))
+        step = max(1, self._slice_bytes // max(1, flat.itemsize))
         for offset in range(0, flat.size, step):
             piece = flat[offset : offset + step]
             heap[start + offset : start + offset + piece.size] = piece

@@ -6,7 +6,8 @@ it for as long: every other thread of the process, the DPU's loop and its
 control endpoint included, waits. A `FrameWriter` made with
 ``separate_process=True`` keeps its queue, its thread and its counters, but
 its thread hands each frame to :class:`WriterProcess`, which sends it over a
-socket pair (:mod:`.framewire`) to a child that stores it with a
+socket pair (:mod:`.framewire`), its pixels through a slot of shared
+memory (:mod:`.pixelslots`), to a child that stores it with a
 `FileSeries`. The frames follow each other on the socket (the child never
 waits for the next one); a thread of its own reads the child's replies, in
 order, and tells the writer. Both wait in socket calls, without the GIL.
@@ -35,8 +36,9 @@ from collections import deque
 from pathlib import Path
 
 from controlroom.devices.camera.storage import framewire
-from controlroom.devices.camera.storage.frames import CameraStorageError
+from controlroom.devices.camera.storage.frames import CameraStorageError, Frame
 from controlroom.devices.camera.storage.hdf5series import Done, Item
+from controlroom.devices.camera.storage.pixelslots import PixelSlots
 
 log = logging.getLogger(__name__)
 START_S = 30.0  # for the child to import h5py and say it is ready (a loaded machine)
@@ -62,12 +64,13 @@ class WriterProcess:
         ]  # fmt: skip
         if fsync:
             self._argv.append("--fsync")
+        self._slots: PixelSlots | None = None  # made with the first child, kept for the next
         self._done: Done | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self._socket: socket.socket | None = None
         self._replies: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._sent: deque[Item] = deque()  # sent, not answered yet, in order
+        self._sent: deque[tuple[Item, int | None]] = deque()  # not answered yet, in order
         self.current_file = ""
 
     @property
@@ -98,23 +101,43 @@ class WriterProcess:
             with contextlib.suppress(OSError, CameraStorageError):
                 framewire.send_item(self._socket, framewire.STOP)
         self._end(STOP_S)
+        if self._slots is not None:  # the child and the reply thread are gone
+            self._slots.close()
+            self._slots = None
 
     def _send(self, item: Item) -> bool:
         """Whether ``item`` went to a child (False: it died before it took it)."""
         sock = self._running()
+        slot = self._slot_for(self._slots_made(), item)
+        entry = (item, slot)
         with self._lock:
-            self._sent.append(item)
+            self._sent.append(entry)
         try:
-            framewire.send_item(sock, item)
+            framewire.send_item(sock, item, slots=self._slots_made(), slot=slot)
             return True
         except OSError as exc:
             log.warning("camera writer process: %s; starting another one", exc)
         with self._lock:  # unless the reply thread counted it with the child's loss
-            mine = any(sent is item for sent in self._sent)
+            mine = any(sent is entry for sent in self._sent)
             if mine:
-                self._sent.remove(item)
+                self._sent.remove(entry)
+        if mine and slot is not None:
+            self._slots_made().give_back(slot)
         self._end(0.0)
         return not mine
+
+    @staticmethod
+    def _slot_for(slots: PixelSlots, item: Item) -> int | None:
+        """A shared slot for a frame's pixels, when they fit one (else they follow the header)."""
+        if not isinstance(item, Frame):
+            return None
+        arrays = [*item.images.values(), *item.overscan.values()]
+        return slots.take() if slots.fits(arrays) else None
+
+    def _slots_made(self) -> PixelSlots:
+        if self._slots is None:
+            self._slots = PixelSlots()
+        return self._slots
 
     def _running(self) -> socket.socket:
         if self._socket is not None:
@@ -123,10 +146,13 @@ class WriterProcess:
         for end in (mine, theirs):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        slots = self._slots_made()
         argv = [*self._argv, "--fd", str(theirs.fileno()), "--parent", str(os.getpid())]
+        argv += ["--slots-fd", str(slots.fd), "--slots", str(slots.count),
+                 "--slot-bytes", str(slots.slot_bytes)]  # fmt: skip
         try:
             self._child = subprocess.Popen(
-                argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                argv, pass_fds=(theirs.fileno(), slots.fd), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip
         except BaseException:
@@ -154,7 +180,9 @@ class WriterProcess:
         try:
             while not (reply := framewire.receive_reply(sock)).get("stopped"):
                 with self._lock:
-                    item = self._sent.popleft()
+                    item, slot = self._sent.popleft()
+                if slot is not None:
+                    self._slots_made().give_back(slot)
                 self.current_file = str(reply.get("file") or self.current_file)
                 ok = reply.get("ok")
                 error = None if ok else CameraStorageError(str(reply.get("error")))
@@ -165,7 +193,9 @@ class WriterProcess:
             reason = "the writer process stopped before it stored it"
         with self._lock:
             lost, self._sent = list(self._sent), deque()
-        for item in lost:
+        for item, slot in lost:
+            if slot is not None:
+                self._slots_made().give_back(slot)
             self._done(item, CameraStorageError(reason), self.current_file)
 
     def _end(self, wait_s: float) -> int | None:

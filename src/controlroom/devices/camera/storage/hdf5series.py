@@ -16,7 +16,7 @@ from typing import Protocol
 
 from controlroom.devices.camera.storage import paths
 from controlroom.devices.camera.storage.frames import Frame, FrameBegun
-from controlroom.devices.camera.storage.hdf5file import FrameFile
+from controlroom.devices.camera.storage.hdf5file import WRITE_SLICE_BYTES, FrameFile
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,16 @@ class FileSeries:
     """Frames appended to the file of their series under ``root``, in this process."""
 
     def __init__(
-        self, root: Path, *, chunk_pixels: int, compression: str | None, fsync: bool
+        self,
+        root: Path,
+        *,
+        chunk_pixels: int,
+        compression: str | None,
+        fsync: bool,
+        write_slice_bytes: int | None = WRITE_SLICE_BYTES,
     ) -> None:
         self.root = Path(root)
+        self._slice_bytes = write_slice_bytes
         self._chunk_pixels = chunk_pixels
         self._compression = compression
         self._fsync = fsync
@@ -103,6 +110,7 @@ class FileSeries:
                 chunk_pixels=self._chunk_pixels,
                 compression=self._compression,
                 fsync=self._fsync,
+                write_slice_bytes=self._slice_bytes,
             )
             self._series = series
             self.current_file = str(path)

@@ -1,0 +1,148 @@
+"""Frame pixels through shared slots: the writer child reads what the parent placed, no copy.
+
+Two mappings of one memfd stand for the parent's and the child's; a socket
+pair for their stream. Checked: pixels arrive exact as views on the shared
+memory with nothing behind the header on the socket, a header naming a slot
+or a layout the mapping does not hold is refused, a frame too big for a slot
+goes over the socket, and a parent with every slot in use waits for a reply.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from controlroom.devices.camera.storage import Frame
+from controlroom.devices.camera.storage.framewire import (
+    PIXEL,
+    WireError,
+    receive_item,
+    send_item,
+)
+from controlroom.devices.camera.storage.hdf5process import WriterProcess
+from controlroom.devices.camera.storage.pixelslots import PixelSlots, SlotError
+
+SLOT_BYTES = 1 << 20
+
+
+def a_frame(counter: int, rows: int = 120, cols: int = 90) -> Frame:
+    rng = np.random.default_rng(counter)
+    sides = ((3, "E"), (3, "F"))
+    return Frame(
+        obsid="OBS_SLOTS",
+        frame_counter=counter,
+        timecode=counter % 64,
+        received_s=1_767_268_800.0 + counter,
+        hk=bytes(range(64)),
+        register_map=np.arange(256, dtype=np.uint8),
+        images={key: rng.integers(0, 65536, (rows, cols), dtype=np.uint16) for key in sides},
+        overscan={key: rng.integers(0, 65536, (rows, 15), dtype=np.uint16) for key in sides},
+    )
+
+
+@pytest.fixture
+def mappings() -> Iterator[tuple[PixelSlots, PixelSlots]]:
+    """The parent's slots and the child's mapping of the same memory."""
+    parent = PixelSlots(2, SLOT_BYTES)
+    child = PixelSlots(2, SLOT_BYTES, fd=os.dup(parent.fd))
+    try:
+        yield parent, child
+    finally:
+        parent.close()
+        child.close()
+
+
+@pytest.fixture
+def stream() -> Iterator[tuple[socket.socket, socket.socket]]:
+    ends = socket.socketpair()
+    try:
+        yield ends
+    finally:
+        for end in ends:
+            end.close()
+
+
+def test_pixels_placed_in_a_slot_arrive_exact_as_views_and_nothing_follows_the_header(
+    mappings: tuple[PixelSlots, PixelSlots], stream: tuple[socket.socket, socket.socket]
+) -> None:
+    parent, child = mappings
+    mine, theirs = stream
+    sent = a_frame(1)
+    slot = parent.take()
+    send_item(mine, sent, slots=parent, slot=slot)
+    got = receive_item(theirs, child)
+    assert isinstance(got, Frame)
+    for kind in ("images", "overscan"):
+        for key, array in getattr(sent, kind).items():
+            back = getattr(got, kind)[key]
+            assert back.dtype == PIXEL and np.array_equal(back, array)
+            assert not back.flags.owndata  # a view on the shared mapping, not a received copy
+    theirs.setblocking(False)
+    with pytest.raises(BlockingIOError):  # the pixels did not travel on the socket
+        theirs.recv(1)
+    del got, back  # the views go before the mapping closes
+
+
+def test_without_a_slot_the_pixels_follow_the_header_as_before(
+    stream: tuple[socket.socket, socket.socket],
+) -> None:
+    mine, theirs = stream
+    sent = a_frame(2)
+    send_item(mine, sent)
+    got = receive_item(theirs)
+    assert isinstance(got, Frame)
+    assert all(np.array_equal(got.images[k], v) for k, v in sent.images.items())
+
+
+def test_a_slot_the_mapping_does_not_hold_is_refused(
+    mappings: tuple[PixelSlots, PixelSlots], stream: tuple[socket.socket, socket.socket]
+) -> None:
+    parent, _ = mappings
+    mine, theirs = stream
+    other = PixelSlots(5, SLOT_BYTES)  # a parent that believes in more slots
+    try:
+        send_item(mine, a_frame(3), slots=other, slot=4)
+    finally:
+        other.close()
+    with pytest.raises(SlotError, match="slot 4 of 2"):
+        receive_item(theirs, parent)
+    send_item(mine, a_frame(4), slots=parent, slot=0)
+    with pytest.raises(WireError, match="no shared slots here"):
+        receive_item(theirs)
+
+
+def test_a_layout_beyond_its_slot_is_refused(mappings: tuple[PixelSlots, PixelSlots]) -> None:
+    _, child = mappings
+    with pytest.raises(SlotError, match="beyond"):
+        child.views(1, [(1024, 1024)], PIXEL)  # 2 MiB in a 1 MiB slot
+    assert [v.shape for v in child.views(1, [(256, 1024), (256, 1024)], PIXEL)] == [(256, 1024)] * 2
+
+
+def test_a_frame_too_big_for_a_slot_goes_over_the_socket() -> None:
+    slots = PixelSlots(1, SLOT_BYTES)
+    try:
+        assert WriterProcess._slot_for(slots, a_frame(5)) == 0
+        slots.give_back(0)
+        assert WriterProcess._slot_for(slots, a_frame(6, rows=2000, cols=2000)) is None
+    finally:
+        slots.close()
+
+
+def test_with_every_slot_in_use_the_parent_waits_for_one_to_come_back(
+    mappings: tuple[PixelSlots, PixelSlots],
+) -> None:
+    parent, _ = mappings
+    held = {parent.take(), parent.take()}
+    got: list[int] = []
+    taker = threading.Thread(target=lambda: got.append(parent.take()))
+    taker.start()
+    taker.join(0.2)
+    assert taker.is_alive() and not got  # blocked: no slot is free
+    parent.give_back(min(held))
+    taker.join(10)
+    assert got == [min(held)]
