@@ -144,8 +144,9 @@ def test_timecodes_wrap_garbage_is_counted_and_a_new_dpu_gets_the_stream(tmp_pat
             while len(timecodes) < 70:
                 pulse = dpu.pulse()
                 timecodes.append(pulse.timecode)
-            assert all(b == (a + 1) % 64 for a, b in itertools.pairwise(timecodes))
-            assert 63 in timecodes and 0 in timecodes[timecodes.index(63) :]
+            steps = [(b - a) % 64 for a, b in itertools.pairwise(timecodes)]
+            assert all(step >= 1 for step in steps)  # onwards, never repeated
+            assert any(b < a for a, b in itertools.pairwise(timecodes))  # past 63, back to 0
             assert hk_field(pulse.hk, "error_flags") == ErrorFlag.LINK_ERROR
         with SpaceWireOverZeroMQ(endpoint, bind=False) as link:  # a DPU restarted, when idle
             link.configure()
@@ -153,6 +154,8 @@ def test_timecodes_wrap_garbage_is_counted_and_a_new_dpu_gets_the_stream(tmp_pat
             first = dpu.pulse(*dpu.next_timecode())
             assert dpu.pulse().timecode == (first.timecode + 1) % 64
         counters = _stopped(child)
+    # One step each, unless the simulator was starved of CPU and missed a pulse: it says so.
+    assert sum(step - 1 for step in steps) <= counters["pulses"]["missed"]
     assert counters["link"]["corrupt"] == 1 and counters["commands"]["corrupt"] == 1
     assert counters["commands"]["not_commands"] == 1
 
