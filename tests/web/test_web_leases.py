@@ -219,3 +219,36 @@ def test_with_curve_the_holder_is_the_user_through_the_lab_key(
     olga = _as(panel, "olga")
     assert panel.get(LEASE).json()["mine"] is False
     assert "leased by otto via web (key lab)" in _command(panel, olga, 1.0).json()["detail"]
+
+
+def test_the_device_list_follows_leases_from_events_after_asking_once(
+    panel: TestClient, bench: ControlServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controlroom.web.pages import devicelease
+
+    asked: list[str] = []
+    real_proxy = devicelease._proxy
+
+    def counted(name: str, *args: Any) -> Any:
+        asked.append(name)
+        return real_proxy(name, *args)
+
+    monkeypatch.setattr(devicelease, "_proxy", counted)
+    _as(panel, "vera")
+
+    def listed() -> Any:
+        return {d["name"]: d["lease"] for d in panel.get("/api/device").json()}["bench"]
+
+    assert listed() is None and asked == ["bench"]
+    assert listed() is None and asked == ["bench"]  # known now: not asked again
+    with Proxy(bench.endpoint, name="bench") as script:  # a lease taken outside the panel
+        before = time.time()
+        script.lease(60)
+        assert wait_until(lambda: listed() is not None, timeout_s=10)  # from lease_taken
+        assert listed()["holder"] == "anonymous" and listed()["until_s"] >= before + 60
+        script.lease(600)
+        assert wait_until(lambda: listed()["until_s"] >= before + 600, timeout_s=10)
+        assert 0 < listed()["remaining_s"] <= 600
+        script.release()
+        assert wait_until(lambda: listed() is None, timeout_s=10)  # from lease_released
+    assert asked == ["bench"]

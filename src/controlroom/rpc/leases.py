@@ -12,9 +12,10 @@ The holder is a person through a key: the same key and the same user (a
 delegate's ``alice``) hold it, whichever bridge they come in by. A holder that
 stops renewing (its process died, its network went away) loses the lease at
 ``until``: it is checked at every call, and a task of the server announces
-the expiry without waiting for one. Taking, releasing, expiry and breaking
-are published as events (``lease_taken``, ``lease_released``,
-``lease_expired``, ``lease_broken``); the ``lease`` and ``release`` calls and
+the expiry without waiting for one. Taking, renewing, releasing, expiry and
+breaking are published as events (``lease_taken``, ``lease_renewed``,
+``lease_released``, ``lease_expired``, ``lease_broken``), so a display can
+follow who holds what without asking; the ``lease`` and ``release`` calls and
 every refusal are in the command journal like any other command.
 """
 
@@ -41,6 +42,7 @@ MAX_LEASE_S: Final = 86400.0
 # it, and an admin's `release(force=True)` must reach the lease to break it.
 LEASE_COMMANDS: Final = frozenset({"lease", "release"})
 TAKEN: Final = "lease_taken"
+RENEWED: Final = "lease_renewed"
 RELEASED: Final = "lease_released"
 EXPIRED: Final = "lease_expired"
 BROKEN: Final = "lease_broken"
@@ -145,6 +147,8 @@ class Leases:
             log.info("%s: %s (%s for %g s)", self.server, TAKEN, caller.identity, length)
             self._announce(TAKEN, lease)
             self._watch_expiry(lease, length)
+        else:
+            self._announce(RENEWED, lease)  # its end moved: displays show the new one
         return lease
 
     def release(self, caller: Caller, force: object = False) -> bool:

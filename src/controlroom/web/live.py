@@ -20,6 +20,7 @@ from controlroom.rpc.follow import Publication, Subscriber
 from controlroom.web.config import WebConfig
 from controlroom.web.discovery import Discovery, SettingsDiscovery
 from controlroom.web.hub import Hub, Message
+from controlroom.web.leasebook import FOLLOWS, LeaseBook
 from controlroom.web.watch import StatusLights
 
 FEED_RCVHWM = 100_000  # a burst is kept in ZeroMQ rather than lost
@@ -30,6 +31,8 @@ class Live:
 
     def __init__(self, hub: Hub, feed: Subscriber, lights: StatusLights) -> None:
         self.hub, self.feed, self.lights = hub, feed, lights
+        self.leases = LeaseBook()  # the devices' leases, from their events on the hub
+        hub.attach(self.leases, FOLLOWS)
         # Started in this order, stopped in the reverse: the lights point the feed.
         self._parts: tuple[Subscriber | StatusLights, ...] = (feed, lights)
 

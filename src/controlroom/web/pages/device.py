@@ -87,7 +87,7 @@ def devices(context: Context, session: Viewer) -> list[dict[str, Any]]:
     """Every device the panel follows: ``[{name, up, since, lease}]`` by name."""
     lights = {n: v for n, v in sorted(context.hub.servers().items()) if v.get("kind") == DEVICE}
     up = {n: str(v["commands"]) for n, v in lights.items() if v.get("up") and v.get("commands")}
-    leases = device_leases(up, session)
+    leases = device_leases(up, session, context.live.leases)
     return [
         {
             "name": name,

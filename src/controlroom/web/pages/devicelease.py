@@ -33,6 +33,7 @@ from controlroom.rpc.access import ANONYMOUS
 from controlroom.rpc.leases import MAX_LEASE_S, MIN_LEASE_S
 from controlroom.web.calls import on_behalf
 from controlroom.web.context import Context, WebContext
+from controlroom.web.leasebook import LeaseBook
 from controlroom.web.pages.devicelink import CLIENT, DeviceLinkError, device_light
 from controlroom.web.security import Admin, Operator, Viewer
 from controlroom.web.sessions import Session
@@ -105,12 +106,17 @@ def panel_key() -> str:
 
 
 def device_leases(
-    endpoints: Mapping[str, str], session: Session, timeout: float = LIST_TIMEOUT_S
+    endpoints: Mapping[str, str],
+    session: Session,
+    book: LeaseBook | None = None,
+    timeout: float = LIST_TIMEOUT_S,
 ) -> dict[str, dict[str, Any] | None]:
-    """The lease of each device in ``{name: endpoint}``, asked side by side for ``session``;
-    None for nobody's and for a device that did not answer (the list shows no lease)."""
-    if not endpoints:
-        return {}
+    """The lease of each device in ``{name: endpoint}``: from ``book`` where it knows,
+    else asked side by side for ``session`` (and kept in the book); None for nobody's and
+    for a device that did not answer (the list shows no lease)."""
+    known, unknown = book.lookup(endpoints) if book else ({}, dict.fromkeys(endpoints, 0))
+    if not unknown:
+        return known
 
     def ask(name: str) -> dict[str, Any] | None:
         try:
@@ -118,10 +124,14 @@ def device_leases(
                 found = proxy.lease_status()
         except RpcError:
             return None
-        return dict(found) if isinstance(found, Mapping) else None
+        lease = dict(found) if isinstance(found, Mapping) else None
+        if book is not None:
+            book.learn(name, lease, unknown[name])
+        return lease
 
-    with ThreadPoolExecutor(min(LIST_WORKERS, len(endpoints)), "device-leases") as pool:
-        return dict(zip(endpoints, pool.map(ask, endpoints), strict=True))
+    with ThreadPoolExecutor(min(LIST_WORKERS, len(unknown)), "device-leases") as pool:
+        asked = dict(zip(unknown, pool.map(ask, unknown), strict=True))
+    return {name: known[name] if name in known else asked[name] for name in endpoints}
 
 
 def _call(
