@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint types contracts unit bench clean
+.PHONY: demo test lint types contracts unit bench clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-demo: $(VENV)/.installed
+# Every controlroom process imports the same modules: compiled once here, not in each
+# process (where PYTHONDONTWRITEBYTECODE is set, nothing would ever be cached). Only
+# what changed is compiled again; a stale file is never used (Python checks the source).
+bytecode: $(VENV)/.installed
+	$(BIN)/python -m compileall -q src > /dev/null
+
+demo: $(VENV)/.installed bytecode
 	$(BIN)/controlroom --settings src/controlroom/config/demo-settings.yaml up --setup demo
 
 lint: $(VENV)/.installed-dev
@@ -32,12 +38,12 @@ contracts: $(VENV)/.installed-dev
 
 # The integration tests mostly wait on the processes they start: two workers per core's
 # worth of waiting halve the run. loadscope keeps a module's shared lab in one worker.
-unit: $(VENV)/.installed-dev
+unit: $(VENV)/.installed-dev bytecode
 	$(BIN)/python -m pytest -n auto --dist loadscope
 
 test: lint types contracts unit
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed bytecode
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/python bench/startup.py
 
