@@ -20,6 +20,7 @@ FIRST = (
     "controlroom.processes.device",
     "controlroom.processes.service",
     "controlroom.processes.bridge",
+    "controlroom.processes.warm",  # last: loads the Settings, parsed once for every child
 )
 OURS = "controlroom."
 
