@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 # process (where PYTHONDONTWRITEBYTECODE is set, nothing would ever be cached). Only
 # what changed is compiled again; a stale file is never used (Python checks the source).
 bytecode: $(VENV)/.installed
-	$(BIN)/python -m compileall -q src > /dev/null
+	$(BIN)/python -m compileall -q src
 
 demo: $(VENV)/.installed bytecode
 	$(BIN)/controlroom --settings src/controlroom/config/demo-settings.yaml up --setup demo

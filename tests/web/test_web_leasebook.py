@@ -23,12 +23,12 @@ def event(server: str, name: str, **values: Any) -> Message:
     return Message(topic_of(EVENT, server), server, NOW, values)
 
 
-def light(server: str, up: bool, since: str | None = "2026-12-07T20:00:00Z") -> Message:
+def light(server: str, up: bool, since: float = NOW) -> Message:
     return Message(topic_of(SERVER, server), server, NOW, {"up": up, "since": since})
 
 
-def lease(until_s: float, holder: str = "olga via web (key lab)") -> dict[str, Any]:
-    return {"holder": holder, "until": "…", "until_s": until_s, "remaining_s": 5.0, "renewals": 0}
+def lease(until_s: float, serial: int = 1, holder: str = "olga via web (key lab)") -> dict:
+    return {"serial": serial, "holder": holder, "until": "…", "until_s": until_s, "renewals": 0}
 
 
 def test_events_say_who_holds_a_device_and_until_when() -> None:
@@ -38,19 +38,32 @@ def test_events_say_who_holds_a_device_and_until_when() -> None:
     known, unknown = book.lookup(["psu", "tempctl"])
     assert known["psu"] is not None and known["psu"]["holder"] == "olga via web (key lab)"
     assert known["psu"]["remaining_s"] == 60 and list(unknown) == ["tempctl"]
-    book.offer([event("psu", "lease_renewed", **lease(NOW + 600))])
-    clock.now += 100
-    renewed = book.lookup(["psu"])[0]["psu"]
-    assert renewed is not None and renewed["remaining_s"] == 500
-    book.offer([event("psu", "lease_released", **lease(NOW + 600))])
+    clock.now += 20
+    held = book.lookup(["psu"])[0]["psu"]
+    assert held is not None and held["remaining_s"] == 40
+    book.offer([event("psu", "lease_released", **lease(NOW + 60))])
     assert book.lookup(["psu"]) == ({"psu": None}, {})
 
 
-def test_a_lease_past_its_end_is_shown_as_none_before_its_event_comes() -> None:
+def test_a_held_lease_is_asked_again_once_its_end_passed_or_after_a_while() -> None:
     clock = Clock()
-    book = LeaseBook(clock)
+    book = LeaseBook(clock, held_for_s=30)
     book.offer([event("psu", "lease_taken", **lease(NOW + 10))])
-    clock.now += 11
+    clock.now += 11  # renewed silently, or expired and the event is on its way: ask
+    assert "psu" in book.lookup(["psu"])[1]
+    book.offer([event("psu", "lease_taken", **lease(NOW + 3600, serial=2))])
+    clock.now += 30  # a restart between two pings may have ended it unseen: ask
+    assert "psu" in book.lookup(["psu"])[1]
+
+
+def test_the_late_end_of_an_older_lease_does_not_end_the_current_one() -> None:
+    book = LeaseBook(Clock())
+    book.offer([event("psu", "lease_taken", **lease(NOW + 60, serial=3))])
+    book.offer([event("psu", "lease_taken", **lease(NOW + 60, serial=4, holder="otto"))])
+    book.offer([event("psu", "lease_expired", **lease(NOW + 60, serial=3))])
+    held = book.lookup(["psu"])[0]["psu"]
+    assert held is not None and held["holder"] == "otto"
+    book.offer([event("psu", "lease_released", **lease(NOW + 60, serial=4))])
     assert book.lookup(["psu"])[0] == {"psu": None}
 
 
@@ -76,7 +89,7 @@ def test_a_device_that_goes_down_or_restarts_is_asked_again() -> None:
     book.learn("psu", lease(NOW + 60), book.lookup(["psu"])[1]["psu"])
     book.offer([light("psu", True)])  # the same light again: nothing changed
     assert "psu" in book.lookup(["psu"])[0]
-    book.offer([light("psu", True, since="2026-12-07T21:00:00Z")])  # restarted
+    book.offer([light("psu", True, since=NOW + 5)])  # seen down and up again meanwhile
     assert "psu" in book.lookup(["psu"])[1]
     book.learn("psu", None, book.lookup(["psu"])[1]["psu"])
     book.offer([light("psu", False)])

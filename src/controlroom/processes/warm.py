@@ -23,7 +23,7 @@ def warm() -> bool:
     """Load the Settings once; whether they loaded."""
     try:
         load_settings()
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, OSError, ValueError) as exc:  # ValueError: a file not UTF-8
         log.debug("settings not preloaded: %s", exc)
         return False
     return True

@@ -12,10 +12,11 @@ The holder is a person through a key: the same key and the same user (a
 delegate's ``alice``) hold it, whichever bridge they come in by. A holder that
 stops renewing (its process died, its network went away) loses the lease at
 ``until``: it is checked at every call, and a task of the server announces
-the expiry without waiting for one. Taking, renewing, releasing, expiry and
-breaking are published as events (``lease_taken``, ``lease_renewed``,
-``lease_released``, ``lease_expired``, ``lease_broken``), so a display can
-follow who holds what without asking; the ``lease`` and ``release`` calls and
+the expiry without waiting for one. Taking, releasing, expiry and breaking
+are published as events (``lease_taken``, ``lease_released``,
+``lease_expired``, ``lease_broken``), each with the lease's ``serial`` (a
+display following them can tell the end of an older lease, announced late,
+from the end of the current one); the ``lease`` and ``release`` calls and
 every refusal are in the command journal like any other command.
 """
 
@@ -42,7 +43,6 @@ MAX_LEASE_S: Final = 86400.0
 # it, and an admin's `release(force=True)` must reach the lease to break it.
 LEASE_COMMANDS: Final = frozenset({"lease", "release"})
 TAKEN: Final = "lease_taken"
-RENEWED: Final = "lease_renewed"
 RELEASED: Final = "lease_released"
 EXPIRED: Final = "lease_expired"
 BROKEN: Final = "lease_broken"
@@ -86,6 +86,7 @@ class Lease:
 
     def describe(self) -> dict[str, Any]:
         return {
+            "serial": self.serial,
             "holder": self.holder.identity,
             "until": utc_text(self.until),
             "until_s": self.until,
@@ -147,8 +148,6 @@ class Leases:
             log.info("%s: %s (%s for %g s)", self.server, TAKEN, caller.identity, length)
             self._announce(TAKEN, lease)
             self._watch_expiry(lease, length)
-        else:
-            self._announce(RENEWED, lease)  # its end moved: displays show the new one
         return lease
 
     def release(self, caller: Caller, force: object = False) -> bool:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -163,3 +164,39 @@ def test_the_writer_process_dies_with_its_parent(tmp_path: Path) -> None:
         parent.stdout.close()  # type: ignore[union-attr]
     [(_, [back])] = stored(tmp_path)
     assert same(back, frame(0))
+
+
+def test_a_child_whose_replies_stop_making_sense_is_killed_before_its_slots_are_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controlroom.devices.camera.storage import framewire
+    from controlroom.devices.camera.storage.frames import CameraStorageError
+
+    real = framewire.receive_reply
+    calls = []
+
+    def garbled_second(sock: Any) -> Any:
+        calls.append(1)
+        if len(calls) != 2:  # the first is the child's "ready"
+            return real(sock)
+        monkeypatch.setattr(framewire, "receive_reply", real)
+        real(sock)  # the answer to frame 0, read but not understood
+        raise CameraStorageError("a reply that is not one")
+
+    monkeypatch.setattr(framewire, "receive_reply", garbled_second)
+    writer = FrameWriter(tmp_path, queue_frames=4, separate_process=True).start()
+    try:
+        first = writer_process()
+        writer.put(frame(0), block=True)  # counted as not stored: its answer was garbled
+        assert writer.drain(WAIT_S)
+        assert wait_until(lambda: not alive(first), WAIT_S)  # silenced before its slots went back
+        for counter in (1, 2, 3, 4):  # more frames than slots: every slot came back
+            writer.put(frame(counter), block=True)
+        assert writer.drain(WAIT_S)
+        assert writer.stats.frames_written == 4 and writer.stats.frames_failed == 1
+    finally:
+        writer.close()
+    back = [f for _, frames in stored(tmp_path) for f in frames]
+    # Frame 0 was stored (the child answered it), though its answer could not be read.
+    assert [f.frame_counter for f in back] == [0, 1, 2, 3, 4]
+    assert all(same(b, frame(b.frame_counter)) for b in back)

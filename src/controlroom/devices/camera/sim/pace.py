@@ -19,8 +19,9 @@ from controlroom.devices.camera.cycle import SyncTiming
 from controlroom.devices.camera.geometry import ROWS, Readout
 
 # The share of the readout phase a full-frame readout takes: the last packet
-# leaves before the command window opens, with room for the link to drain.
-READOUT_SHARE = 0.9
+# leaves a second (at speed 1) before the command window opens, room for the
+# link to drain and for a busy machine to run late without a late-readout flag.
+READOUT_SHARE = 0.75
 
 
 @dataclass(frozen=True)

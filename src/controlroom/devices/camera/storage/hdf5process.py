@@ -142,11 +142,14 @@ class WriterProcess:
     def _running(self) -> socket.socket:
         if self._socket is not None:
             return self._socket
+        try:
+            slots = self._slots_made()
+        except OSError as exc:  # no memfd or no room to map it: no writer process either
+            raise CameraStorageError(f"no shared memory for the writer process: {exc}") from exc
         mine, theirs = socket.socketpair()
         for end in (mine, theirs):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-        slots = self._slots_made()
         argv = [*self._argv, "--fd", str(theirs.fileno()), "--parent", str(os.getpid())]
         argv += ["--slots-fd", str(slots.fd), "--slots", str(slots.count),
                  "--slot-bytes", str(slots.slot_bytes)]  # fmt: skip
@@ -169,14 +172,23 @@ class WriterProcess:
             code = self._end(0.0)
             raise CameraStorageError(f"the writer process did not start ({code}): {exc}") from exc
         self._replies = threading.Thread(
-            target=self._read_replies, args=(mine,), name="camera-writer-replies", daemon=True
+            target=self._read_replies,
+            args=(mine, self._child),
+            name="camera-writer-replies",
+            daemon=True,
         )
         self._replies.start()
         return mine
 
-    def _read_replies(self, sock: socket.socket) -> None:
-        """Tell ``done`` of each item the child answers; at the end, of those it never will."""
+    def _read_replies(self, sock: socket.socket, child: subprocess.Popen[bytes] | None) -> None:
+        """Tell ``done`` of each item the child answers; at the end, of those it never will.
+
+        However this ends, the child no longer reads the slots of the frames it was
+        sent when they are given back: one that stopped answering is killed first.
+        """
         assert self._done is not None
+        reason = "the writer process stopped answering before it stored it"
+        stopped = False
         try:
             while not (reply := framewire.receive_reply(sock)).get("stopped"):
                 with self._lock:
@@ -187,16 +199,19 @@ class WriterProcess:
                 ok = reply.get("ok")
                 error = None if ok else CameraStorageError(str(reply.get("error")))
                 self._done(item, error, self.current_file)
+            stopped = True
+            reason = "the writer process stopped before it stored it"
         except (OSError, EOFError, CameraStorageError, IndexError) as exc:
             reason = f"the writer process ended before it stored it: {exc}"
-        else:
-            reason = "the writer process stopped before it stored it"
-        with self._lock:
-            lost, self._sent = list(self._sent), deque()
-        for item, slot in lost:
-            if slot is not None:
-                self._slots_made().give_back(slot)
-            self._done(item, CameraStorageError(reason), self.current_file)
+        finally:
+            if not stopped:
+                _silence(sock, child)  # the next frame then starts another child
+            with self._lock:
+                lost, self._sent = list(self._sent), deque()
+            for item, slot in lost:
+                if slot is not None:
+                    self._slots_made().give_back(slot)
+                self._done(item, CameraStorageError(reason), self.current_file)
 
     def _end(self, wait_s: float) -> int | None:
         """Let the reply thread finish (at once if ``wait_s`` is 0), close the socket, reap
@@ -219,3 +234,14 @@ class WriterProcess:
         except subprocess.TimeoutExpired:
             child.kill()
             return child.wait()
+
+
+def _silence(sock: socket.socket, child: subprocess.Popen[bytes] | None) -> None:
+    """End a child whose replies stopped: its stream shut (the parent's next send fails)
+    and the process killed and reaped, so it touches no slot any more."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    if child is not None:
+        with contextlib.suppress(OSError):
+            child.kill()
+        child.wait()
