@@ -59,3 +59,25 @@ def test_warming_loads_good_settings_and_survives_bad_ones(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(expected)
+
+
+PRELOAD_ALL = """
+import importlib
+from controlroom.processes.preload import FIRST
+from controlroom.rpc.factory.zygote import unforkable
+for module in FIRST:
+    importlib.import_module(module)
+print(repr(unforkable()))
+"""
+
+
+def test_everything_preloaded_first_leaves_the_factory_safe_to_fork(tmp_path: Path) -> None:
+    local = tmp_path / "local.yaml"
+    local.write_text(GOOD[0])
+    env = {LOCAL_SETTINGS_ENV: str(local), "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOAD_ALL], env=env, capture_output=True, text=True,
+        timeout=CHILD_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "''"  # no thread started, no ZeroMQ context made
