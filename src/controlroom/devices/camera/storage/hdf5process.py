@@ -71,6 +71,7 @@ class WriterProcess:
         self._replies: threading.Thread | None = None
         self._lock = threading.Lock()
         self._sent: deque[tuple[Item, int | None]] = deque()  # not answered yet, in order
+        self._replies_ended = False  # the reply thread of the current child has ended
         self.current_file = ""
 
     @property
@@ -111,7 +112,14 @@ class WriterProcess:
         slot = self._slot_for(self._slots_made(), item)
         entry = (item, slot)
         with self._lock:
-            self._sent.append(entry)
+            gone = self._replies_ended  # the child died before this frame could go to it
+            if not gone:
+                self._sent.append(entry)
+        if gone:
+            if slot is not None:
+                self._slots_made().give_back(slot)
+            self._end(0.0)
+            return False  # sent again, to a new child
         try:
             framewire.send_item(sock, item, slots=self._slots_made(), slot=slot)
             return True
@@ -171,6 +179,7 @@ class WriterProcess:
         except (OSError, EOFError, CameraStorageError) as exc:
             code = self._end(0.0)
             raise CameraStorageError(f"the writer process did not start ({code}): {exc}") from exc
+        self._replies_ended = False  # the last child's reply thread was joined in _end
         self._replies = threading.Thread(
             target=self._read_replies,
             args=(mine, self._child),
@@ -204,10 +213,11 @@ class WriterProcess:
         except (OSError, EOFError, CameraStorageError, IndexError) as exc:
             reason = f"the writer process ended before it stored it: {exc}"
         finally:
-            if not stopped:
-                _silence(sock, child)  # the next frame then starts another child
-            with self._lock:
+            with self._lock:  # from now on a frame is not sent to this child but another
                 lost, self._sent = list(self._sent), deque()
+                self._replies_ended = True
+            if not stopped:
+                _silence(sock, child)  # before its slots go back
             for item, slot in lost:
                 if slot is not None:
                     self._slots_made().give_back(slot)
