@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 from e2e_helpers import artifacts_dir, serving
 
-from controlroom.device.serving import DeviceService
-from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer
+from controlroom.testing.dummy_server import running_dummy
 from controlroom.web import create_app
 from controlroom.web.discovery import StaticDiscovery, Target
 from controlroom.web.sessions import hash_password
@@ -25,17 +24,8 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture
 def dummy() -> Iterator[ControlServer]:
-    server = ControlServer(
-        "dummy",
-        DeviceService(DummySensor()),
-        endpoint="tcp://127.0.0.1:0",
-        pub_endpoint="tcp://127.0.0.1:0",
-        hk_period_s=0.2,
-        status_period_s=0.2,
-    )
-    server.start()
-    yield server
-    server.stop()
+    with running_dummy(0.2) as server:
+        yield server
 
 
 @pytest.fixture

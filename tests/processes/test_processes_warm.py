@@ -46,19 +46,24 @@ print(warm.WARMED, settings._parse.cache_info().currsize)
 GOOD, BROKEN = ("web: {port: 0}\n", "True 2"), ("web: [\n", "False")
 
 
+def in_a_process(program: str, folder: Path, local_settings: str) -> str:
+    """What ``program`` prints in a fresh interpreter with these local Settings."""
+    local = folder / "local.yaml"
+    local.write_text(local_settings)
+    env = {LOCAL_SETTINGS_ENV: str(local), "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True,
+        timeout=CHILD_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 @pytest.mark.parametrize(("text", "expected"), [GOOD, BROKEN])
 def test_warming_loads_good_settings_and_survives_bad_ones(
     tmp_path: Path, text: str, expected: str
 ) -> None:
-    local = tmp_path / "local.yaml"
-    local.write_text(text)
-    env = {LOCAL_SETTINGS_ENV: str(local), "PATH": ""}
-    done = subprocess.run(
-        [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True,
-        timeout=CHILD_S, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(expected)
+    assert in_a_process(PROGRAM, tmp_path, text).startswith(expected)
 
 
 PRELOAD_ALL = """
@@ -72,12 +77,5 @@ print(repr(unforkable()))
 
 
 def test_everything_preloaded_first_leaves_the_factory_safe_to_fork(tmp_path: Path) -> None:
-    local = tmp_path / "local.yaml"
-    local.write_text(GOOD[0])
-    env = {LOCAL_SETTINGS_ENV: str(local), "PATH": ""}
-    done = subprocess.run(
-        [sys.executable, "-c", PRELOAD_ALL], env=env, capture_output=True, text=True,
-        timeout=CHILD_S, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "''"  # no thread started, no ZeroMQ context made
+    # No thread started, no ZeroMQ context made.
+    assert in_a_process(PRELOAD_ALL, tmp_path, GOOD[0]).strip() == "''"

@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from panel_helpers import Clock, MakeClient, panel_settings
 
-from controlroom.device.serving import DeviceService
-from controlroom.devices.dummy import DummySensor
 from controlroom.rpc import ControlServer
+from controlroom.testing.dummy_server import running_dummy
 from controlroom.web import create_app
 from controlroom.web.discovery import StaticDiscovery, Target
 from controlroom.web.pages import Page
@@ -58,14 +57,5 @@ def client(make_client: MakeClient) -> TestClient:
 @pytest.fixture
 def dummy_server() -> Iterator[ControlServer]:
     """A dummy control server publishing HK and status every 50 ms, for the live feed."""
-    server = ControlServer(
-        "dummy",
-        DeviceService(DummySensor()),
-        endpoint="tcp://127.0.0.1:0",
-        pub_endpoint="tcp://127.0.0.1:0",
-        hk_period_s=0.05,
-        status_period_s=0.05,
-    )
-    server.start()
-    yield server
-    server.stop()
+    with running_dummy(0.05) as server:
+        yield server

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from typer import _click
 from typer.core import TyperGroup
 
+from controlroom.cli.lazy import help_line
+
 MAX_WIDTH = 120
 GAP = "  "
 
@@ -49,8 +51,7 @@ def command_rows(group: TyperGroup, ctx: _click.Context) -> list[tuple[str, str]
         command = group.get_command(ctx, name)
         if command is None or command.hidden:
             continue
-        text = command.short_help or command.help or ""
-        rows.append((name, " ".join(text.split("\n\n")[0].split())))
+        rows.append((name, " ".join(help_line(command).split())))
     return rows
 
 

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from controlroom.device.serving import DeviceService
 from controlroom.devices.dummy import DummySensor
 from controlroom.rpc.process import serve_until_signalled
 from controlroom.rpc.server import ControlServer
+
+
+@contextmanager
+def running_dummy(period_s: float = 0.2, name: str = "dummy") -> Iterator[ControlServer]:
+    """A dummy-sensor control server in this process on free ports, publishing HK and
+    status every ``period_s``; stopped when the block ends."""
+    server = ControlServer(
+        name,
+        DeviceService(DummySensor()),
+        endpoint="tcp://127.0.0.1:0",
+        pub_endpoint="tcp://127.0.0.1:0",
+        hk_period_s=period_s,
+        status_period_s=period_s,
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

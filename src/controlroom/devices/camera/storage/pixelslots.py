@@ -81,10 +81,11 @@ class PixelSlots:
     ) -> list[np.ndarray]:
         """Arrays of ``shapes`` laid one after the other in ``slot`` (no copy)."""
         offset = self._start(slot)
+        end = offset + self.slot_bytes
         views = []
         for shape in shapes:
             nbytes = shape[0] * shape[1] * dtype.itemsize
-            if offset + nbytes > self._start(slot) + self.slot_bytes:
+            if offset + nbytes > end:
                 raise SlotError(f"pixels beyond the {self.slot_bytes} bytes of a slot")
             array = np.frombuffer(self._map, dtype, shape[0] * shape[1], offset)
             views.append(array.reshape(shape))
