@@ -36,7 +36,8 @@ from controlroom.devices.camera.modes import FeeMode
 from controlroom.devices.camera.registers import RegisterMap
 from controlroom.devices.camera.sequencer import start_pulse
 from controlroom.devices.camera.sim.packets import PacketMaker
-from controlroom.devices.camera.sim.pixels import lay_out, part_pixels
+from controlroom.devices.camera.sim.payloads import lay_out
+from controlroom.devices.camera.sim.pixels import part_pixels
 
 PACKET_FLAGS, TIMECODE_FLAGS = b"\x01", b"\x02"
 CHUNK_PIXELS = 1 << 20  # 2 MB chunks, the FrameWriter's default; both paths use it

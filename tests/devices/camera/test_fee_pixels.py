@@ -11,8 +11,9 @@ from controlroom.devices.camera.geometry import packet_pixels
 from controlroom.devices.camera.modes import FeeMode
 from controlroom.devices.camera.registers import RegisterMap
 from controlroom.devices.camera.sequencer import PulsePlan, start_pulse
-from controlroom.devices.camera.sim import PacketMaker, PixelPipeline, lay_out, part_pixels
+from controlroom.devices.camera.sim import PacketMaker, PixelPipeline, lay_out, part_pixels, pixels
 from controlroom.devices.camera.sim.fee import upcoming_pulse
+from controlroom.devices.camera.sim.payloads import SparePayloads
 from controlroom.devices.camera.sim.pixels import plan_parts
 
 SEED = 3
@@ -95,3 +96,51 @@ def test_after_a_late_readout_the_next_pulse_is_the_first_still_running(
 ) -> None:
     # Pulse 7 was due at 0; pulse n is due at 0.05 * (n - 7).
     assert upcoming_pulse(7, started_at=0.0, period=0.05, now=now) == upcoming
+
+
+@pytest.mark.parametrize("block_pixels", [1, 7, 250, 1 << 18])
+def test_a_part_laid_out_in_row_blocks_is_the_part_laid_out_whole(
+    block_pixels: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 100 columns: blocks of 1 row (1 and 7 pixels), of 2 rows, and the whole part;
+    # 1000-byte packets hold 500 pixels, so blocks begin and end inside packets.
+    monkeypatch.setattr(pixels, "BLOCK_PIXELS", block_pixels)
+    for part in plan_parts(_plan(1000)):
+        assert pixels.lay_out_part(SEED, part) == lay_out(part_pixels(SEED, part), 1000)
+
+
+def test_a_reused_buffer_gives_the_same_packets_as_a_new_one() -> None:
+    part = plan_parts(_plan(1000))[0]
+    expected = lay_out(part_pixels(SEED, part), 1000)
+    used = bytearray(b"\xa5" * len(expected.buffer))  # what a sent part left in it
+    laid = pixels.lay_out_part(SEED, part, used)
+    assert laid.buffer is used
+    payloads = lambda b: [b[s + 10 : s + laid.stride] for s in range(0, len(b), laid.stride)]  # noqa: E731
+    assert payloads(laid.buffer) == payloads(expected.buffer)
+
+
+def test_the_pipeline_reuses_a_part_buffer_only_once_its_packets_were_sent() -> None:
+    parts = plan_parts(_plan(4096))  # E data, E overscan, F data, F overscan
+    later = [part._replace(frame=part.frame + 1) for part in parts]
+    pipeline = PixelPipeline(SEED)
+    try:
+        pipeline.prepare(parts, current=True)
+        sending = pipeline.take(parts[0])
+        before = bytes(sending.buffer)
+        pipeline.prepare(later)  # computed while parts[0] is being sent
+        for part in later:
+            assert pipeline._ahead[part].result().buffer is not sending.buffer
+        assert sending.buffer == before
+        pipeline.take(parts[1])  # parts[0] was sent: its buffer is spare
+        assert pipeline.take(parts[0]._replace(frame=9)).buffer is sending.buffer
+    finally:
+        pipeline.close()
+
+
+def test_spare_payloads_keep_the_newest_and_give_one_of_the_size_asked() -> None:
+    spare = SparePayloads(keep=2)
+    small, big, other = bytearray(4), bytearray(8), bytearray(8)
+    for buffer in (small, big, other, other):  # the same buffer twice is kept once
+        spare.give_back(buffer)
+    assert spare.take(4) is None  # the oldest went
+    assert spare.take(8) is big and spare.take(8) is other and spare.take(8) is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from controlroom.devices.camera.storage import Frame, PutStatus
 
 
@@ -23,3 +25,16 @@ class ListSink:
     def wait_for(self, count: int, timeout_s: float) -> bool:
         with self._changed:
             return self._changed.wait_for(lambda: len(self.frames) >= count, timeout_s)
+
+
+class LendingSink(ListSink):
+    """A ListSink that lends memory for the pixels, as a writer process does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lent: list[np.ndarray] = []
+
+    def lease_pixels(self, nbytes: int) -> np.ndarray:
+        block = np.zeros(nbytes, np.uint8)
+        self.lent.append(block)
+        return block

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dpu_sinks import ListSink
+from dpu_sinks import LendingSink, ListSink
 from scripted_fee import (
     T0,
     WAIT_S,
@@ -110,6 +110,27 @@ class Heard(Published):
 
     def wants(self, topic: Topic) -> bool:
         return topic in self.followed
+
+
+def test_a_readout_is_assembled_in_memory_the_storage_lends_in_the_order_it_travels(
+    tmp_path: Path,
+) -> None:
+    with fee_and_link(tmp_path) as (fee, link, clock):
+        sink = LendingSink()
+        loop = DpuLoop(link, sink, clock=clock)
+        small_readout(fee.registers)
+        fee.pulse()
+        frame = loop.run_once().frame
+    assert frame is not None and len(sink.lent) == 1
+    assert_pixel_exact(frame, Readout(v_end=63, h_end=99, packet_size=2048), ccd=1)
+    arrays = [frame.images[key] for key in sorted(frame.images)]
+    arrays += [frame.overscan[key] for key in sorted(frame.overscan)]
+    block = sink.lent[0]
+    assert sum(array.nbytes for array in arrays) == block.nbytes
+    offset = 0
+    for array in arrays:  # image E, image F, overscan E, overscan F: back to back
+        assert array.ctypes.data == block.ctypes.data + offset
+        offset += array.nbytes
 
 
 def test_data_packets_are_published_only_while_somebody_follows_them(tmp_path: Path) -> None:

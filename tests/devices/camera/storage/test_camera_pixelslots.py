@@ -4,15 +4,16 @@ Two mappings of one memfd stand for the parent's and the child's; a socket
 pair for their stream. Checked: pixels arrive exact as views on the shared
 memory with nothing behind the header on the socket, a header naming a slot
 or a layout the mapping does not hold is refused, a frame too big for a slot
-goes over the socket, and a parent with every slot in use waits for a reply.
+or with every slot in use goes over the socket, and a frame assembled in a
+leased slot goes without a copy, the slot free again once the frame is gone.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -73,7 +74,8 @@ def test_pixels_placed_in_a_slot_arrive_exact_as_views_and_nothing_follows_the_h
     parent, child = mappings
     mine, theirs = stream
     sent = a_frame(1)
-    slot = parent.take()
+    slot = parent.try_take()
+    assert slot is not None
     send_item(mine, sent, slots=parent, slot=slot)
     got = receive_item(theirs, child)
     assert isinstance(got, Frame)
@@ -123,26 +125,96 @@ def test_a_layout_beyond_its_slot_is_refused(mappings: tuple[PixelSlots, PixelSl
     assert [v.shape for v in child.views(1, [(256, 1024), (256, 1024)], PIXEL)] == [(256, 1024)] * 2
 
 
-def test_a_frame_too_big_for_a_slot_goes_over_the_socket() -> None:
+def test_a_frame_too_big_for_a_slot_or_with_none_free_goes_over_the_socket() -> None:
     slots = PixelSlots(1, SLOT_BYTES)
     try:
-        assert WriterProcess._slot_for(slots, a_frame(5)) == 0
+        assert WriterProcess._slot_for(slots, a_frame(5)) == (0, True)
+        assert WriterProcess._slot_for(slots, a_frame(6)) == (None, False)  # none free: no wait
         slots.give_back(0)
-        assert WriterProcess._slot_for(slots, a_frame(6, rows=2000, cols=2000)) is None
+        assert WriterProcess._slot_for(slots, a_frame(7, rows=2000, cols=2000)) == (None, False)
     finally:
         slots.close()
 
 
-def test_with_every_slot_in_use_the_parent_waits_for_one_to_come_back(
+def leased_frame(slots: PixelSlots, counter: int) -> Frame | None:
+    """A frame whose pixels were assembled in a leased slot, as the DPU does (None: no slot)."""
+    made = a_frame(counter)
+    arrays = [*made.images.values(), *made.overscan.values()]  # E, F: the order they travel
+    block = slots.lease(sum(array.nbytes for array in arrays))
+    if block is None:
+        return None
+    laid, offset = [], 0
+    for array in arrays:
+        view = block[offset : offset + array.nbytes].view(np.uint16).reshape(array.shape)
+        view[...] = array
+        laid.append(view)
+        offset += array.nbytes
+    sides = list(made.images)
+    images, overscan = (
+        dict(zip(sides, laid[:2], strict=True)),
+        dict(zip(sides, laid[2:], strict=True)),
+    )
+    return Frame(**{**made.__dict__, "images": images, "overscan": overscan})
+
+
+def test_a_frame_assembled_in_a_leased_slot_is_sent_from_there_without_a_copy(
+    mappings: tuple[PixelSlots, PixelSlots], stream: tuple[socket.socket, socket.socket]
+) -> None:
+    parent, child = mappings
+    frame = leased_frame(parent, 8)
+    assert frame is not None
+    slot, taken = WriterProcess._slot_for(parent, frame)
+    assert slot is not None and not taken  # its own slot: nothing taken for it
+    parent._map = _NoWrites(parent._map)  # a copy fails the test
+    try:
+        send_item(stream[0], frame, slots=parent, slot=slot)
+    finally:
+        parent._map = parent._map.inner
+    received = receive_item(stream[1], child)
+    assert isinstance(received, Frame)
+    for key, array in frame.images.items():
+        assert np.array_equal(received.images[key], array)
+    del received
+
+
+def test_a_leased_slot_is_free_again_once_no_array_of_it_is_left(
     mappings: tuple[PixelSlots, PixelSlots],
 ) -> None:
     parent, _ = mappings
-    held = {parent.take(), parent.take()}
-    got: list[int] = []
-    taker = threading.Thread(target=lambda: got.append(parent.take()))
-    taker.start()
-    taker.join(0.2)
-    assert taker.is_alive() and not got  # blocked: no slot is free
-    parent.give_back(min(held))
-    taker.join(10)
-    assert got == [min(held)]
+    first, second = leased_frame(parent, 1), leased_frame(parent, 2)
+    assert first is not None and second is not None
+    assert leased_frame(parent, 3) is None  # both slots leased: the DPU uses its own arrays
+    image = first.images[(3, "E")][10:20]  # a view outlives its frame
+    del first
+    assert parent.try_take() is None
+    del image
+    assert parent.try_take() is not None  # the first frame's slot is back
+
+
+def test_a_leased_frame_not_laid_out_in_order_takes_another_slot(
+    mappings: tuple[PixelSlots, PixelSlots],
+) -> None:
+    parent, _ = mappings
+    frame = leased_frame(parent, 4)
+    assert frame is not None
+    cut = replace(frame, images={(3, "F"): frame.images[(3, "F")]})  # side E did not come whole
+    assert parent.holding([*cut.images.values(), *cut.overscan.values()]) is None
+    slot, taken = WriterProcess._slot_for(parent, cut)
+    assert (
+        taken
+        and slot is not None
+        and slot != parent.holding([*frame.images.values(), *frame.overscan.values()])
+    )
+
+
+class _NoWrites:
+    """A mapping that refuses writes (reads and the rest go to ``inner``)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def __setitem__(self, key: object, value: object) -> None:
+        raise AssertionError("pixels were copied into the slot")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)

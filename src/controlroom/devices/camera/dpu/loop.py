@@ -47,6 +47,7 @@ from controlroom.devices.camera.dpu.reporting import (
     ErrorBursts,
     FrameSink,
     HearsSubscribers,
+    LendsPixels,
     LoopCounters,
     OnError,
     Publish,
@@ -131,12 +132,17 @@ class DpuLoop:
         ``after_each(report)`` runs on this thread after each (the state is its alone)."""
         try:
             while not self._stop.is_set():
-                report = self.run_once()
-                if after_each is not None:
-                    after_each(report)
+                self._after(self.run_once(), after_each)
         finally:
             self.commands.close()
             self.priorities.close()
+
+    @staticmethod
+    def _after(report: CycleReport, after_each: Callable[[CycleReport], None] | None) -> None:
+        # A call of its own: no local of run() keeps the report, and the frame's lent
+        # pixels with it, alive while the next period runs.
+        if after_each is not None:
+            after_each(report)
 
     def stop(self) -> None:
         """Make :meth:`run` return after the step it is in (a wait ends at once)."""
@@ -200,7 +206,9 @@ class DpuLoop:
 
     def _read_data(self, plan: PulsePlan, report: CycleReport) -> ReadoutAssembly:
         assert plan.readout is not None
-        assembly = ReadoutAssembly(plan.readout, plan.ccd, plan.frame_counter)
+        sink = self._handoff.sink
+        lend = sink.lease_pixels if isinstance(sink, LendsPixels) else None
+        assembly = ReadoutAssembly(plan.readout, plan.ccd, plan.frame_counter, lend)
         timing = self.state.timing
         wanted = self.state.parameters.publish_data_packets and self._heard(Topic.SYNC_DATA_PACKET)
         publish = self._publish if wanted else None  # per packet: skip the call when unheard

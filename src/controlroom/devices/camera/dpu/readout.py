@@ -3,19 +3,28 @@
 The mirror says what the FEE reads out on this pulse (CCD, sides, rows and
 columns); each side's image and overscan are filled straight from the
 packets' big-endian pixels into native uint16 arrays (one copy, which also
-frees the received messages). A readout is whole when every expected pixel
-came and its last packet was seen. Anything else (a packet lost on the way,
-one for another CCD, more pixels than expected) makes it incomplete with a
-reason; the parts that came whole are kept, the others are left out.
+frees the received messages). Where the storage lends memory (a writer
+process's shared slot), the arrays lie there in the order the frame travels,
+so a whole readout reaches the writer without another copy.
+
+A readout is whole when every expected pixel came and its last packet was
+seen. Anything else (a packet lost on the way, one for another CCD, more
+pixels than expected) makes it incomplete with a reason; the parts that came
+whole are kept, the others are left out.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from controlroom.device.spacewire import DataPacket
 from controlroom.devices.camera.dpu.commands import DpuError
 from controlroom.devices.camera.geometry import Readout
+from controlroom.devices.camera.storage.frames import SIDES
+
+Lend = Callable[[int], "np.ndarray | None"]  # bytes wanted -> uint8 memory, or None
 
 MAX_PROBLEMS = 8  # reasons kept per readout: enough to see what went wrong
 
@@ -23,20 +32,37 @@ MAX_PROBLEMS = 8  # reasons kept per readout: enough to see what went wrong
 class ReadoutAssembly:
     """The image and overscan pixels of one CCD readout, as its packets arrive."""
 
-    def __init__(self, readout: Readout, ccd: int, frame_counter: int) -> None:
+    def __init__(
+        self, readout: Readout, ccd: int, frame_counter: int, lend: Lend | None = None
+    ) -> None:
         self.readout = readout
         self.ccd = ccd
         self.frame_counter = frame_counter
         self.last_seen = False
         self.problems: list[str] = []
         self.packets = 0
+        # In the order a frame's pixels travel: all image sides, then all overscan.
         self._shapes = {
-            (kind, str(side)): shape
-            for side in readout.sides
+            (kind, side): shape
             for kind, shape in (("data", readout.data_shape), ("overscan", readout.overscan_shape))
+            for side in SIDES
+            if side in {str(s) for s in readout.sides}
         }
         self._pixels: dict[tuple[str, str], np.ndarray] = {}
         self._filled: dict[tuple[str, str], int] = {}
+        if lend is not None:
+            self._lay_out_in(lend)
+
+    def _lay_out_in(self, lend: Lend) -> None:
+        """Every part's array in one block of lent memory, if the storage has one free."""
+        sizes = [rows * cols for rows, cols in self._shapes.values()]
+        block = lend(2 * sum(sizes))
+        if block is None:
+            return  # arrays of our own, made as their first packet comes
+        offset = 0
+        for key, size in zip(self._shapes, sizes, strict=True):
+            self._pixels[key] = block[offset : offset + 2 * size].view(np.uint16)
+            offset += 2 * size
 
     def add(self, packet: DataPacket) -> bool:
         """Take one packet; True when it was the readout's last."""

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from controlroom.devices.camera.storage import Frame, FrameBegun, PutStatus
 
 
@@ -65,6 +67,14 @@ class BeginsFrames(Protocol):
     """A sink that records a frame when its readout starts (a FrameWriter does)."""
 
     def begin(self, header: FrameBegun) -> PutStatus: ...
+
+
+@runtime_checkable
+class LendsPixels(Protocol):
+    """A sink whose storage reads pixels from memory it lends (a writer process does):
+    a readout assembled there goes to storage without a copy."""
+
+    def lease_pixels(self, nbytes: int) -> np.ndarray | None: ...
 
 
 class Clock(Protocol):

@@ -23,7 +23,8 @@ from controlroom.device.spacewire.packets import HEADER
 from controlroom.device.spacewire.packets import Side as PacketSide
 from controlroom.devices.camera.geometry import BYTES_PER_PIXEL, Side
 from controlroom.devices.camera.sequencer import PulsePlan
-from controlroom.devices.camera.sim.pixels import Part, PartPackets, plan_parts
+from controlroom.devices.camera.sim.payloads import PartPackets
+from controlroom.devices.camera.sim.pixels import Part, plan_parts
 
 SEQUENCE_MODULO = 1 << 16
 

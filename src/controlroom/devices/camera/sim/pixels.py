@@ -7,11 +7,11 @@ image's frame number is the pulse's frame counter, which every packet
 carries, so a receiver can compute the expected pixels from the headers.
 
 A readout is sent per CCD side, image data then serial overscan: four parts
-at most. Each part is laid out in one buffer the way it goes on the link,
-packet after packet, each a header's room then its big-endian payload
-(:class:`PartPackets`): the byte swap that big-endian needs anyway writes the
-payloads in place, and a packet is a slice of the buffer once its header is
-written (:mod:`.packets`), so no pixel is copied again before the link.
+at most. Each part is laid out in one buffer the way it goes on the link
+(:mod:`.payloads`), computed in row blocks that are byte swapped into place
+while they are still in the processor's cache; a packet is a slice of the
+buffer once its header is written (:mod:`.packets`), so no pixel is copied
+again before the link, and a buffer whose packets were sent is reused.
 
 A worker thread computes the parts of a readout in the order they are sent,
 ahead of the sender, and, once a pulse's readout is sent, the readout of the
@@ -31,16 +31,21 @@ from typing import NamedTuple
 
 import numpy as np
 
-from controlroom.device.spacewire.packets import HEADER
 from controlroom.devices.camera.cycle import Pulse, PulseKind, readout_ccd
 from controlroom.devices.camera.errors import ReadoutError
-from controlroom.devices.camera.geometry import BYTES_PER_PIXEL, PacketKind, Readout, Side
+from controlroom.devices.camera.geometry import PacketKind, Readout, Side
 from controlroom.devices.camera.images import pattern_image, synthetic_image
 from controlroom.devices.camera.modes import PixelSource, mode_from_code, pulse_content
 from controlroom.devices.camera.registers import RegisterMap
 from controlroom.devices.camera.sequencer import PulsePlan
+from controlroom.devices.camera.sim.payloads import (
+    PartPackets,
+    PayloadLayout,
+    SparePayloads,
+)
 
 _KINDS: tuple[PacketKind, PacketKind] = ("data", "overscan")
+BLOCK_PIXELS = 1 << 18  # a block's pixels and packets stay in a core's cache
 
 
 class Part(NamedTuple):
@@ -54,42 +59,30 @@ class Part(NamedTuple):
     readout: Readout
 
 
-class PartPackets(NamedTuple):
-    """A part's packets back to back in ``buffer``: header room, then payload, per packet.
-
-    Packet ``i`` starts at ``i * stride``; every packet but the last of the
-    part carries ``readout.packet_size`` payload bytes.
-    """
-
-    buffer: bytearray
-    stride: int
-
-
-def part_pixels(seed: int, part: Part) -> np.ndarray:
-    """The pixels of ``part`` (uint16, rows x columns)."""
+def part_pixels(seed: int, part: Part, rows: range | None = None) -> np.ndarray:
+    """The pixels of ``part`` (uint16, rows x columns); ``rows``: only those of its rows."""
     readout = part.readout
-    columns = readout.columns if part.kind == "data" else readout.overscan_columns
+    columns = _columns(part)
+    rows = readout.rows if rows is None else rows
     if part.source is PixelSource.PATTERN:
-        return pattern_image(part.frame, part.ccd, part.side, readout.rows, columns)
-    return synthetic_image(seed, part.frame, part.ccd, part.side, readout.rows, columns)
+        return pattern_image(part.frame, part.ccd, part.side, rows, columns)
+    return synthetic_image(seed, part.frame, part.ccd, part.side, rows, columns)
 
 
-def lay_out(pixels: np.ndarray, packet_size: int) -> PartPackets:
-    """``pixels`` (row-major) as big-endian payloads of ``packet_size`` bytes, headers left free."""
-    flat = pixels.reshape(-1)
-    per_packet = packet_size // BYTES_PER_PIXEL
-    full, rest = divmod(flat.size, per_packet)
-    stride = HEADER.size + per_packet * BYTES_PER_PIXEL
-    buffer = bytearray(full * stride + (HEADER.size + rest * BYTES_PER_PIXEL if rest else 0))
-    if full:
-        payloads = np.ndarray(
-            (full, per_packet), ">u2", buffer, offset=HEADER.size, strides=(stride, BYTES_PER_PIXEL)
-        )
-        payloads[...] = flat[: full * per_packet].reshape(full, per_packet)  # swaps as it copies
-    if rest:
-        tail = np.ndarray((rest,), ">u2", buffer, offset=full * stride + HEADER.size)
-        tail[...] = flat[full * per_packet :]
-    return PartPackets(buffer, stride)
+def lay_out_part(seed: int, part: Part, buffer: bytearray | None = None) -> PartPackets:
+    """The packets of ``part``, computed and laid out in row blocks (into ``buffer`` if it fits)."""
+    rows, columns = part.readout.rows, len(_columns(part))
+    layout = PayloadLayout(len(rows) * columns, part.readout.packet_size, buffer)
+    step = max(1, BLOCK_PIXELS // columns)
+    for first in range(rows.start, rows.stop, step):
+        block = range(first, min(first + step, rows.stop))
+        pixels = part_pixels(seed, part, block)
+        layout.write((first - rows.start) * columns, pixels.reshape(-1))
+    return layout.packets()
+
+
+def _columns(part: Part) -> range:
+    return part.readout.columns if part.kind == "data" else part.readout.overscan_columns
 
 
 def plan_parts(plan: PulsePlan) -> list[Part]:
@@ -123,7 +116,12 @@ def _parts(source: PixelSource, frame: int, ccd: int, readout: Readout) -> list[
 
 
 class PixelPipeline:
-    """The packets of readout parts, laid out in one worker thread ahead of the sender."""
+    """The packets of readout parts, laid out in one worker thread ahead of the sender.
+
+    The sender takes a readout's parts in the order it sends them, and takes
+    the next part (or prepares the next readout) only once the packets of
+    the one before left: then that part's buffer is spare for the parts to come.
+    """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
@@ -132,12 +130,15 @@ class PixelPipeline:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="fee-pixels")
         self._ahead: dict[Part, Future[PartPackets]] = {}
         self._current: set[Part] = set()
+        self._spare = SparePayloads()
+        self._sending: PartPackets | None = None
         # The first image of a process builds its tables (0.6 s): not during a readout.
         self._worker.submit(synthetic_image, seed, 0, 1, Side.E, 1, 1)
 
     def prepare(self, parts: list[Part], *, current: bool = False) -> None:
         """Start computing ``parts`` (the pulse being sent if ``current``, else the next one)."""
         if current:
+            self._sent()
             self._current = set(parts)
             predicted = sum(part in self._ahead for part in parts)
             self.hits += predicted
@@ -150,13 +151,26 @@ class PixelPipeline:
                 self._ahead[part] = self._worker.submit(self._packets, part)
 
     def take(self, part: Part) -> PartPackets:
-        """The packets of ``part``; waits for the worker if they are not laid out yet."""
+        """The packets of ``part``; waits for the worker if they are not laid out yet.
+
+        The packets of the part taken before must have left by now.
+        """
+        self._sent()
         future = self._ahead.pop(part, None)
-        return self._packets(part) if future is None else future.result()
+        packets = self._packets(part) if future is None else future.result()
+        self._sending = packets
+        return packets
 
     def close(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)
         self._ahead.clear()
 
+    def _sent(self) -> None:
+        if self._sending is not None:
+            self._spare.give_back(self._sending.buffer)
+            self._sending = None
+
     def _packets(self, part: Part) -> PartPackets:
-        return lay_out(part_pixels(self.seed, part), part.readout.packet_size)
+        pixels = len(part.readout.rows) * len(_columns(part))
+        size = PayloadLayout.size(pixels, part.readout.packet_size)
+        return lay_out_part(self.seed, part, self._spare.take(size))

@@ -66,9 +66,7 @@ def send_item(
         return
     pixels = [
         (kind, key, np.ascontiguousarray(sides[key], dtype=PIXEL))
-        for kind, sides in (("images", item.images), ("overscan", item.overscan))
-        for key in SLOTS
-        if key in sides
+        for kind, sides, key in _pixel_order(item)
     ]
     header |= {
         "register_map": item.register_map.tobytes(),
@@ -85,6 +83,23 @@ def send_item(
     _send_map(sock, header)
     for _, _, array in pixels:
         sock.sendall(array.reshape(-1).view(np.uint8).data)
+
+
+def pixel_arrays(frame: Frame) -> list[np.ndarray]:
+    """A frame's pixel arrays in the order they travel (and lie in a slot)."""
+    return [sides[key] for _, sides, key in _pixel_order(frame)]
+
+
+Sides = dict[tuple[int, str], np.ndarray]
+
+
+def _pixel_order(frame: Frame) -> list[tuple[str, Sides, tuple[int, str]]]:
+    return [
+        (kind, sides, key)
+        for kind, sides in (("images", frame.images), ("overscan", frame.overscan))
+        for key in SLOTS
+        if key in sides
+    ]
 
 
 def receive_item(sock: socket.socket, slots: PixelSlots | None = None) -> Frame | FrameBegun | str:

@@ -9,9 +9,10 @@ a frame cut by a crash keeps written=0 and is visibly incomplete.
 
 A frame whose readout takes a while is announced first (`FrameFile.begin`):
 its HK bytes, then its row (written=0) are flushed at once, and the frame
-that follows with the same counter completes that row (the three steps
-above). A process killed mid-readout so leaves a row that says which frame
-was cut, with its timecode and HK packet.
+that follows with the same counter completes that row: its data and the
+row's placements (still written=0) in one flush, then written=1. A process
+killed mid-readout so leaves a row that says which frame was cut, with its
+timecode and HK packet.
 """
 
 from __future__ import annotations
@@ -125,7 +126,10 @@ class FrameFile:
         else:
             position = begun.position
             self._index[position] = row
-        self._file.flush()  # the row exists before its data: a cut frame shows written=0
+        if begun is None or _HK in payload:
+            # The row and its HK exist before the data: a cut frame shows written=0 with
+            # its HK. A begun row is in the file with its HK already (still written=0).
+            self._file.flush()
         for name, data in payload.items():
             self._write_heap(name, data)
         self._file.flush()

@@ -35,6 +35,8 @@ import threading
 from collections import deque
 from pathlib import Path
 
+import numpy as np
+
 from controlroom.devices.camera.storage import framewire
 from controlroom.devices.camera.storage.frames import CameraStorageError, Frame
 from controlroom.devices.camera.storage.hdf5series import Done, Item
@@ -70,7 +72,9 @@ class WriterProcess:
         self._socket: socket.socket | None = None
         self._replies: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._sent: deque[tuple[Item, int | None]] = deque()  # not answered yet, in order
+        # Not answered yet, in order: the item, its slot, and whether it was taken for it
+        # (given back with the reply; a leased slot frees itself once the frame is gone).
+        self._sent: deque[tuple[Item, int | None, bool]] = deque()
         self._replies_ended = False  # the reply thread of the current child has ended
         self.current_file = ""
 
@@ -78,6 +82,11 @@ class WriterProcess:
     def pid(self) -> int | None:
         """The child's PID while one runs."""
         return None if self._child is None else self._child.pid
+
+    def lease(self, nbytes: int) -> np.ndarray | None:
+        """Shared memory for a frame's pixels to be assembled in (None: no slot is free)."""
+        slots = self._slots
+        return None if slots is None else slots.lease(nbytes)
 
     def open(self, done: Done) -> None:
         """Start the child and wait until it is ready (raises if it does not start)."""
@@ -109,19 +118,17 @@ class WriterProcess:
     def _send(self, item: Item) -> bool:
         """Whether ``item`` went to a child (False: it died before it took it)."""
         sock = self._running()
-        slot = self._slot_for(self._slots_made(), item)
-        entry = (item, slot)
+        entry = (item, *self._slot_for(self._slots_made(), item))
         with self._lock:
             gone = self._replies_ended  # the child died before this frame could go to it
             if not gone:
                 self._sent.append(entry)
         if gone:
-            if slot is not None:
-                self._slots_made().give_back(slot)
+            self._release(entry)
             self._end(0.0)
             return False  # sent again, to a new child
         try:
-            framewire.send_item(sock, item, slots=self._slots_made(), slot=slot)
+            framewire.send_item(sock, item, slots=self._slots_made(), slot=entry[1])
             return True
         except OSError as exc:
             log.warning("camera writer process: %s; starting another one", exc)
@@ -129,18 +136,29 @@ class WriterProcess:
             mine = any(sent is entry for sent in self._sent)
             if mine:
                 self._sent.remove(entry)
-        if mine and slot is not None:
-            self._slots_made().give_back(slot)
+        if mine:
+            self._release(entry)
         self._end(0.0)
         return not mine
 
     @staticmethod
-    def _slot_for(slots: PixelSlots, item: Item) -> int | None:
-        """A shared slot for a frame's pixels, when they fit one (else they follow the header)."""
+    def _slot_for(slots: PixelSlots, item: Item) -> tuple[int | None, bool]:
+        """The shared slot of a frame's pixels and whether it was taken for them: the
+        slot they were assembled in, else a free one they fit, else none (they follow
+        the header on the socket). Never waits: leased slots free up only as frames go."""
         if not isinstance(item, Frame):
-            return None
-        arrays = [*item.images.values(), *item.overscan.values()]
-        return slots.take() if slots.fits(arrays) else None
+            return None, False
+        arrays = [np.ascontiguousarray(a, framewire.PIXEL) for a in framewire.pixel_arrays(item)]
+        leased = slots.holding(arrays)
+        if leased is not None:
+            return leased, False
+        slot = slots.try_take() if slots.fits(arrays) else None
+        return slot, slot is not None
+
+    def _release(self, entry: tuple[Item, int | None, bool]) -> None:
+        _, slot, taken = entry
+        if taken and slot is not None:
+            self._slots_made().give_back(slot)
 
     def _slots_made(self) -> PixelSlots:
         if self._slots is None:
@@ -195,19 +213,11 @@ class WriterProcess:
         However this ends, the child no longer reads the slots of the frames it was
         sent when they are given back: one that stopped answering is killed first.
         """
-        assert self._done is not None
         reason = "the writer process stopped answering before it stored it"
         stopped = False
         try:
             while not (reply := framewire.receive_reply(sock)).get("stopped"):
-                with self._lock:
-                    item, slot = self._sent.popleft()
-                if slot is not None:
-                    self._slots_made().give_back(slot)
-                self.current_file = str(reply.get("file") or self.current_file)
-                ok = reply.get("ok")
-                error = None if ok else CameraStorageError(str(reply.get("error")))
-                self._done(item, error, self.current_file)
+                self._answered(reply)
             stopped = True
             reason = "the writer process stopped before it stored it"
         except (OSError, EOFError, CameraStorageError, IndexError) as exc:
@@ -218,10 +228,23 @@ class WriterProcess:
                 self._replies_ended = True
             if not stopped:
                 _silence(sock, child)  # before its slots go back
-            for item, slot in lost:
-                if slot is not None:
-                    self._slots_made().give_back(slot)
-                self._done(item, CameraStorageError(reason), self.current_file)
+            self._lost(lost, reason)
+
+    def _answered(self, reply: dict[str, object]) -> None:
+        """The child's reply to the oldest item sent (which is not kept here after it)."""
+        assert self._done is not None
+        with self._lock:
+            entry = self._sent.popleft()
+        self._release(entry)
+        self.current_file = str(reply.get("file") or self.current_file)
+        error = None if reply.get("ok") else CameraStorageError(str(reply.get("error")))
+        self._done(entry[0], error, self.current_file)
+
+    def _lost(self, lost: list[tuple[Item, int | None, bool]], reason: str) -> None:
+        assert self._done is not None
+        for entry in lost:
+            self._release(entry)
+            self._done(entry[0], CameraStorageError(reason), self.current_file)
 
     def _end(self, wait_s: float) -> int | None:
         """Let the reply thread finish (at once if ``wait_s`` is 0), close the socket, reap

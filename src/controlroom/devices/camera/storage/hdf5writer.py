@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from controlroom.devices.camera.storage.frames import CameraStorageError, Frame, FrameBegun
 from controlroom.devices.camera.storage.hdf5layout import compression_options
 from controlroom.devices.camera.storage.hdf5process import WriterProcess
@@ -144,6 +146,12 @@ class FrameWriter:
         self._enqueue(frame)
         return PutStatus.QUEUED
 
+    def lease_pixels(self, nbytes: int) -> np.ndarray | None:
+        """Memory for a frame's pixels that a writer process reads without a copy (uint8),
+        or None (a writer thread, or no room free): assemble the pixels there, then put."""
+        lease = getattr(self._files, "lease", None)
+        return None if lease is None else lease(nbytes)
+
     def begin(self, header: FrameBegun) -> PutStatus:
         """Announce a frame whose readout started; never waits (BEHIND: counted, not recorded)."""
         if not isinstance(header, FrameBegun):
@@ -199,16 +207,25 @@ class FrameWriter:
             log.exception("the camera frame writer could not get ready")
         finally:
             self._opened.set()
-        while (item := self._queue.get()) is not _STOP:
-            if isinstance(item, FrameBegun):
-                self._begin_room.release()
-            else:
-                assert isinstance(item, Frame)
-                self._frame_room.release()
-                with self._stats_lock:
-                    self._stats.queue_depth -= 1
-            self._files.submit(item)
+        while self._submit_next():
+            pass
         self._files.close()
+
+    def _submit_next(self) -> bool:
+        """Hand the next item to the store (False: STOP). No reference to it stays here
+        while the next is awaited: a frame's leased pixels free up once it is stored."""
+        item = self._queue.get()
+        if item is _STOP:
+            return False
+        if isinstance(item, FrameBegun):
+            self._begin_room.release()
+        else:
+            assert isinstance(item, Frame)
+            self._frame_room.release()
+            with self._stats_lock:
+                self._stats.queue_depth -= 1
+        self._files.submit(item)
+        return True
 
     def _stored(self, item: Frame | FrameBegun, error: Exception | None, current: str) -> None:
         """The store's word on ``item`` (from this writer's thread or the store's own)."""
