@@ -5,7 +5,8 @@ counters; a child process stores the frames. Checked: pixel-exact files,
 nothing of HDF5 in the parent, the parent's threads running while the
 child is stopped in the middle of a frame, a dead child replaced without
 losing the frame, the signals a process group gets ignored, the child
-gone with its parent.
+gone with its parent, frames assembled in lent shared memory stored exact
+and their slots lent again only once nothing holds them.
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 import pytest
 from writer_frames import OBSID, begun, frame, same
 
 from controlroom.devices.camera.storage import (
+    Frame,
     FrameFileReader,
     FrameWriter,
     PutStatus,
+    framewire,
     observation_files,
 )
 from controlroom.devices.camera.storage.hdf5file import FrameFile
@@ -199,4 +204,41 @@ def test_a_child_whose_replies_stop_making_sense_is_killed_before_its_slots_are_
     back = [f for _, frames in stored(tmp_path) for f in frames]
     # Frame 0 was stored (the child answered it), though its answer could not be read.
     assert [f.frame_counter for f in back] == [0, 1, 2, 3, 4]
+    assert all(same(b, frame(b.frame_counter)) for b in back)
+
+
+def in_lent_memory(writer: FrameWriter, made: Frame) -> Frame | None:
+    """``made`` with its pixels copied into memory the writer lends, as the DPU lays them."""
+    arrays = framewire.pixel_arrays(made)
+    block = writer.lease_pixels(sum(array.nbytes for array in arrays))
+    if block is None:
+        return None
+    laid, offset = [], 0
+    for array in arrays:
+        view = block[offset : offset + array.nbytes].view(np.uint16).reshape(array.shape)
+        view[...] = array
+        laid.append(view)
+        offset += array.nbytes
+    images = dict(zip(made.images, laid[:2], strict=True))
+    return replace(made, images=images, overscan=dict(zip(made.overscan, laid[2:], strict=True)))
+
+
+def test_frames_assembled_in_lent_memory_are_stored_exact_and_their_slots_come_back(
+    tmp_path: Path, writer: FrameWriter
+) -> None:
+    writer.put(frame(0), block=True)  # the child runs: its slots exist
+    assert writer.drain(WAIT_S)
+    lent = [in_lent_memory(writer, frame(n)) for n in (1, 2, 3)]
+    assert all(each is not None for each in lent)
+    assert in_lent_memory(writer, frame(4)) is None  # every slot is lent
+    for each in lent:
+        assert writer.put(each, block=True) is PutStatus.QUEUED  # type: ignore[arg-type]
+    assert writer.drain(WAIT_S) and writer.stats.frames_written == 4
+    # Written, but still held here: a slot the DPU still fills must not be lent again.
+    assert in_lent_memory(writer, frame(5)) is None
+    del each
+    lent.pop()
+    assert wait_until(lambda: in_lent_memory(writer, frame(6)) is not None, timeout_s=WAIT_S)
+    [(_, back)] = stored(tmp_path)
+    assert [f.frame_counter for f in back] == [0, 1, 2, 3]
     assert all(same(b, frame(b.frame_counter)) for b in back)

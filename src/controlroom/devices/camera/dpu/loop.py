@@ -299,3 +299,6 @@ class DpuLoop:
         self._counters.errors += 1
         self._cycle.errors.append(error)
         self._errors.error(error, during)
+        # Logged: the report keeps the error, not the frames it rose through, whose
+        # locals (a readout's lent pixels) would otherwise wait for the garbage collector.
+        error.__traceback__ = None

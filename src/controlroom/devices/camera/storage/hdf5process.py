@@ -100,9 +100,10 @@ class WriterProcess:
         try:
             if self._send(item) or self._send(item):  # a child found dead: once more
                 return
-            error = CameraStorageError("the writer process ended before it took the frame")
         except CameraStorageError as exc:  # no child starts
-            error = exc
+            self._done(item, exc, self.current_file)  # here: no local keeps exc (nor item)
+            return
+        error = CameraStorageError("the writer process ended before it took the frame")
         self._done(item, error, self.current_file)
 
     def close(self) -> None:
@@ -148,8 +149,8 @@ class WriterProcess:
         the header on the socket). Never waits: leased slots free up only as frames go."""
         if not isinstance(item, Frame):
             return None, False
-        arrays = [np.ascontiguousarray(a, framewire.PIXEL) for a in framewire.pixel_arrays(item)]
-        leased = slots.holding(arrays)
+        arrays = framewire.pixel_arrays(item)
+        leased = slots.holding(arrays)  # only native uint16 arrays in place are
         if leased is not None:
             return leased, False
         slot = slots.try_take() if slots.fits(arrays) else None

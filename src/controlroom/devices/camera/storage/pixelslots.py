@@ -101,7 +101,8 @@ class PixelSlots:
             return None
         slot, offset = first // self.slot_bytes, first
         for array in arrays:
-            if not array.flags.c_contiguous or array.ctypes.data != base + offset:
+            native = array.dtype == np.dtype("<u2") and array.flags.c_contiguous
+            if not native or array.ctypes.data != base + offset:
                 return None
             offset += array.nbytes
         with self._changed:
