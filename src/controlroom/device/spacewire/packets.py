@@ -129,6 +129,9 @@ class DataHeader:
     def __post_init__(self) -> None:
         _check_header_fields(self.frame_counter, 0, self.mode, b"")
         _check_data_fields(self.ccd, self.side, self.kind)
+        # The run's type bits, once: a full frame is over a thousand packets.
+        bits = _data_bits(self.kind, self.ccd, self.side) | self.mode << 8
+        object.__setattr__(self, "_bits", bits)
 
     def pack_into(
         self, buffer: bytearray | memoryview, offset: int, length: int, sequence: int, last: bool
@@ -136,7 +139,7 @@ class DataHeader:
         """Write the header of a packet of ``length`` payload bytes at ``buffer[offset:]``."""
         if not (0 <= length <= 0xFFFF and length % 2 == 0 and 0 <= sequence <= 0xFFFF):
             raise ArgumentError(f"payload {length} bytes (even, < 65536), sequence {sequence}")
-        bits = _data_bits(self.kind, self.ccd, self.side) | last << 7 | self.mode << 8
+        bits: int = self._bits | last << 7  # type: ignore[attr-defined]
         address, frame = self.logical_address, self.frame_counter
         HEADER.pack_into(buffer, offset, address, FEE_PROTOCOL_ID, length, bits, frame, sequence)
 

@@ -17,11 +17,11 @@ and nothing else is copied. A full-frame readout is about 1260 packets of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import groupby
 
 from controlroom.device.spacewire import DPU_LOGICAL_ADDRESS, DataHeader, HousekeepingPacket
 from controlroom.device.spacewire.packets import HEADER
-from controlroom.device.spacewire.packets import Side as PacketSide
-from controlroom.devices.camera.geometry import BYTES_PER_PIXEL, Side
+from controlroom.devices.camera.geometry import BYTES_PER_PIXEL, PacketKind, PacketSlice, Side
 from controlroom.devices.camera.sequencer import PulsePlan
 from controlroom.devices.camera.sim.payloads import PartPackets
 from controlroom.devices.camera.sim.pixels import Part, plan_parts
@@ -56,23 +56,23 @@ class PacketMaker:
         if plan.readout is None or not parts:
             return
         per_packet = plan.readout.packet_size // BYTES_PER_PIXEL
-        laid = PartPackets(bytearray(), 0)
-        view = memoryview(laid.buffer)
-        header: DataHeader | None = None
-        for piece in plan.readout.packets():
-            if header is None or (header.kind, header.side) != (piece.kind, str(piece.side)):
-                laid = packets_of(parts[piece.side, piece.kind])
-                view = memoryview(laid.buffer)
-                side: PacketSide = "F" if piece.side is Side.F else "E"
-                header = DataHeader(
-                    plan.frame_counter, plan.ccd, side, piece.kind, int(plan.mode),
-                    self.logical_address,
-                )  # fmt: skip
-            start = piece.start // per_packet * laid.stride
-            header.pack_into(laid.buffer, start, piece.nbytes, self._take(), piece.last)
-            yield view[start : start + HEADER.size + piece.nbytes]
+        for (side, kind), pieces in groupby(plan.readout.packets(), _part_of):
+            laid = packets_of(parts[side, kind])
+            view = memoryview(laid.buffer)
+            header = DataHeader(
+                plan.frame_counter, plan.ccd, "F" if side is Side.F else "E", kind,
+                int(plan.mode), self.logical_address,
+            )  # fmt: skip
+            for piece in pieces:
+                start, nbytes = piece.start // per_packet * laid.stride, piece.nbytes
+                header.pack_into(laid.buffer, start, nbytes, self._take(), piece.last)
+                yield view[start : start + HEADER.size + nbytes]
 
     def _take(self) -> int:
         sequence = self.sequence
         self.sequence = (sequence + 1) % SEQUENCE_MODULO
         return sequence
+
+
+def _part_of(piece: PacketSlice) -> tuple[Side, PacketKind]:
+    return piece.side, piece.kind
