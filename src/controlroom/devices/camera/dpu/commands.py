@@ -226,6 +226,8 @@ class PriorityQueue(_BoundedQueue[PriorityRequest, object]):
     def serve(self, answer: Callable[[PriorityRequest], object]) -> int:
         """Answer every request waiting now; how many were answered (their waits are
         counted in ``waits``: call it from one thread, the loop's)."""
+        if not self._items:  # read without the lock: one that is coming is served next time
+            return 0
         served = self._take(self.maxsize)
         now = time.monotonic()
         for queued in served:
