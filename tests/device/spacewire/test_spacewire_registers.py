@@ -169,6 +169,18 @@ def test_packets_arriving_during_a_wait_are_kept_in_order() -> None:
         assert dpu.counters.stray_replies == 0
 
 
+def test_packets_kept_during_a_wait_and_those_after_it_come_parsed_as_the_link_read_them() -> None:
+    with link_pair(reply_timeout_s=5.0) as (dpu, fee):
+        with running(lambda: answer_after(fee, [hk(1), data(2)])):
+            dpu.read_register(0x0)
+        read = [dpu.read_parsed(timeout=5) for _ in range(4)]  # three kept, one after
+    assert [(flags, data) for flags, data, _ in read] == [
+        (TIMECODE, b"\x09"), (PACKET, hk(1)), (PACKET, data(2)), (PACKET, data(99)),
+    ]  # fmt: skip
+    assert read[0][2] is None
+    assert [classify(wire) == parsed for _, wire, parsed in read[1:]] == [True] * 3
+
+
 def test_a_reply_to_an_unknown_transaction_is_counted_and_ignored() -> None:
     with link_pair(reply_timeout_s=5.0) as (dpu, fee):
         with running(lambda: answer_after(fee, [data(1)], stray=True)):

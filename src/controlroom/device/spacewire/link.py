@@ -23,14 +23,7 @@ from controlroom.device.errors import ArgumentError
 from controlroom.device.spacewire.counters import CorruptionReport, LinkCounters
 from controlroom.device.spacewire.crc import BytesLike
 from controlroom.device.spacewire.errors import CorruptPacket, NoPacket, PendingFull
-from controlroom.device.spacewire.packets import (
-    FEE_PROTOCOL_ID,
-    DataPacket,
-    HousekeepingPacket,
-    check_fee,
-    classify,
-)
-from controlroom.device.spacewire.rmap import RmapPacket
+from controlroom.device.spacewire.packets import Packet, classify
 
 _LOG = logging.getLogger(__name__)
 
@@ -132,19 +125,24 @@ class PacketLink(abc.ABC):
         ``timeout`` in seconds (None: wait as long as it takes); NoPacket when it
         passes first. Packets kept while an RMAP reply was awaited come first.
         """
+        flags, data, _ = self.read_parsed(timeout)
+        return flags, data
+
+    def read_parsed(self, timeout: float | None = None) -> tuple[int, PacketData, Packet | None]:
+        """:meth:`read_packet`, with the packet parsed as the link checked it (None for a
+        timecode): a reader of the FEE's stream parses none of its packets twice."""
         if self._pending:
             flags, data = self._pending.popleft()
             self._pending_bytes -= len(data)
-            return flags, data
+            return flags, data, None if flags == TIMECODE else classify(data)
         deadline = None if timeout is None else time.monotonic() + timeout
-        flags, data, _ = self._next(deadline)
-        return flags, data
+        return self._next(deadline)
 
-    def _next(self, deadline: float | None) -> tuple[int, PacketData, RmapPacket | None]:
-        """The next good message from the link, with its RMAP packet if it is one.
+    def _next(self, deadline: float | None) -> tuple[int, PacketData, Packet | None]:
+        """The next good message from the link, with its packet (None: a timecode).
 
-        A FEE packet is only checked here, its reader parses it: a full-frame
-        stream is over a thousand packets a readout, each built once.
+        Every packet is parsed once, here: a full-frame stream is over a thousand
+        packets a readout, and its reader takes them as parsed.
         """
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -167,19 +165,14 @@ class PacketLink(abc.ABC):
             return flags, data, packet
 
     @staticmethod
-    def _check(flags: int, data: PacketData) -> RmapPacket | None:
+    def _check(flags: int, data: PacketData) -> Packet | None:
         if flags == TIMECODE:
             if len(data) != 1 or data[0] > 63:
                 raise CorruptPacket(f"a timecode is one byte 0..63, not {bytes(data[:8])!r}")
             return None
         if flags != PACKET:
             raise CorruptPacket(f"unknown flags {flags} (PACKET is {PACKET}, TIMECODE {TIMECODE})")
-        if len(data) > 1 and data[1] == FEE_PROTOCOL_ID:
-            check_fee(data)
-            return None
-        packet = classify(data)
-        assert not isinstance(packet, HousekeepingPacket | DataPacket)  # FEE: checked above
-        return packet
+        return classify(data)
 
     def _keep(self, flags: int, data: PacketData) -> None:
         """Keep a packet that arrived during an RMAP wait for read_packet."""

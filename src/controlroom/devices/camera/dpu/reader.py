@@ -20,9 +20,9 @@ from controlroom.device.spacewire import (
     DataPacket,
     HousekeepingPacket,
     NoPacket,
+    Packet,
     PacketData,
     SpaceWireInterface,
-    classify,
 )
 from controlroom.devices.camera.dpu.commands import DpuError
 from controlroom.devices.camera.dpu.readout import ReadoutAssembly
@@ -64,7 +64,7 @@ class PacketReader:
             return carried
         deadline = time.monotonic() + timeout_s
         while (received := self._next(deadline)) is not None:
-            flags, data = received
+            flags, data, _ = received
             if flags == TIMECODE:
                 return data[0], self.clock.time(), self.clock.monotonic()
             self._unexpected(data, "while waiting for a timecode")
@@ -74,11 +74,10 @@ class PacketReader:
         """The housekeeping packet that follows ``timecode``, with its UTC reception time."""
         deadline = time.monotonic() + HOUSEKEEPING_TIMEOUT_S
         while (received := self._next(deadline)) is not None:
-            flags, data = received
+            flags, data, packet = received
             if flags == TIMECODE:
                 self._carry(data[0])
                 raise DpuError(f"timecode {data[0]} came before the housekeeping of {timecode}")
-            packet = classify(data)
             if isinstance(packet, HousekeepingPacket):
                 self._unexpected_run = 0
                 return packet, self.clock.time()
@@ -89,12 +88,11 @@ class PacketReader:
         """Data packets into ``assembly`` up to the last; False if the next period began."""
         deadline = time.monotonic() + readout_s + DATA_GRACE_S
         while (received := self._next(deadline)) is not None:
-            flags, data = received
+            flags, data, packet = received
             if flags == TIMECODE:
                 self._carry(data[0])
                 assembly.interrupted(f"timecode {data[0]} came before the last packet")
                 return False
-            packet = classify(data)
             if not isinstance(packet, DataPacket):
                 self._unexpected(data, "during a readout")
                 continue
@@ -118,15 +116,16 @@ class PacketReader:
         self._unexpected(data, "in the command window")
         return False
 
-    def _next(self, deadline: float) -> tuple[int, PacketData] | None:
-        """The next packet or timecode, None once ``deadline`` (monotonic) or a stop came."""
+    def _next(self, deadline: float) -> tuple[int, PacketData, Packet | None] | None:
+        """The next packet or timecode (flags, data, parsed packet), None once ``deadline``
+        (monotonic) or a stop came."""
         while True:
             self.serve()
             left = deadline - time.monotonic()
             if left <= 0 or self.stop.is_set():
                 return None
             try:
-                return self.link.read_packet(timeout=min(self.poll_s, left))
+                return self.link.read_parsed(timeout=min(self.poll_s, left))
             except NoPacket:
                 continue
 
