@@ -72,9 +72,9 @@ def journal_values(record: CommandRecord, value_chars: int = VALUE_CHARS) -> dic
 def json_text(value: Any, limit: int = VALUE_CHARS) -> str:
     """``value`` as JSON text of at most about ``limit`` characters."""
     try:
-        text = json.dumps(value, default=_plain, ensure_ascii=False)
+        text = _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError):  # tuple keys, cycles: keep what it looks like
-        text = json.dumps(repr(value), ensure_ascii=False)
+        text = _ENCODER.encode(repr(value))
     return _cut(text, limit)
 
 
@@ -109,3 +109,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): v for k, v in value.items()}
     return repr(value)
+
+
+# One encoder for every row: json.dumps with options builds a new one per call, which
+# doubled the cost of a command's journal row.
+_ENCODER = json.JSONEncoder(default=_plain, ensure_ascii=False)
