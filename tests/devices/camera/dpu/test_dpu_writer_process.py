@@ -16,17 +16,14 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 import pytest
 from writer_frames import OBSID, begun, frame, same
 
 from controlroom.devices.camera.storage import (
-    Frame,
     FrameFileReader,
     FrameWriter,
     PutStatus,
@@ -34,6 +31,7 @@ from controlroom.devices.camera.storage import (
     observation_files,
 )
 from controlroom.devices.camera.storage.hdf5file import FrameFile
+from controlroom.testing.lentframes import in_lent_memory
 from controlroom.testing.waiting import wait_until
 
 WAIT_S = 60.0
@@ -174,7 +172,6 @@ def test_the_writer_process_dies_with_its_parent(tmp_path: Path) -> None:
 def test_a_child_whose_replies_stop_making_sense_is_killed_before_its_slots_are_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from controlroom.devices.camera.storage import framewire
     from controlroom.devices.camera.storage.frames import CameraStorageError
 
     real = framewire.receive_reply
@@ -207,38 +204,24 @@ def test_a_child_whose_replies_stop_making_sense_is_killed_before_its_slots_are_
     assert all(same(b, frame(b.frame_counter)) for b in back)
 
 
-def in_lent_memory(writer: FrameWriter, made: Frame) -> Frame | None:
-    """``made`` with its pixels copied into memory the writer lends, as the DPU lays them."""
-    arrays = framewire.pixel_arrays(made)
-    block = writer.lease_pixels(sum(array.nbytes for array in arrays))
-    if block is None:
-        return None
-    laid, offset = [], 0
-    for array in arrays:
-        view = block[offset : offset + array.nbytes].view(np.uint16).reshape(array.shape)
-        view[...] = array
-        laid.append(view)
-        offset += array.nbytes
-    images = dict(zip(made.images, laid[:2], strict=True))
-    return replace(made, images=images, overscan=dict(zip(made.overscan, laid[2:], strict=True)))
-
-
 def test_frames_assembled_in_lent_memory_are_stored_exact_and_their_slots_come_back(
     tmp_path: Path, writer: FrameWriter
 ) -> None:
     writer.put(frame(0), block=True)  # the child runs: its slots exist
     assert writer.drain(WAIT_S)
-    lent = [in_lent_memory(writer, frame(n)) for n in (1, 2, 3)]
+    lent = [in_lent_memory(frame(n), writer.lease_pixels) for n in (1, 2, 3)]
     assert all(each is not None for each in lent)
-    assert in_lent_memory(writer, frame(4)) is None  # every slot is lent
+    assert in_lent_memory(frame(4), writer.lease_pixels) is None  # every slot is lent
     for each in lent:
-        assert writer.put(each, block=True) is PutStatus.QUEUED  # type: ignore[arg-type]
+        assert writer.put(each, block=True) is PutStatus.QUEUED
     assert writer.drain(WAIT_S) and writer.stats.frames_written == 4
     # Written, but still held here: a slot the DPU still fills must not be lent again.
-    assert in_lent_memory(writer, frame(5)) is None
+    assert in_lent_memory(frame(5), writer.lease_pixels) is None
     del each
     lent.pop()
-    assert wait_until(lambda: in_lent_memory(writer, frame(6)) is not None, timeout_s=WAIT_S)
+    assert wait_until(
+        lambda: in_lent_memory(frame(6), writer.lease_pixels) is not None, timeout_s=WAIT_S
+    )
     [(_, back)] = stored(tmp_path)
     assert [f.frame_counter for f in back] == [0, 1, 2, 3]
     assert all(same(b, frame(b.frame_counter)) for b in back)

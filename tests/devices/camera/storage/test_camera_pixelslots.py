@@ -27,6 +27,7 @@ from controlroom.devices.camera.storage.framewire import (
 )
 from controlroom.devices.camera.storage.hdf5process import WriterProcess
 from controlroom.devices.camera.storage.pixelslots import PixelSlots, SlotError
+from controlroom.testing.lentframes import in_lent_memory
 
 SLOT_BYTES = 1 << 20
 
@@ -138,23 +139,7 @@ def test_a_frame_too_big_for_a_slot_or_with_none_free_goes_over_the_socket() -> 
 
 def leased_frame(slots: PixelSlots, counter: int) -> Frame | None:
     """A frame whose pixels were assembled in a leased slot, as the DPU does (None: no slot)."""
-    made = a_frame(counter)
-    arrays = [*made.images.values(), *made.overscan.values()]  # E, F: the order they travel
-    block = slots.lease(sum(array.nbytes for array in arrays))
-    if block is None:
-        return None
-    laid, offset = [], 0
-    for array in arrays:
-        view = block[offset : offset + array.nbytes].view(np.uint16).reshape(array.shape)
-        view[...] = array
-        laid.append(view)
-        offset += array.nbytes
-    sides = list(made.images)
-    images, overscan = (
-        dict(zip(sides, laid[:2], strict=True)),
-        dict(zip(sides, laid[2:], strict=True)),
-    )
-    return Frame(**{**made.__dict__, "images": images, "overscan": overscan})
+    return in_lent_memory(a_frame(counter), slots.lease)
 
 
 def test_a_frame_assembled_in_a_leased_slot_is_sent_from_there_without_a_copy(
