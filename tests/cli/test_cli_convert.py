@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from controlroom.cli.convert import SERVICE_PARAMS, convert, parse_arguments
 from controlroom.cli.errors import CliError
-from controlroom.cli.render import describe_params
+from controlroom.cli.render import commands_table, describe_params
 
 SET_POINT = {
     "properties": {
@@ -103,3 +104,19 @@ def test_parameters_are_described_for_people() -> None:
     assert lines[:3] == ["loop: one of 1|2", "kelvin: number 0..400", "(ramp: boolean = False)"]
     assert "(curve: list of number)" in lines
     assert "(label: string or null)" in lines
+
+
+def _table_text(commands: list[dict[str, Any]]) -> str:
+    console = Console(width=120, record=True)
+    console.print(commands_table({"name": "stage", "commands": commands}, []))
+    return console.export_text()
+
+
+def test_the_commands_table_marks_the_commands_that_interrupt() -> None:
+    move = {"name": "move", "kind": "custom", "params": {}}
+    stop = {"name": "stop", "kind": "write", "params": {}}
+    assert "interrupts" not in _table_text([move, stop])
+    text = _table_text([move, {**stop, "interrupts": True}])
+    lines = text.splitlines()
+    at = next(n for n, line in enumerate(lines) if "stop" in line)
+    assert "interrupts" in lines[at + 1] and text.count("interrupts") == 1

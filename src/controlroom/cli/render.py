@@ -127,7 +127,10 @@ def commands_table(info: Mapping[str, Any], services: Iterable[Mapping[str, Any]
     for command in [*info.get("commands", []), *services]:
         args = "\n".join(describe_params(command.get("params") or {})) or "-"
         doc = str(command.get("doc") or "").strip().splitlines()
-        cells = (command["name"], command.get("kind", ""), args, doc[0] if doc else "")
+        kind = str(command.get("kind", ""))
+        if command.get("interrupts"):  # runs even while another command is in progress
+            kind += "\ninterrupts"
+        cells = (command["name"], kind, args, doc[0] if doc else "")
         table.add_row(*(Text(str(cell)) for cell in cells))  # Text: no markup in docs
     return table
 

@@ -10,6 +10,7 @@ from controlroom.device.errors import (
     TransportError,
 )
 from controlroom.device.interface import Controller, Interface, commands_of
+from controlroom.device.interrupt import Interrupted
 from controlroom.device.replies import CommandRefused
 from controlroom.device.spec import CommandSpec
 from controlroom.device.validators import choices, in_range, matches, max_length, one_of
@@ -23,6 +24,7 @@ __all__ = [
     "DeviceError",
     "DeviceTimeout",
     "Interface",
+    "Interrupted",
     "ReplyError",
     "TransportError",
     "choices",

@@ -108,12 +108,16 @@ def command(
     validators: Mapping[str, Validator] | None = None,
     timeout: float | None = None,
     access: str | None = None,
+    interrupts: bool = False,
 ) -> Callable[[Callable[..., Any]], Command]:
     """Declare a device command; see the module docstring.
 
     ``access`` is who may run it (read, command or admin; see
     :mod:`controlroom.rpc.access`); by default a query or read is ``read``
-    and anything else ``command``.
+    and anything else ``command``. ``interrupts=True`` makes it run at once,
+    even while another command of the device is in progress, and end that
+    command's waits (:mod:`controlroom.device.interrupt`): for stop, abort,
+    output off.
     """
     options = {
         "kind": kind,
@@ -126,6 +130,7 @@ def command(
         "validators": dict(validators or {}),
         "timeout": timeout,
         "access": access,
+        "interrupts": interrupts,
     }
 
     def decorate(func: Callable[..., Any]) -> Command:
@@ -143,6 +148,10 @@ def build_spec(name: str, func: Callable[..., Any], options: dict[str, Any]) -> 
     if template is not None:
         _check_template(name, template, {p.name for p in parameters})
     returns = unwrap_annotated(hints.get("return", Any))[0]
+    interrupts = _interrupts(name, options.get("interrupts", False), options.get("access"))
+    # Whatever its kind, a command that stops a device is a command, not a read.
+    access = COMMAND if interrupts and options["access"] is None else None
+    access = access or _access(name, options.get("access"), kind)
     _register_enums([p.annotation for p in parameters] + [returns])
     return CommandSpec(
         name=name,
@@ -159,7 +168,8 @@ def build_spec(name: str, func: Callable[..., Any], options: dict[str, Any]) -> 
         doc=inspect.cleandoc(func.__doc__ or "").strip(),
         signature=signature,
         timeout=options["timeout"],
-        access=_access(name, options.get("access"), kind),
+        access=access,
+        interrupts=interrupts,
         _by_name={p.name: p for p in parameters},
         _positional=_positional(parameters),
     )
@@ -189,6 +199,15 @@ def _check_kind(name: str, kind: Any, template: Any, prepare: Any) -> None:
         raise DeclarationError(f"{name}: a command string needs a kind ({', '.join(KINDS)})")
     if kind in ("write", "query", "transaction") and template is None and prepare is None:
         raise DeclarationError(f"{name}: kind {kind!r} needs cmd= or prepare=")
+
+
+def _interrupts(name: str, declared: Any, access: Any) -> bool:
+    if not isinstance(declared, bool):
+        raise DeclarationError(f"{name}: interrupts must be True or False, not {declared!r}")
+    if declared and access == READ:
+        # It runs beside the command it interrupts: a read has nothing to interrupt.
+        raise DeclarationError(f"{name}: a read-only command cannot interrupt")
+    return declared
 
 
 def _access(name: str, declared: Any, kind: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Self
 
 from controlroom.device.command import Command
 from controlroom.device.errors import DeviceError
+from controlroom.device.interrupt import Interruption
 from controlroom.device.spec import CommandSpec
 from controlroom.device.transports.base import Transport
 
@@ -61,6 +62,14 @@ class Interface:
             f"{type(self).__name__}.{spec.name}: an interface is not connected to a device; "
             "use its controller, simulator or proxy"
         )
+
+    @property
+    def interruption(self) -> Interruption:
+        """Signalled as each interrupting command runs; waiting commands watch it."""
+        found = self.__dict__.get("_interruption")
+        if found is None:  # setdefault: two threads asking first still share one
+            found = self.__dict__.setdefault("_interruption", Interruption())
+        return found  # type: ignore[no-any-return]
 
     def housekeeping(self) -> dict[str, Any]:
         """Values to store periodically (name → value); empty by default."""

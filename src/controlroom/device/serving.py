@@ -26,8 +26,17 @@ class DeviceService:
     def access(self, name: str) -> str:
         return self.commands[name].access
 
+    def interrupting(self) -> frozenset[str]:
+        """The commands that run at once, even while another one is in progress."""
+        return frozenset(name for name, spec in self.commands.items() if spec.interrupts)
+
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
-        return self.controller._run_command(self.commands[name], args, kwargs)
+        spec = self.commands[name]
+        if not spec.interrupts:
+            return self.controller._run_command(spec, args, kwargs)
+        arguments = spec.bind(args, kwargs)  # a call with wrong arguments interrupts nothing
+        self.controller.interruption.signal(name)
+        return self.controller._execute(spec, arguments)
 
     def housekeeping(self) -> dict[str, Any]:
         return self.controller.housekeeping()

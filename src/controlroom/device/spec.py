@@ -79,6 +79,8 @@ class CommandSpec:
     timeout: float | None = None
     # Who may run it (controlroom.rpc.access): read, command or admin.
     access: str = "command"
+    # Runs at once, even while another command of the device is in progress (stop, abort).
+    interrupts: bool = False
     _by_name: Mapping[str, Parameter] = field(default_factory=dict, repr=False)
     # None when the signature has variadic or positional-only parameters.
     _positional: tuple[Parameter, ...] | None = field(default=None, repr=False)
@@ -184,6 +186,7 @@ class CommandSpec:
             "doc": self.doc,
             "changes_device": self.changes_device,
             "access": self.access,
+            **({"interrupts": True} if self.interrupts else {}),
             "params": {
                 "type": "object",
                 "properties": properties,

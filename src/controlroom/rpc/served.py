@@ -28,6 +28,13 @@ class Served(Protocol):
     def access(self, name: str) -> str:
         """Who may run command ``name``: read, command or admin (see rpc.access)."""
 
+    def interrupting(self) -> Collection[str]:
+        """Commands that run at once, even while another device command is in progress.
+
+        Stop, abort, output off: the server runs them beside the command in
+        progress, without waiting for the device, ahead of the queued ones.
+        """
+
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         """Run one command (only called for names in ``names()``)."""
 
@@ -57,8 +64,10 @@ class FunctionTable:
         housekeeping: Callable[[], dict[str, Any]] | None = None,
         status: Callable[[], dict[str, Any]] | None = None,
         access: Mapping[str, str] | None = None,
+        interrupting: Collection[str] = (),
     ) -> None:
         self._commands = dict(commands)
+        self._interrupting = frozenset(interrupting)
         self._access = {name: check_access(value) for name, value in (access or {}).items()}
         self._housekeeping = housekeeping
         self._status = status
@@ -73,12 +82,16 @@ class FunctionTable:
                 "kind": "custom",
                 "doc": (func.__doc__ or "").strip(),
                 "access": self.access(name),
+                **({"interrupts": True} if name in self._interrupting else {}),
             }
             for name, func in self._commands.items()
         ]
 
     def access(self, name: str) -> str:
         return self._access.get(name, COMMAND)
+
+    def interrupting(self) -> Collection[str]:
+        return self._interrupting
 
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         return self._commands[name](*args, **kwargs)

@@ -41,7 +41,7 @@ from typing import Any
 import zmq
 
 from controlroom.rpc import curve
-from controlroom.rpc.access import Caller, CallerResolver
+from controlroom.rpc.access import READ, Caller, CallerResolver
 from controlroom.rpc.deferred import MAX_DEFERRED, DeferredReplies
 from controlroom.rpc.dispatch import Dispatcher, Settled
 from controlroom.rpc.endpoints import bind, connectable, split_route
@@ -82,6 +82,10 @@ class ServerBusy(RpcError):
     """Too many device commands are waiting; the request was refused."""
 
 
+class Cancelled(RpcError):
+    """A queued device command was dropped unrun: a stop (or abort...) came before its turn."""
+
+
 class ControlServer(Startable):
     """Serve ``served`` under ``name`` on ``endpoint``; publish on ``pub_endpoint``."""
 
@@ -109,6 +113,9 @@ class ControlServer(Startable):
         # what every command replaces in one step, so they need not wait for the device lock.
         self.unqueued = unqueued
         self.served = served
+        # Stop, abort...: run at once, beside a command in progress, ahead of queued ones.
+        self.interrupting = frozenset(served.interrupting())
+        self.interrupts = 0  # interrupting commands run
         self._endpoints = {"commands": endpoint, "publish": pub_endpoint}
         self._context = context or zmq.Context.instance()
         self.device_lock = threading.Lock()
@@ -325,7 +332,9 @@ class ControlServer(Startable):
         call, caller = outcome.call, outcome.caller
         if call is None or caller is None:
             return
-        if run_device:
+        if call.command in self.interrupting:
+            self._interrupt(route, call, caller)
+        elif run_device:
             self._run_device(route, call, caller)
         else:
             self._queue(route, call, caller)
@@ -360,8 +369,36 @@ class ControlServer(Startable):
             self.finishing = False
         self._answer_or_hold(route, env, caller, started, outcome)
 
+    def _interrupt(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
+        """Run an interrupting command now, on whichever thread holds the socket.
+
+        It does not wait for the device lock: the command in progress holds it
+        for its whole length, and each exchange on the transport is atomic
+        anyway. Queued commands that would change the device are dropped first
+        (a move queued behind the one being stopped must not start after the
+        stop); queued reads still run.
+        """
+        self.interrupts += 1
+        queued = list(self.backlog)
+        self.backlog.clear()  # in place: the command loop reads it again after its command
+        for waiting in queued:
+            if self.dispatcher.access[waiting[1].command] == READ:
+                self.backlog.append(waiting)
+            else:
+                self._cancel(waiting, env, caller)
+        self._run_unlocked(route, env, caller)
+
+    def _cancel(
+        self, queued: tuple[list[bytes], Envelope, Caller], by: Envelope, caller: Caller
+    ) -> None:
+        route, env, waiting = queued
+        why = Cancelled(
+            f"{self.name}: {env.command} was cancelled by {by.command} from {caller.identity}"
+        )
+        self.answer_device(route, env, waiting, time.time(), self.dispatcher.failed(env, why))
+
     def _run_unlocked(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
-        """An :attr:`unqueued` command, run on the standby thread while another one runs."""
+        """An :attr:`unqueued` or interrupting command, run without the device lock."""
         started = time.time()
         self._answer_or_hold(route, env, caller, started, self.dispatcher.run_device_observed(env))
 

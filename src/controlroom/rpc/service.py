@@ -80,6 +80,7 @@ class ServiceCommands:
         self._process = psutil.Process(os.getpid())
         self._process.cpu_percent()  # prime: the first reading is always 0
         self.leases = Leases(server.name, server.notify, server.tasks.schedule)
+        self.leases.exempt = server.interrupting
 
     def table(self) -> dict[str, Callable[..., Any]]:
         return {name: getattr(self, name) for name in SERVICE_DOCS}

@@ -206,3 +206,8 @@ def test_every_command_of_the_table_is_declared() -> None:
         "operate_off",
         "reset",
     }
+
+
+def test_laser_off_and_power_off_run_even_while_another_command_is_in_progress() -> None:
+    interrupting = {name for name, spec in OGSEController.commands().items() if spec.interrupts}
+    assert interrupting == {"operate_off", "power_off"}

@@ -140,17 +140,17 @@ class OGSEController(Controller):
     def power_on(self) -> None:
         """Switch the controller's power (and so the laser power supply) on."""
 
-    @command(**_action("power off"))
+    @command(**_action("power off"), interrupts=True)
     def power_off(self) -> None:
-        """Switch the power off; the laser and the lamp go out."""
+        """Switch the power off; the laser and the lamp go out. Runs at once, whatever else runs."""
 
     @command(**_action("operate on"))
     def operate_on(self) -> None:
         """Switch the laser on; the lamp ignites soon after. Needs power, interlock closed."""
 
-    @command(**_action("operate off"))
+    @command(**_action("operate off"), interrupts=True)
     def operate_off(self) -> None:
-        """Switch the laser off; the lamp goes out."""
+        """Switch the laser off; the lamp goes out. Runs at once, whatever else runs."""
 
     @command(**_action("reset"))
     def reset(self) -> None:

@@ -1,0 +1,99 @@
+"""Commands that interrupt: stop, abort, emergency off, close the shutter.
+
+A control server runs device commands one at a time. A command declared with
+``@command(..., interrupts=True)`` is the exception: the server runs it at
+once, even while another device command of the same device is in progress
+(a move that waits until the axis is in position, a ramp, a long scan). Each
+exchange on a transport is atomic, so its line reaches the instrument between
+two exchanges of the waiting command, never inside one.
+
+How the waiting command notices is the driver's choice. Each controller has
+an :class:`Interruption`; the server signals it just before an interrupting
+command runs. A command that waits opens a :class:`Watch` when it starts and
+sleeps through it; the watch raises :class:`Interrupted` once any interrupting
+command has run since it was opened::
+
+    @command(interrupts=True)
+    def stop(self, axis: Axis) -> None: ...
+
+    @command()
+    def move_absolute(self, axis: Axis, position: float, wait: bool = False) -> float:
+        watch = self.interruption.watch()  # opened before the move goes out
+        self.start_move_absolute(axis, position)
+        while wait and not self.motion_done(axis):
+            watch.sleep(0.05)  # raises Interrupted after a stop
+
+A watch counts interruptions from the moment it opens, so a stop that came
+before the command started does not end it, and nothing has to be reset.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from controlroom.device.errors import DeviceError
+
+
+class Interrupted(DeviceError):
+    """A command ended early because an interrupting command (stop, abort...) ran."""
+
+
+class Interruption:
+    """Counts the interrupting commands run on one device, and wakes whoever waits."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+        self._last = ""
+
+    @property
+    def count(self) -> int:
+        """Interrupting commands signalled so far."""
+        return self._count
+
+    def signal(self, by: str) -> None:
+        """An interrupting command named ``by`` is about to run: wake every watch."""
+        with self._changed:
+            self._count += 1
+            self._last = by
+            self._changed.notify_all()
+
+    def watch(self) -> Watch:
+        """A watch that trips on the interruptions signalled from now on."""
+        return Watch(self, self._count)
+
+    def _since(self, seen: int, timeout: float) -> str | None:
+        """Wait up to ``timeout`` s for a signal after ``seen``; the command that sent it."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._count == seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+            return self._last
+
+
+class Watch:
+    """One waiting command's view of its device's interruptions."""
+
+    def __init__(self, interruption: Interruption, seen: int) -> None:
+        self._interruption = interruption
+        self._seen = seen
+
+    @property
+    def tripped(self) -> bool:
+        """Whether an interrupting command has run since the watch opened."""
+        return self._interruption.count != self._seen
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if an interrupting command has run since the watch opened."""
+        if self.tripped:
+            self.sleep(0)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or raise :class:`Interrupted` as soon as the device is interrupted."""
+        by = self._interruption._since(self._seen, max(0.0, seconds))
+        if by is not None:
+            raise Interrupted(f"interrupted by {by}")
