@@ -109,7 +109,7 @@ def test_a_stop_cancels_queued_changes_and_keeps_queued_reads(
     try:
         assert device.moving.wait(10)
         threads.append(_in_thread(lambda: clients["b"].nudge(1.0), results, "nudge"))
-        threads.append(_in_thread(lambda: clients["c"].where(), results, "where"))
+        threads.append(_in_thread(clients["c"].where, results, "where"))
         assert wait_until(lambda: len(server.backlog) == 2, timeout_s=10)
         assert clients["d"].stop() == "stopped"
     finally:
