@@ -104,7 +104,8 @@ def lab_settings(root: Path, *, fork: bool = True) -> Path:
     services["logman"]["records"] = _port()
     services["procman"]["fork"] = fork
     devices: dict[str, Any] = {}
-    for name in ("tempctl", "dummy", "ogse", "psu", "motion", "daq"):  # the demo Setup's
+    demo = ("tempctl", "dummy", "ogse", "psu", "motion", "hexapod", "daq", "dmm")
+    for name in demo:  # the demo Setup's devices
         devices[name] = {"commands": _port(), "publish": _port()}
         if name != "dummy":
             devices[name]["simulator"] = {"host": "127.0.0.1", "port": free_tcp_port()}

@@ -139,7 +139,7 @@ def detached(state_dir: Path) -> Iterator[Callable[[str, str], ProcessRecord]]:
 def isolated_devices() -> dict[str, Any]:
     """Every shipped device (and its simulator) on free ports: the demo Setup runs them all."""
     devices: dict[str, Any] = {}
-    for name in ("tempctl", "dummy", "ogse", "psu", "motion", "daq", "dpu"):
+    for name in ("tempctl", "dummy", "ogse", "psu", "motion", "hexapod", "daq", "dmm", "dpu"):
         devices[name] = {"commands": any_free_endpoint(), "publish": any_free_endpoint()}
         if name != "dummy":
             devices[name]["simulator"] = {"host": "127.0.0.1", "port": free_tcp_port()}

@@ -131,9 +131,9 @@ def test_systemd_for_another_host_and_its_refusals(
     refused = cli("systemd", str(units), "--setup", str(simulated))
     assert refused.exit_code == 1
     assert "give tempctl-sim a fixed port in the Settings" in refused.stderr
-    unknown = write_setup(tmp_path / "unknown.yaml", {"hexapod": {}})
+    unknown = write_setup(tmp_path / "unknown.yaml", {"cryostat": {}})
     refused = cli("systemd", str(units), "--setup", str(unknown))
-    assert refused.exit_code == 1 and "'hexapod', not in the Settings" in refused.stderr
+    assert refused.exit_code == 1 and "'cryostat', not in the Settings" in refused.stderr
 
 
 def test_exec_lines_are_escaped_for_systemd() -> None:

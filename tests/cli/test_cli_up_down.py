@@ -69,7 +69,7 @@ def test_up_detached_brings_the_demo_lab_up_and_down_stops_it_all(
         assert ps.returncode == 0, ps.stderr
         processes = {p["name"]: p for p in json.loads(ps.stdout)}
         expected = {"registry", "logman", "confman", "storage", "tempctl", "dummy", "web"}
-        expected |= {"ogse", "psu", "motion", "daq", "nodes"}  # the demo grew
+        expected |= {"ogse", "psu", "motion", "hexapod", "daq", "dmm", "nodes"}  # the demo grew
         assert expected <= set(processes)
         states = {name: processes[name]["state"] for name in expected}
         assert set(states.values()) == {"running"}, {
@@ -151,7 +151,7 @@ def _check_status(controlroom: Controlroom, expected: set[str]) -> None:
     assert panel["up"] and panel["endpoints"]["url"].startswith("http://127.0.0.1:"), panel
     with urllib.request.urlopen(panel["endpoints"]["url"] + "api/pages", timeout=10) as page:
         assert page.status == 200  # the panel of the lab serves (anonymous in these Settings)
-    devices = {"tempctl", "dummy", "ogse", "psu", "motion", "daq"}
+    devices = {"tempctl", "dummy", "ogse", "psu", "motion", "hexapod", "daq"}
     assert wait_until(lambda: devices <= _panel_devices(panel["endpoints"]["url"]), 20.0)
     _check_pipe(rows["pipe"]["endpoints"]["url"])
     assert rows["nodes-sim"]["up"]

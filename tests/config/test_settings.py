@@ -219,7 +219,7 @@ def test_every_problem_is_reported(write: Writer) -> None:
     with pytest.raises(SettingsError) as exc:
         load_settings(local)
     assert problem_lines(exc) == [  # in file order
-        f"{local}:2: devices.newdev.controller: missing key",
+        f"{local}:2: devices.newdev: missing key: controller (package.module:Class) or table",
         f"{local}:5: devices.dummy.commands: not a ZeroMQ endpoint "
         "(tcp://host:port, ipc://path or inproc://name)",
         f"{local}:8: devices.dummy.demo[1]: Input should be a valid list",

@@ -58,3 +58,33 @@ def test_a_controller_that_takes_the_url_gets_it_instead_of_a_transport(tmp_path
 def test_a_controller_that_takes_the_url_without_one_is_refused() -> None:
     with pytest.raises(DeviceConfigError, match="DpuController needs a transport URL"):
         build_controller({"controller": DPU, "options": {"root": "/nowhere"}})
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("pymeasure", "subprocess:Popen"),
+        ("qcodes", "os:system"),
+        ("pymeasure", "qcodes.instrument_drivers.Lakeshore:LakeshoreModel336"),
+    ],
+)
+def test_a_foreign_driver_must_come_from_its_library_or_an_allowed_package(
+    key: str, path: str
+) -> None:
+    pytest.importorskip(key, reason=f"the [{key}] extra is not installed")
+    with pytest.raises(DeviceConfigError, match="not"):
+        build_controller({key: path, "transport": "tcp://127.0.0.1:9"})
+
+
+def test_an_entry_names_exactly_one_driver() -> None:
+    with pytest.raises(DeviceConfigError, match="names one of controller, table"):
+        build_controller({"controller": "controlroom.devices.dummy:DummySensor", "table": "x"})
+    with pytest.raises(DeviceConfigError, match="not \\[\\]"):
+        build_controller({"transport": "tcp://127.0.0.1:9"})
+
+
+def test_a_table_entry_builds_its_controller_from_the_shipped_table(tmp_path: Path) -> None:
+    controller = build_controller({"table": "keithley2000", "transport": "tcp://127.0.0.1:9"})
+    assert "measure_voltage" in type(controller).commands()
+    with pytest.raises(DeviceConfigError, match="no command table named 'nowhere'"):
+        build_controller({"table": "nowhere", "transport": "tcp://127.0.0.1:9"})

@@ -30,6 +30,7 @@ from controlroom.device.serving import DeviceService
 from controlroom.devices.camera.control import DpuController
 from controlroom.devices.daq.driver import DaqController
 from controlroom.devices.dummy.sensor import DummySensor
+from controlroom.devices.hexapod.driver import HexapodController
 from controlroom.devices.motion.driver import MotionController
 from controlroom.devices.ogse.driver import OGSEController
 from controlroom.devices.psu.driver import PsuController
@@ -59,6 +60,7 @@ DEVICES: tuple[type[Interface], ...] = (
     DaqController,
     DpuController,
     DummySensor,
+    HexapodController,
     MotionController,
     OGSEController,
     PsuController,
@@ -106,6 +108,13 @@ EXPECTED = [
     (MotionController, "wait_in_position", "read"),
     (MotionController, "move_absolute", "command"),
     (MotionController, "home", "command"),
+    (HexapodController, "get_user_positions", "read"),
+    (HexapodController, "check_absolute_movement", "read"),
+    (HexapodController, "wait_in_position", "read"),
+    (HexapodController, "move_absolute", "command"),
+    (HexapodController, "homing", "command"),
+    (HexapodController, "stop", "command"),
+    (HexapodController, "set_user_limits", "command"),
     (OGSEController, "read_status", "read"),
     (OGSEController, "power_on", "command"),
     (PsuController, "measure_voltage", "read"),

@@ -12,6 +12,7 @@ import importlib.util
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,7 +26,8 @@ from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import reported
 from controlroom.cli.options import ReadyTimeout
 from controlroom.cli.sim import SimulatorEntry, launch_simulator, wait_simulator
-from controlroom.devices.factory import DeviceConfigError, import_object
+from controlroom.devices.factory import DeviceConfigError, interface_class
+from controlroom.devices.tables import table_folders
 from controlroom.processes.detached import READY_TIMEOUT_S, wait_ready
 from controlroom.processes.entry import signals_ignored, sigterm_interrupts
 from controlroom.rpc import Proxy, RpcError
@@ -97,7 +99,7 @@ def demo(ctx: typer.Context, *, timeout: ReadyTimeout = READY_TIMEOUT_S) -> None
 def _start(state: CliState, name: str, children: list[Child], timeout: float) -> Server | None:
     """Start ``name`` (its simulator first, if it has one); None if it is not installed."""
     entry = state.device(name)
-    missing = _unavailable(entry, state.allowed_packages)
+    missing = _unavailable(entry, state.allowed_packages, table_folders(state.settings))
     if missing:
         render.say(Text(f"{name}: skipped, {missing}", style="yellow"))
         return None
@@ -133,10 +135,12 @@ def _set_the_scene(name: str, endpoint: str, steps: list[Any]) -> None:
         render.say(f"{name}: {len(steps)} demo commands sent")
 
 
-def _unavailable(entry: Mapping[str, Any], allowed: tuple[str, ...]) -> str | None:
+def _unavailable(
+    entry: Mapping[str, Any], allowed: tuple[str, ...], tables: list[Path]
+) -> str | None:
     """Why the device cannot run here (driver or simulator not installed), or None."""
     try:
-        import_object(str(entry.get("controller", "")), allowed)
+        interface_class(entry, allowed, tables)
     except DeviceConfigError as exc:
         return str(exc)
     module = str((entry.get("simulator") or {}).get("module") or "")

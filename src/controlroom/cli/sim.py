@@ -41,6 +41,7 @@ class SimulatorEntry:
     module: str
     host: str
     port: int
+    args: tuple[str, ...] = ()  # given to the module before --host and --port
 
     @classmethod
     def of(
@@ -56,7 +57,9 @@ class SimulatorEntry:
         # Same rule as for controllers: the Settings may only name shipped device packages.
         if not may_name_module(module, allowed):
             raise CliError(f"simulator module {module!r} is not in {', '.join(allowed)}")
-        return cls(module, str(sim.get("host") or "127.0.0.1"), int(sim.get("port") or 0))
+        args = tuple(str(arg) for arg in sim.get("args") or ())
+        host = str(sim.get("host") or "127.0.0.1")
+        return cls(module, host, int(sim.get("port") or 0), args)
 
 
 def simulator_settings(state: CliState, name: str) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def launch_simulator(
 ) -> Child:
     """Start ``name``'s simulator; :func:`wait_simulator` then waits until it listens."""
     sim = SimulatorEntry.of(name, simulator_settings(state, name), state.allowed_packages)
-    argv = module_argv(sim.module, "--host", host, "--port", str(port))
+    argv = module_argv(sim.module, *sim.args, "--host", host, "--port", str(port))
     if speed is not None:
         argv += ["--speed", f"{speed:g}"]
     what = f"{name} simulator"

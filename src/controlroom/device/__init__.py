@@ -13,7 +13,14 @@ from controlroom.device.interface import Controller, Interface, commands_of
 from controlroom.device.interrupt import Interrupted
 from controlroom.device.replies import CommandRefused
 from controlroom.device.spec import CommandSpec
-from controlroom.device.validators import choices, in_range, matches, max_length, one_of
+from controlroom.device.validators import (
+    choices,
+    in_range,
+    matches,
+    max_length,
+    one_of,
+    unit,
+)
 
 __all__ = [
     "ArgumentError",
@@ -34,4 +41,5 @@ __all__ = [
     "matches",
     "max_length",
     "one_of",
+    "unit",
 ]

@@ -109,6 +109,7 @@ def command(
     timeout: float | None = None,
     access: str | None = None,
     interrupts: bool = False,
+    unit: str = "",
 ) -> Callable[[Callable[..., Any]], Command]:
     """Declare a device command; see the module docstring.
 
@@ -117,7 +118,7 @@ def command(
     and anything else ``command``. ``interrupts=True`` makes it run at once,
     even while another command of the device is in progress, and end that
     command's waits (:mod:`controlroom.device.interrupt`): for stop, abort,
-    output off.
+    output off. ``unit`` is the unit of the value returned (in the schema).
     """
     options = {
         "kind": kind,
@@ -131,6 +132,7 @@ def command(
         "timeout": timeout,
         "access": access,
         "interrupts": interrupts,
+        "unit": unit,
     }
 
     def decorate(func: Callable[..., Any]) -> Command:
@@ -170,6 +172,7 @@ def build_spec(name: str, func: Callable[..., Any], options: dict[str, Any]) -> 
         timeout=options["timeout"],
         access=access,
         interrupts=interrupts,
+        unit=str(options.get("unit") or ""),
         _by_name={p.name: p for p in parameters},
         _positional=_positional(parameters),
     )

@@ -81,6 +81,7 @@ class CommandSpec:
     access: str = "command"
     # Runs at once, even while another command of the device is in progress (stop, abort).
     interrupts: bool = False
+    unit: str = ""  # of the value returned, when it is a quantity
     _by_name: Mapping[str, Parameter] = field(default_factory=dict, repr=False)
     # None when the signature has variadic or positional-only parameters.
     _positional: tuple[Parameter, ...] | None = field(default=None, repr=False)
@@ -194,7 +195,10 @@ class CommandSpec:
                 "additionalProperties": False,
                 "x-order": [p.name for p in self.parameters],
             },
-            "returns": json_schema(self.returns),
+            "returns": {
+                **json_schema(self.returns),
+                **({"x-unit": self.unit} if self.unit else {}),
+            },
         }
 
 

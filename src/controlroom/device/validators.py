@@ -92,6 +92,19 @@ class MaxLength:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """Says what unit a number is in: checks nothing, tells the schema (forms, docs)."""
+
+    symbol: str
+
+    def __call__(self, value: Any) -> Any:
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"x-unit": self.symbol}
+
+
+@dataclass(frozen=True)
 class Check:
     """A plain function used as a validator: returns the value or raises ValueError."""
 
@@ -131,3 +144,7 @@ def matches(pattern: str) -> Matches:
 
 def max_length(length: int) -> MaxLength:
     return MaxLength(length)
+
+
+def unit(symbol: str) -> Unit:
+    return Unit(symbol)

@@ -21,6 +21,7 @@ from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES
 from controlroom.config.settings import device_settings, load_settings
 from controlroom.device.serving import DeviceService
 from controlroom.devices.factory import build_controller
+from controlroom.devices.tables import table_folders
 from controlroom.processes.entry import (
     common_options,
     configure_logging,
@@ -62,7 +63,12 @@ def build_device_server(
     entry = device_settings(settings, name)
     defaults = settings.get("defaults") or {}
     controller = build_controller(
-        entry, simulate=sim, transport_url=transport, allowed=allowed_packages(settings)
+        entry,
+        simulate=sim,
+        transport_url=transport,
+        allowed=allowed_packages(settings),
+        tables=table_folders(settings),
+        name=name,
     )
     return ControlServer(
         name,

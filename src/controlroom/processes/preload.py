@@ -32,6 +32,8 @@ def preload_modules(settings: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         if not isinstance(entry, Mapping):
             continue
         controller = str(entry.get("controller") or "").partition(":")[0]
+        if "table" in entry:  # built from its table: the table machinery is what it imports
+            controller = "controlroom.device.table"
         simulator = str((entry.get("simulator") or {}).get("module") or "")
         later += [m for m in (controller, simulator) if _ours(m) and m not in later]
     return list(FIRST), later

@@ -7,6 +7,7 @@ import pytest
 from controlroom.device import ArgumentError, CommandRefused, ReplyError
 from controlroom.devices.daq import (
     DaqController,
+    DaqError,
     ScanTimeout,
     TcType,
     TempUnit,
@@ -23,22 +24,32 @@ from controlroom.devices.daq.channels import (
 from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 from controlroom.testing import expected_protocol
 
-OK = '+0,"No error"'
+OK = '0,"No error;0;0 0"'
+STAMP = "1;2024/05/01 10:00:00.000"
+DATA = '*CLS;:TRAC:DATA? 1, {}, "defbuffer1", READ;:SYST:ERR?'
+SETUP = "*CLS;:ROUT:SCAN:CRE?;:ROUT:SCAN:COUN:SCAN?;:SYST:ERR?"
+INIT = '*CLS;:ROUT:SCAN:BUFF "defbuffer1";:TRAC:CLE "defbuffer1";:INIT;:SYST:ERR?'
+READ = (
+    '*CLS;:ROUT:SCAN:BUFF "defbuffer1";:TRAC:CLE "defbuffer1";:INIT;*WAI;'
+    ':TRAC:ACT? "defbuffer1";:SYST:ERR?'
+)
 
 
 def test_identification_and_plain_queries() -> None:
     pairs = [
         ("*IDN?", "KEITHLEY INSTRUMENTS,MODEL DAQ6510,04412345,1.7.12b"),
         ("SYST:LFR?", "50"),
-        ("SYST:ERR?", '-113,"Undefined header"'),
+        ("SYST:ERR?", f'-113,"Undefined header;{STAMP}"'),
+        ("SYST:ERR?", OK),
         ("*OPC?", "1"),
-        ("STAT:OPER:COND?", "16"),
-        ("STAT:OPER:COND?", "0"),
+        ("TRIG:STAT?", "RUNNING;RUNNING;0"),
+        ("TRIG:STAT?", "IDLE;IDLE;0"),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         assert "DAQ6510" in daq.identify()
         assert daq.line_frequency() == 50.0
         assert daq.next_error() == (-113, "Undefined header")
+        assert daq.next_error() == (0, "No error")
         assert daq.operation_complete() is True
         assert daq.measuring() is True
         assert daq.measuring() is False
@@ -47,14 +58,14 @@ def test_identification_and_plain_queries() -> None:
 def test_settings_are_one_line_checked_with_the_error_queue() -> None:
     pairs = [
         ("*CLS;*RST;:SYST:ERR?", OK),
-        ('*CLS;:SENS:FUNC "TEMP",(@101:120,201);:SYST:ERR?', OK),
-        ("*CLS;:SENS:TEMP:TRAN FRTD,(@201:204);:SYST:ERR?", OK),
-        ("*CLS;:SENS:TEMP:TC:TYPE T,(@105);:SYST:ERR?", OK),
-        ("*CLS;:UNIT:TEMP C,(@101:103);:SYST:ERR?", OK),
-        ("*CLS;:SENS:TEMP:NPLC 10.0,(@101:110);:SYST:ERR?", OK),
-        ("*CLS;:ROUT:SCAN (@101:110,201);:SYST:ERR?", OK),
-        ("*CLS;:TRIG:COUN 5;:SYST:ERR?", OK),
-        ("*CLS;:INIT;:SYST:ERR?", OK),
+        ('*CLS;:SENS:FUNC "TEMP", (@101:120,201);:SYST:ERR?', OK),
+        ("*CLS;:SENS:TEMP:TRAN FRTD, (@201:204);:SYST:ERR?", OK),
+        ("*CLS;:SENS:TEMP:TC:TYPE T, (@105);:SYST:ERR?", OK),
+        ("*CLS;:SENS:TEMP:UNIT CELS, (@101:103);:SYST:ERR?", OK),
+        ("*CLS;:SENS:TEMP:NPLC 10.0, (@101:110);:SYST:ERR?", OK),
+        ("*CLS;:ROUT:SCAN:CRE (@101:110,201);:SYST:ERR?", OK),
+        ("*CLS;:ROUT:SCAN:COUN:SCAN 5;:SYST:ERR?", OK),
+        (INIT, OK),
         ("*CLS;:ABOR;:SYST:ERR?", OK),
     ]
     with expected_protocol(DaqController, pairs) as daq:
@@ -73,33 +84,37 @@ def test_settings_are_one_line_checked_with_the_error_queue() -> None:
 def test_configure_is_one_exchange() -> None:
     where = "(@101:104)"
     tc_line = (
-        f'*CLS;:SENS:FUNC "TEMP",{where};:SENS:TEMP:TRAN TC,{where};'
-        f":SENS:TEMP:TC:TYPE K,{where};:UNIT:TEMP K,{where};:SENS:TEMP:NPLC 1.0,{where};"
-        ":SYST:ERR?"
+        f'*CLS;:SENS:FUNC "TEMP", {where};:SENS:TEMP:TRAN TC, {where};'
+        f":SENS:TEMP:TC:TYPE K, {where};:SENS:TEMP:ODET ON, {where};"
+        f":SENS:TEMP:UNIT KELV, {where};:SENS:TEMP:NPLC 1.0, {where};:SYST:ERR?"
     )
     rtd_line = (
-        '*CLS;:SENS:FUNC "TEMP",(@201);:SENS:TEMP:TRAN FRTD,(@201);'
-        ":UNIT:TEMP C,(@201);:SENS:TEMP:NPLC 20.0,(@201);:SYST:ERR?"
+        '*CLS;:SENS:FUNC "TEMP", (@201);:SENS:TEMP:TRAN FRTD, (@201);'
+        ":SENS:TEMP:UNIT CELS, (@201);:SENS:TEMP:NPLC 0.5, (@201);:SYST:ERR?"
     )
     with expected_protocol(DaqController, [(tc_line, OK), (rtd_line, OK)]) as daq:
         daq.configure("101:104")
-        daq.configure("201", Transducer.FRTD, unit=TempUnit.C, nplc=20)
+        daq.configure("201", Transducer.FRTD, unit=TempUnit.C, nplc=0.5)
 
 
 def test_checked_queries_parse_to_domain_types() -> None:
     pairs = [
-        ("*CLS;:ROUT:SCAN?;:SYST:ERR?", f"(@101:103,201);{OK}"),
-        ("*CLS;:ROUT:SCAN?;:SYST:ERR?", f"(@);{OK}"),
-        ("*CLS;:TRIG:COUN?;:SYST:ERR?", f"+3;{OK}"),
-        ("*CLS;:SENS:TEMP:NPLC? (@105);:SYST:ERR?", f"+1.000000E+01;{OK}"),
+        ("*CLS;:ROUT:SCAN:CRE?;:SYST:ERR?", f"(@101:103,201);{OK}"),
+        ("*CLS;:ROUT:SCAN:CRE?;:SYST:ERR?", f"(@);{OK}"),
+        ("*CLS;:ROUT:SCAN:COUN:SCAN?;:SYST:ERR?", f"3;{OK}"),
+        ("*CLS;:SENS:TEMP:NPLC? (@105);:SYST:ERR?", f"10;{OK}"),
         ("*CLS;:SENS:TEMP:TRAN? (@201);:SYST:ERR?", f"FRTD;{OK}"),
         ("*CLS;:SENS:TEMP:TC:TYPE? (@105);:SYST:ERR?", f"T;{OK}"),
-        ("*CLS;:UNIT:TEMP? (@101);:SYST:ERR?", f"K;{OK}"),
-        ("*CLS;:SENS:FUNC? (@220);:SYST:ERR?", f'"NONE";{OK}'),
-        ("*CLS;:MEAS:TEMP? (@105);:SYST:ERR?", f"+2.93150000E+02;{OK}"),
-        ("*CLS;:MEAS:TEMP? (@106);:SYST:ERR?", f"+9.90000000E+37;{OK}"),
-        ("*CLS;:FETC?;:SYST:ERR?", f"+2.9E+02,+9.9E+37;{OK}"),
-        ("*CLS;:READ?;:SYST:ERR?", f"+7.7E+01;{OK}"),
+        ("*CLS;:SENS:TEMP:UNIT? (@101);:SYST:ERR?", f"KELV;{OK}"),
+        ("*CLS;:SENS:TEMP:UNIT? (@102);:SYST:ERR?", f"CELS;{OK}"),
+        ("*CLS;:SENS:FUNC? (@220);:SYST:ERR?", f"NONE;{OK}"),
+        ("*CLS;:MEAS:TEMP? (@105);:SYST:ERR?", f"2.931500000E+02;{OK}"),
+        ("*CLS;:MEAS:TEMP? (@106);:SYST:ERR?", f"9.900000000E+37;{OK}"),
+        ('*CLS;:TRAC:ACT? "defbuffer1";:SYST:ERR?', f"2;{OK}"),
+        (DATA.format(2), f"2.9E+02,9.9E+37;{OK}"),
+        ('*CLS;:TRAC:ACT? "defbuffer1";:SYST:ERR?', f"0;{OK}"),
+        (READ, f"1;{OK}"),
+        (DATA.format(1), f"7.7E+01;{OK}"),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         assert daq.scan_list() == [101, 102, 103, 201]
@@ -109,34 +124,38 @@ def test_checked_queries_parse_to_domain_types() -> None:
         assert daq.transducer(201) is Transducer.FRTD
         assert daq.tc_type(105) is TcType.T
         assert daq.unit(101) is TempUnit.K
+        assert daq.unit(102) is TempUnit.C
         assert daq.function(220) == "NONE"
         assert daq.measure(105) == 293.15
         assert daq.measure(106) is None  # an open thermocouple reads as overflow
         assert daq.fetch() == [290.0, None]
+        assert daq.fetch() == []  # an empty buffer: no TRAC:DATA? to refuse
         assert daq.read() == [77.0]
 
 
 def test_refused_commands_raise_with_the_scpi_error() -> None:
     pairs = [
-        ("*CLS;:ROUT:SCAN (@205);:SYST:ERR?", '-221,"Settings conflict; channel 205"'),
-        ("*CLS;:MEAS:TEMP? (@205);:SYST:ERR?", '-221,"Settings conflict; channel 205"'),
-        ("*CLS;:FETC?;:SYST:ERR?", '-230,"Data corrupt or stale"'),
+        ("*CLS;:ROUT:SCAN:CRE (@205);:SYST:ERR?", f'-221,"Settings conflict, 205;{STAMP}"'),
+        ("*CLS;:MEAS:TEMP? (@205);:SYST:ERR?", f'-221,"Settings conflict, 205;{STAMP}"'),
+        ('*CLS;:TRAC:ACT? "defbuffer1";:SYST:ERR?', f"3;{OK}"),
+        (DATA.format(3), f'-222,"Data out of range;{STAMP}"'),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         with pytest.raises(CommandRefused, match="-221") as caught:
             daq.set_scan_list("205")
         assert caught.value.code == -221
+        assert caught.value.message == "Settings conflict, 205"  # no severity, no time
         with pytest.raises(CommandRefused, match="Settings conflict"):
             daq.measure(205)
-        with pytest.raises(CommandRefused, match="-230"):
+        with pytest.raises(CommandRefused, match="-222"):
             daq.fetch()
 
 
 @pytest.mark.parametrize(
     ("call", "args"),
     [
-        ("set_nplc", ("101", 0.5)),  # not one of the NPLC steps
-        ("set_nplc", ("101", 300)),
+        ("set_nplc", ("101", 0.0001)),  # shorter than the DAQ6510 integrates
+        ("set_nplc", ("101", 20)),
         ("set_scan_list", ("101:121",)),
         ("set_scan_list", ("119:202",)),  # a range across two cards
         ("set_scan_list", ("110:101",)),
@@ -159,12 +178,12 @@ def test_bad_arguments_never_reach_the_instrument(call: str, args: tuple[object,
 
 def test_scan_polls_until_done_and_averages_the_sweeps() -> None:
     pairs = [
-        ("*CLS;:ROUT:SCAN?;:TRIG:COUN?;:SYST:ERR?", f"(@101:102);+2;{OK}"),
-        ("*CLS;:INIT;:SYST:ERR?", OK),
-        ("STAT:OPER:COND?", "16"),
-        ("STAT:OPER:COND?", "0"),
-        ("*CLS;:FETC?;:SYST:ERR?", f"+2.9E+02,+1.0E+02,+3.0E+02,+9.9E+37;{OK}"),
-        ("STAT:OPER:COND?", "0"),
+        (SETUP, f"(@101:102);2;{OK}"),
+        (INIT, OK),
+        ("TRIG:STAT?", "RUNNING;RUNNING;0"),
+        ("TRIG:STAT?", "IDLE;IDLE;0"),
+        (DATA.format(4), f"2.9E+02,1.0E+02,3.0E+02,9.9E+37;{OK}"),
+        ("TRIG:STAT?", "IDLE;IDLE;0"),
     ]
     with expected_protocol(DaqController, pairs, poll_s=0.001) as daq:
         assert daq.scan() == {"101": 295.0, "102": None}
@@ -174,26 +193,26 @@ def test_scan_polls_until_done_and_averages_the_sweeps() -> None:
 
 def test_housekeeping_is_every_scanned_channel() -> None:
     pairs = [
-        ("*CLS;:ROUT:SCAN?;:TRIG:COUN?;:SYST:ERR?", f"(@101,201);+1;{OK}"),
-        ("*CLS;:INIT;:SYST:ERR?", OK),
-        ("STAT:OPER:COND?", "0"),
-        ("*CLS;:FETC?;:SYST:ERR?", f"+2.0E+02,+2.5E+02;{OK}"),
+        (SETUP, f"(@101,201);1;{OK}"),
+        (INIT, OK),
+        ("TRIG:STAT?", "IDLE;IDLE;0"),
+        (DATA.format(2), f"2.0E+02,2.5E+02;{OK}"),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         assert daq.housekeeping() == {"temp_101": 200.0, "temp_201": 250.0}
 
 
 def test_an_empty_scan_list_scans_nothing() -> None:
-    pairs = [("*CLS;:ROUT:SCAN?;:TRIG:COUN?;:SYST:ERR?", f"(@);+1;{OK}")]
+    pairs = [(SETUP, f"(@);1;{OK}")]
     with expected_protocol(DaqController, pairs) as daq:
         assert daq.scan() == {}
 
 
 def test_a_scan_that_never_ends_is_aborted() -> None:
     pairs = [
-        ("*CLS;:ROUT:SCAN?;:TRIG:COUN?;:SYST:ERR?", f"(@101);+1;{OK}"),
-        ("*CLS;:INIT;:SYST:ERR?", OK),
-        ("STAT:OPER:COND?", "16"),
+        (SETUP, f"(@101);1;{OK}"),
+        (INIT, OK),
+        ("TRIG:STAT?", "RUNNING;RUNNING;0"),
         ("*CLS;:ABOR;:SYST:ERR?", OK),
     ]
     with expected_protocol(DaqController, pairs, scan_timeout_s=0.0) as daq:
@@ -203,10 +222,10 @@ def test_a_scan_that_never_ends_is_aborted() -> None:
 
 def test_short_fetches_are_reply_errors() -> None:
     pairs = [
-        ("*CLS;:ROUT:SCAN?;:TRIG:COUN?;:SYST:ERR?", f"(@101:102);+1;{OK}"),
-        ("*CLS;:INIT;:SYST:ERR?", OK),
-        ("STAT:OPER:COND?", "0"),
-        ("*CLS;:FETC?;:SYST:ERR?", f"+2.0E+02;{OK}"),
+        (SETUP, f"(@101:102);1;{OK}"),
+        (INIT, OK),
+        ("TRIG:STAT?", "IDLE;IDLE;0"),
+        (DATA.format(2), f"2.0E+02;{OK}"),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         with pytest.raises(ReplyError, match="2 channels x 1 sweeps"):
@@ -217,7 +236,9 @@ def test_garbage_replies_raise_reply_errors() -> None:
     pairs = [
         ("*CLS;:MEAS:TEMP? (@101);:SYST:ERR?", f"T=77K;{OK}"),
         ("SYST:ERR?", "no error at all"),
-        ("*CLS;:TRIG:COUN?;:SYST:ERR?", "garbage"),
+        ("*CLS;:ROUT:SCAN:COUN:SCAN?;:SYST:ERR?", "garbage"),
+        ("TRIG:STAT?", "16"),
+        ("*CLS;:SENS:TEMP:UNIT? (@101);:SYST:ERR?", f"K;{OK}"),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         with pytest.raises(ReplyError, match="T=77K"):
@@ -226,6 +247,16 @@ def test_garbage_replies_raise_reply_errors() -> None:
             daq.next_error()
         with pytest.raises(ReplyError):
             daq.scan_count()
+        with pytest.raises(ReplyError, match="trigger state"):
+            daq.measuring()  # a status register value, not the DAQ6510's trigger state
+        with pytest.raises(ReplyError, match="CELS, FAHR or KELV"):
+            daq.unit(101)
+
+
+def test_a_scan_until_aborted_is_not_started() -> None:
+    with expected_protocol(DaqController, [(SETUP, f"(@101);0;{OK}")]) as daq:
+        with pytest.raises(DaqError, match="scan count is 0"):
+            daq.scan()
 
 
 def test_channel_lists_round_trip() -> None:
@@ -241,10 +272,10 @@ def test_channel_lists_round_trip() -> None:
 def test_the_telemetry_dictionary_knows_every_channel() -> None:
     count = len(ALL_CHANNELS)
     pairs = [
-        ("*CLS;:ROUT:SCAN?;:TRIG:COUN?;:SYST:ERR?", f"{scpi_list(ALL_CHANNELS)};+1;{OK}"),
-        ("*CLS;:INIT;:SYST:ERR?", OK),
-        ("STAT:OPER:COND?", "0"),
-        ("*CLS;:FETC?;:SYST:ERR?", ",".join(["+2.9315E+02"] * count) + f";{OK}"),
+        (SETUP, f"{scpi_list(ALL_CHANNELS)};1;{OK}"),
+        (INIT, OK),
+        ("TRIG:STAT?", "IDLE;IDLE;0"),
+        (DATA.format(count), ",".join(["2.9315E+02"] * count) + f";{OK}"),
     ]
     with expected_protocol(DaqController, pairs) as daq:
         hk = daq.housekeeping()

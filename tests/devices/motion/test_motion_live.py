@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -38,11 +39,13 @@ def test_home_then_move_absolute_and_relative(
     motion: tuple[MotionSimulator, DeviceProxy],
 ) -> None:
     _, mc = motion
-    assert mc.version().startswith("controlroom MC4")
+    assert mc.version().startswith("ESP300 Version")
+    mc.motor_off(1)
     with pytest.raises(RemoteError) as caught:
         mc.start_move_absolute(1, 5.0)
     assert caught.value.info.type == "MotionRefused"
-    assert "NOT HOMED" in caught.value.info.message
+    assert "113: AXIS 1 MOTOR NOT ENABLED" in caught.value.info.message
+    assert [mc.homed(axis) for axis in (1, 2, 3, 4)] == [False] * 4
     mc.home(None, True, 30.0)
     assert [mc.homed(axis) for axis in (1, 2, 3, 4)] == [True] * 4
     mc.move_absolute(1, 20.0, wait=True)
@@ -107,7 +110,40 @@ def test_a_following_error_fails_the_waited_move(
         mc.move_absolute(3, 20.0, wait=True)
     assert caught.value.info.type == "MotionFailed"
     assert "303: AXIS 3 FOLLOWING ERROR" in caught.value.info.message
-    assert not mc.motor_enabled(3) and not mc.homed(3)
-    mc.motor_on(3)
-    mc.home(3, wait=True)
-    assert mc.in_position(3)
+    assert not mc.motor_enabled(3)
+    mc.home(3, wait=True)  # switches the motor on again
+    assert mc.in_position(3) and mc.motor_enabled(3)
+
+
+def test_a_second_client_stops_a_move_that_waits_and_the_wait_ends_interrupted(
+    motion: tuple[MotionSimulator, DeviceProxy],
+) -> None:
+    simulator, mc = motion
+    mc.home(2, wait=True)
+    mc.set_velocity(2, 0.5)  # 45 mm take 90 s simulated (4.5 s here): the stop comes first
+    waiting = make_proxy(MotionController, mc.endpoint, timeout=60.0)
+    outcome: list[BaseException | None] = []
+
+    def move() -> None:
+        try:
+            waiting.move_absolute(2, 45.0, wait=True)
+            outcome.append(None)
+        except RemoteError as exc:
+            outcome.append(exc)
+
+    def stage_position() -> float:  # asked of the stage itself: the server is busy waiting
+        return float(simulator.handle_line("2TP") or "nan")
+
+    mover = threading.Thread(target=move)
+    mover.start()
+    try:
+        assert wait_until(lambda: stage_position() > 0.5, 20.0)
+        mc.stop(2)  # through the same server, while its move waits
+    finally:
+        mover.join(30)
+        waiting.close()
+    error = outcome[0]
+    assert isinstance(error, RemoteError) and error.info.type == "Interrupted"
+    assert "interrupted by stop" in error.info.message
+    assert wait_until(lambda: mc.motion_done(2), 10.0)
+    assert 0.5 < mc.position(2) < 45.0  # decelerated where it was, far short of 45

@@ -1,4 +1,4 @@
-"""The stage controller simulator on real TCP sockets and as a process, with real time."""
+"""The ESP300 simulator on real TCP sockets and as a process, with real time."""
 
 from __future__ import annotations
 
@@ -23,14 +23,18 @@ class FakeClock:
 
 
 class LineClient:
-    """A raw TCP client speaking CR LF lines, as a terminal program would."""
+    """A raw TCP client ending its lines with CR, as the ESP300 expects; replies end in CR LF."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, ending: bytes = b"\r") -> None:
         self._conn = socket.create_connection(("127.0.0.1", port), timeout=5.0)
+        self._ending = ending
         self._buffer = b""
 
+    def send(self, line: str) -> None:
+        self._conn.sendall(line.encode() + self._ending)
+
     def ask(self, line: str) -> str:
-        self._conn.sendall(line.encode() + b"\r\n")
+        self.send(line)
         while b"\r\n" not in self._buffer:
             chunk = self._conn.recv(1024)
             assert chunk, "the simulator closed the connection"
@@ -42,13 +46,15 @@ class LineClient:
         self._conn.close()
 
 
-def test_serves_over_tcp_with_crlf_replies() -> None:
+@pytest.mark.parametrize("ending", [b"\r", b"\n", b"\r\n"])
+def test_takes_cr_lf_or_crlf_lines_and_replies_with_crlf(ending: bytes) -> None:
     with MotionSimulator(clock=FakeClock(), latency_s=0.0) as sim:
-        client = LineClient(sim.port)
+        client = LineClient(sim.port, ending)
         try:
-            assert client.ask("1TP?;4TP?") == "12.50000,30.00000"
-            client._conn.sendall(b"1PA 3\r\n")  # refused (not homed), no reply
-            assert client.ask("TE?") == "150"
+            assert client.ask("1TP;4TP?") == "0.00000,0.00000"
+            client.send("1PA 60")  # refused (beyond the limit), no reply
+            assert client.ask("TE?") == "106"
+            assert client.ask("VE?") == "ESP300 Version 3.08 09/09/02"
         finally:
             client.close()
 
@@ -58,23 +64,22 @@ def test_positions_read_during_a_real_move_lie_on_the_way() -> None:
     with MotionSimulator(speed=20.0) as sim:
         client = LineClient(sim.port)
         try:
-            client.ask("1OR;TE?")
-            assert wait_until(lambda: client.ask("1HM?") == "1", 10.0)
-            assert client.ask("1PA 40;TE?") == "0"
+            assert client.ask("1OR;1WS;1TP;TE?") == "0.00000,0"  # WS holds the reply till home
+            assert client.ask("1PA40;TE?") == "0"
             readings: list[tuple[float, str]] = []
 
             def arrived() -> bool:
-                position, done, in_position = client.ask("1TP?;1MD?;1IP?").split(",")
-                readings.append((float(position), done + in_position))
+                position, target, done = client.ask("1TP;1DP?;1MD?").split(",")
+                readings.append((float(position), done + str(target == position)))
                 return done == "1"
 
             assert wait_until(arrived, 10.0, every_s=0.0)
         finally:
             client.close()
-    moving = [p for p, flags in readings if flags == "00"]
+    moving = [p for p, flags in readings if flags == "0False"]
     assert len(moving) >= 5 and all(0.0 <= p < 40.0 for p in moving)
     assert moving == sorted(moving) and moving[-1] > 0.0
-    assert readings[-1] == (40.0, "11")
+    assert readings[-1] == (40.0, "1True")
 
 
 def test_the_module_runs_and_prints_its_ready_line() -> None:
@@ -89,7 +94,7 @@ def test_the_module_runs_and_prints_its_ready_line() -> None:
         assert (ready, host) == ("READY", "127.0.0.1")
         client = LineClient(int(port))
         try:
-            assert client.ask("VE?").startswith("controlroom MC4")
+            assert client.ask("VE?").startswith("ESP300 Version")
         finally:
             client.close()
     finally:

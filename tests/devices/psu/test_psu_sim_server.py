@@ -1,4 +1,4 @@
-"""The supply simulator on real TCP sockets, in-process and as its own process."""
+"""The HMP4040 simulator on real TCP sockets, in-process and as its own process."""
 
 from __future__ import annotations
 
@@ -40,7 +40,11 @@ def test_serves_scpi_over_tcp_with_lf_replies() -> None:
         socket.create_connection((sim.host, sim.port), timeout=5.0) as conn,
     ):
         lines = _exchange(conn, b"*IDN?\r\nINST:NSEL 2;:VOLT 3.3;:VOLT?\nBOGUS\nSYST:ERR?\n", 3)
-    assert lines == [b"CONTROLROOM,SIM-PSU3,000001,1.0", b"3.300", b'-113,"Undefined header"']
+    assert lines == [
+        b"ROHDE&SCHWARZ,HMP4040,000001,HW50020003/SW2.70",
+        b"3.300",
+        b'-113,"Undefined header"',
+    ]
 
 
 def test_two_clients_share_one_instrument() -> None:
@@ -49,9 +53,9 @@ def test_two_clients_share_one_instrument() -> None:
         socket.create_connection((sim.host, sim.port), timeout=5.0) as first,
         socket.create_connection((sim.host, sim.port), timeout=5.0) as second,
     ):
-        _exchange(first, b"INST:NSEL 3;:CURR 0.5;:CURR?\n", 1)
+        _exchange(first, b"INST:NSEL 4;:CURR 0.5;:CURR?\n", 1)
         # The selection is the instrument's, not the connection's: SCPI has no sessions.
-        assert _exchange(second, b"INST:NSEL?;:CURR?\n", 1) == [b"3;0.5000"]
+        assert _exchange(second, b"INST:NSEL?;:CURR?\n", 1) == [b"4;0.5000"]
 
 
 def test_load_notation() -> None:
@@ -60,7 +64,7 @@ def test_load_notation() -> None:
     lamp = parse_load("lamp:2:12:12")
     assert isinstance(lamp, LampLoad) and lamp.ohms == 2.0 and lamp.tau_s == 0.5
     assert lamp.describe() == "lamp:2:12:12:0.5"
-    assert parse_channel_load("3=open")[0] == 3
+    assert parse_channel_load("4=open")[0] == 4
     assert ResistiveLoad(10).describe() == "10"
     for bad in ("0", "-1", "nan", "lamp:12:2:12", "lamp:2:12", "lamp:2:12:0", "wire"):
         with pytest.raises(LoadSpecError):
@@ -99,9 +103,9 @@ def test_the_simulator_process_prints_ready_takes_loads_and_stops_on_sigterm() -
         with socket.create_connection((host, int(port)), timeout=5.0) as conn:
             # 10 V into the 2 ohm load given on the command line: held at the 1 A limit.
             _exchange(conn, b"APPL 10,1;:OUTP ON;:*OPC?\n", 1)
-            assert wait_until(
-                lambda: _exchange(conn, b"OUTP:MODE?\n", 1)[0] == b"CC", 10.0, every_s=0.01
-            )
+            # Bit 0 of the channel's status condition: constant current.
+            cc = b"STAT:QUES:INST:ISUM1:COND?\n"
+            assert wait_until(lambda: _exchange(conn, cc, 1)[0] == b"1", 10.0, every_s=0.01)
             volts, amps = _exchange(conn, b"MEAS:VOLT?;:MEAS:CURR?\n", 1)[0].split(b";")
             assert (float(volts), float(amps)) == (
                 pytest.approx(2.0, abs=0.005),

@@ -9,12 +9,16 @@ from controlroom.devices.psu import PsuController
 from controlroom.devices.psu.sim.server import NO_DELAYS, PsuSimulator
 from controlroom.telemetry import TelemetryPipeline, shipped_dictionary, split_sample
 
+CHANNELS = (1, 2, 3, 4)
 
-def _housekeeping(lines: list[str]) -> dict[str, Any]:
-    """HK of a simulated supply after the given SCPI lines (no socket: in process)."""
-    simulator = PsuSimulator(delays=NO_DELAYS)
+
+def _housekeeping(lines: list[str], settle_s: float = 0.0) -> dict[str, Any]:
+    """HK of a simulated supply ``settle_s`` after the given SCPI lines (in process)."""
+    now = [0.0]
+    simulator = PsuSimulator(clock=lambda: now[0], delays=NO_DELAYS)
     for line in lines:
         simulator.handle_line(line)
+    now[0] += settle_s
     with PsuController(InProcessTransport(simulator.handle_line)) as psu:
         return psu.housekeeping()
 
@@ -22,6 +26,7 @@ def _housekeeping(lines: list[str]) -> dict[str, Any]:
 def test_every_psu_hk_name_is_in_the_dictionary() -> None:
     dictionary = shipped_dictionary()
     hk = _housekeeping([])
+    assert {f"voltage_{ch}" for ch in CHANNELS} <= set(hk)
     assert set(hk) == {p.original for p in dictionary.parameters("PSU")}
     pipeline = TelemetryPipeline(dictionary, "PSU", "LAB")
     sample = pipeline("psu", 1.0, hk)
@@ -32,10 +37,12 @@ def test_every_psu_hk_name_is_in_the_dictionary() -> None:
 
 def test_units_and_an_output_at_its_rating() -> None:
     dictionary = shipped_dictionary()
-    assert {dictionary.parameter(f"PSU_VOLTAGE_{ch}").unit for ch in (1, 2, 3)} == {"V"}
-    assert {dictionary.parameter(f"PSU_CURRENT_{ch}").unit for ch in (1, 2, 3)} == {"A"}
+    assert {dictionary.parameter(f"PSU_VOLTAGE_{ch}").unit for ch in CHANNELS} == {"V"}
+    assert {dictionary.parameter(f"PSU_CURRENT_{ch}").unit for ch in CHANNELS} == {"A"}
     pipeline = TelemetryPipeline(dictionary, "PSU", "LAB")
-    # 6 V on the 6 V channel: at its rating, inside both bands (limits are inclusive).
-    sample = pipeline("psu", 1.0, _housekeeping(["INST:NSEL 3;APPL 6,3;OUTP ON"]))
-    assert sample["PSU_OUTPUT_3"] is True and sample["PSU_MODE_3"] in ("CV", "CC")
+    # Every output at the top of its range, settled: inside both bands (limits are inclusive).
+    lines = [f"INST:NSEL {ch};APPL MAX,MAX;OUTP:SEL ON" for ch in CHANNELS] + ["OUTP:GEN ON"]
+    sample = pipeline("psu", 1.0, _housekeeping(lines, settle_s=2.0))
+    assert sample["PSU_VOLTAGE_1"] > 20.0 and sample["PSU_OUTPUT_4"] is True
+    assert sample["PSU_MODE_4"] == "CC"  # 3 ohm: held by the power limits
     assert "_limits" not in sample

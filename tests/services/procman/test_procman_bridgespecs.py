@@ -80,6 +80,6 @@ def test_the_demo_setup_runs_every_shipped_device_and_the_bridges() -> None:
     text = resources.files("controlroom.config").joinpath("setups/demo.yaml").read_text()
     demo = yaml.safe_load(text)
     specs = by_name(load_settings(), demo)
-    for device in ("tempctl", "ogse", "psu", "motion", "daq"):
+    for device in ("tempctl", "ogse", "psu", "motion", "hexapod", "daq"):
         assert specs[device].simulated and specs[f"{device}-sim"].kind == "simulator"
     assert {"dummy", "nodes", "nodes-sim", "pipe"} <= set(specs)

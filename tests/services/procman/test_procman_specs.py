@@ -101,8 +101,8 @@ def test_ports_left_at_zero_are_pinned_and_the_simulator_linked(tmp_path: Path) 
 
 
 def test_a_device_unknown_to_the_settings_is_refused(settings: Settings) -> None:
-    with pytest.raises(SpecError, match=r"'hexapod', not in the Settings \(known: .*tempctl"):
-        process_specs(settings, {"devices": {"hexapod": {"simulated": True}}})
+    with pytest.raises(SpecError, match=r"'cryostat', not in the Settings \(known: .*tempctl"):
+        process_specs(settings, {"devices": {"cryostat": {"simulated": True}}})
 
 
 @pytest.mark.parametrize(

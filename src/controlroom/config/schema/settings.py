@@ -27,6 +27,7 @@ class Locations(Section):
     conf_repo: str
     data: str
     state: str
+    tables: str = ""  # the lab's own command tables (YAML instruments)
 
 
 class Runtime(Section):

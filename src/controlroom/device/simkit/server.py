@@ -38,7 +38,10 @@ class LineSimulator(Startable):
     """A TCP server speaking newline-terminated text commands, like most lab instruments.
 
     ``terminator`` ends every reply; input lines may end with ``\\r\\n`` or ``\\n``
-    (``\\r`` alone when the terminator is ``\\r``). Empty input lines are ignored.
+    (``\\r`` alone when the terminator is ``\\r``), or with ``line_end`` when an
+    instrument ends its replies differently from its commands (a PMAC reads
+    commands up to ``\\r`` and ends each reply with ``ACK``). Empty input lines are
+    ignored.
     Calls to :meth:`handle_line` from the served clients are serialised, so a
     subclass only needs its own lock if it is also called directly from
     several threads (an in-process transport calls it without any socket).
@@ -51,14 +54,17 @@ class LineSimulator(Startable):
         *,
         terminator: str = "\n",
         encoding: str = "ascii",
+        line_end: str | None = None,
     ) -> None:
         if not terminator:
             raise ValueError("terminator must not be empty")
+        if line_end is not None and len(line_end) != 1:
+            raise ValueError("line_end must be one character")
         self._host = host
         self._port = port
         self._terminator = terminator
         self._encoding = encoding
-        self._separator = terminator[-1].encode(encoding)
+        self._separator = (line_end or terminator[-1]).encode(encoding)
         self._handle_lock = threading.RLock()
         self._state_lock = threading.Lock()
         self._listener: socket.socket | None = None

@@ -1,4 +1,9 @@
-"""What the DAQ answers: readings, overflow, averages over sweeps (pure, no I/O)."""
+"""What the DAQ6510 answers: error entries, trigger states, readings, overflow (pure, no I/O).
+
+Its error queue entries read ``-221,"Settings conflict;1;2024/05/01 10:00:00.000"``
+(message, severity and time inside the quotes) and ``0,"No error;0;0 0"`` when
+empty; an entry without the extra fields is read the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 from controlroom.device import DeviceError, DeviceTimeout, ReplyError
-from controlroom.device.replies import parse_float
+from controlroom.device.replies import CommandRefused, parse_float
 
 OVERFLOW = 9.9e37
 """What SCPI instruments send for a reading they cannot make (an open thermocouple)."""
@@ -18,6 +23,54 @@ class DaqError(DeviceError):
 
 class ScanTimeout(DaqError, DeviceTimeout):
     """A scan did not finish within the time the driver allows for it."""
+
+
+ACTIVE_STATES = frozenset({"RUNNING", "WAITING", "BUILDING", "PAUSED", "ABORTING"})
+"""Trigger model states in which a scan has not ended."""
+
+
+def parse_event(reply: str) -> tuple[int, str]:
+    """``-113,"Undefined header;1;2024/05/01 10:00:00.000"`` → ``(-113, "Undefined header")``."""
+    code, _, rest = reply.strip().partition(",")
+    try:
+        number = int(code)
+    except ValueError:
+        raise ReplyError(f"expected an error queue entry, got {reply!r}") from None
+    return number, rest.strip().strip('"').split(";")[0]
+
+
+def check_event(reply: str) -> None:
+    """Raise :class:`CommandRefused` unless the ``SYST:ERR?`` ending a line is no error."""
+    code, message = parse_event(reply)
+    if code != 0:
+        raise CommandRefused(
+            f"the instrument refused the command: {code} {message}", code=code, message=message
+        )
+
+
+def answer_of(reply: str) -> str:
+    """Split ``<answers>;<SYST:ERR? entry>``; raise if the entry is an error, return the answers.
+
+    A refused query gives no answer, so the reply is then the entry alone.
+    """
+    cut, quoted = -1, False
+    for index, char in enumerate(reply):
+        if char == '"':
+            quoted = not quoted
+        elif char == ";" and not quoted:
+            cut = index
+    check_event(reply[cut + 1 :])
+    if cut < 0:
+        raise ReplyError(f"the instrument answered only the error query: {reply!r}")
+    return reply[:cut]
+
+
+def parse_running(reply: str) -> bool:
+    """``TRIG:STAT?`` → whether a scan is in progress: ``RUNNING;RUNNING;0`` → True."""
+    state = reply.strip().split(";")[0].upper()
+    if not state.isalpha():
+        raise ReplyError(f"expected a trigger state, got {reply!r}")
+    return state in ACTIVE_STATES
 
 
 def parse_reading(text: str) -> float | None:

@@ -1,8 +1,10 @@
-"""Error codes of the motion controller, shared by the driver and the simulator.
+"""Error codes of the Newport ESP300/ESP301, shared by the driver and the simulator.
 
-Modelled on Newport ESP-style controllers: ``TE?`` returns one integer. Codes
-below 100 concern the whole controller; an axis-specific code is
-``axis * 100 + code``, e.g. ``107`` is a negative software limit on axis 1.
+``TE?`` answers one integer; ``TB?`` answers ``code, timestamp, message``.
+Codes below 100 concern the whole controller; an axis error is
+``axis * 100 + code``: ``107`` is the negative software limit of axis 1. The
+numbers and messages are those of the user's manual (appendix A), so a driver
+written for the real controller decodes every code the simulator reports.
 """
 
 from __future__ import annotations
@@ -13,34 +15,88 @@ NO_ERROR: Final = 0
 UNKNOWN_COMMAND: Final = 6
 PARAMETER_OUT_OF_RANGE: Final = 7
 AXIS_OUT_OF_RANGE: Final = 9
+COMMAND_NOT_ALLOWED: Final = 27
 AXIS_MISSING: Final = 37
 PARAMETER_MISSING: Final = 38
-BAD_PARAMETER: Final = 39
 
 FOLLOWING_ERROR: Final = 3
 POSITIVE_SOFT_LIMIT: Final = 6
 NEGATIVE_SOFT_LIMIT: Final = 7
+MAX_VELOCITY_EXCEEDED: Final = 10
+MAX_ACCELERATION_EXCEEDED: Final = 11
 MOTOR_NOT_ENABLED: Final = 13
-HOMING_REQUIRED: Final = 50
-AXIS_MOVING: Final = 51
+HOMING_ABORTED: Final = 20
+NOT_ALLOWED_DURING_HOMING: Final = 30
 
 CONTROLLER_MESSAGES: Final[dict[int, str]] = {
     NO_ERROR: "NO ERROR DETECTED",
+    1: "PCI COMMUNICATION TIME-OUT",
+    4: "EMERGENCY STOP ACTIVATED",
     UNKNOWN_COMMAND: "COMMAND DOES NOT EXIST",
     PARAMETER_OUT_OF_RANGE: "PARAMETER OUT OF RANGE",
+    8: "CABLE INTERLOCK ERROR",
     AXIS_OUT_OF_RANGE: "AXIS NUMBER OUT OF RANGE",
+    13: "GROUP NUMBER MISSING",
+    14: "GROUP NUMBER OUT OF RANGE",
+    15: "GROUP NUMBER NOT ASSIGNED",
+    16: "GROUP NUMBER ALREADY ASSIGNED",
+    17: "GROUP AXIS OUT OF RANGE",
+    18: "GROUP AXIS ALREADY ASSIGNED",
+    19: "GROUP AXIS DUPLICATED",
+    20: "DATA ACQUISITION IS BUSY",
+    21: "DATA ACQUISITION SETUP ERROR",
+    22: "DATA ACQUISITION NOT ENABLED",
+    23: "SERVO CYCLE TICK FAILURE",
+    25: "DOWNLOAD IN PROGRESS",
+    26: "STORED PROGRAM NOT STARTED",
+    COMMAND_NOT_ALLOWED: "COMMAND NOT ALLOWED",
+    28: "STORED PROGRAM FLASH AREA FULL",
+    29: "GROUP PARAMETER MISSING",
+    30: "GROUP PARAMETER OUT OF RANGE",
+    31: "GROUP MAXIMUM VELOCITY EXCEEDED",
+    32: "GROUP MAXIMUM ACCELERATION EXCEEDED",
+    33: "GROUP MAXIMUM DECELERATION EXCEEDED",
+    34: "GROUP MOVE NOT ALLOWED DURING MOTION",
+    35: "PROGRAM NOT FOUND",
     AXIS_MISSING: "AXIS NUMBER MISSING",
     PARAMETER_MISSING: "COMMAND PARAMETER MISSING",
-    BAD_PARAMETER: "INVALID COMMAND PARAMETER",
+    39: "PROGRAM LABEL NOT FOUND",
+    40: "LAST COMMAND CANNOT BE REPEATED",
+    41: "MAX NUMBER OF LABELS PER PROGRAM EXCEEDED",
 }
 
 AXIS_MESSAGES: Final[dict[int, str]] = {
+    0: "MOTOR TYPE NOT DEFINED",
+    1: "PARAMETER OUT OF RANGE",
+    2: "AMPLIFIER FAULT DETECTED",
     FOLLOWING_ERROR: "FOLLOWING ERROR THRESHOLD EXCEEDED",
+    4: "POSITIVE HARDWARE LIMIT DETECTED",
+    5: "NEGATIVE HARDWARE LIMIT DETECTED",
     POSITIVE_SOFT_LIMIT: "POSITIVE SOFTWARE LIMIT DETECTED",
     NEGATIVE_SOFT_LIMIT: "NEGATIVE SOFTWARE LIMIT DETECTED",
+    8: "MOTOR / STAGE NOT CONNECTED",
+    9: "FEEDBACK SIGNAL FAULT DETECTED",
+    MAX_VELOCITY_EXCEEDED: "MAXIMUM VELOCITY EXCEEDED",
+    MAX_ACCELERATION_EXCEEDED: "MAXIMUM ACCELERATION EXCEEDED",
     MOTOR_NOT_ENABLED: "MOTOR NOT ENABLED",
-    HOMING_REQUIRED: "AXIS NOT HOMED",
-    AXIS_MOVING: "COMMAND NOT ALLOWED WHILE MOVING",
+    15: "MAXIMUM JERK EXCEEDED",
+    16: "MAXIMUM DAC OFFSET EXCEEDED",
+    17: "ESP CRITICAL SETTINGS ARE PROTECTED",
+    18: "ESP STAGE DEVICE ERROR",
+    19: "ESP STAGE DATA INVALID",
+    HOMING_ABORTED: "HOMING ABORTED",
+    21: "MOTOR CURRENT NOT DEFINED",
+    22: "UNIDRIVE COMMUNICATIONS ERROR",
+    23: "UNIDRIVE NOT DETECTED",
+    24: "SPEED OUT OF RANGE",
+    25: "INVALID TRAJECTORY MASTER AXIS",
+    26: "PARAMETER CHANGE NOT ALLOWED",
+    27: "INVALID TRAJECTORY MODE FOR HOMING",
+    28: "INVALID ENCODER STEP RATIO",
+    29: "DIGITAL I/O INTERLOCK DETECTED",
+    NOT_ALLOWED_DURING_HOMING: "COMMAND NOT ALLOWED DURING HOMING",
+    31: "COMMAND NOT ALLOWED DUE TO GROUP",
+    32: "INVALID TRAJECTORY MODE FOR MOVING",
 }
 
 
@@ -49,9 +105,15 @@ def axis_code(axis: int, code: int) -> int:
     return axis * 100 + code
 
 
-def describe(code: int) -> str:
-    """The controller's message for ``code``, with the axis named for axis errors."""
+def message(code: int) -> str:
+    """The controller's own text for ``code``, as ``TB?`` gives it (the axis is in the code)."""
     if code < 100:
         return CONTROLLER_MESSAGES.get(code, f"UNKNOWN ERROR {code}")
-    axis, sub = divmod(code, 100)
-    return f"AXIS {axis} {AXIS_MESSAGES.get(sub, f'UNKNOWN ERROR {sub}')}"
+    return AXIS_MESSAGES.get(code % 100, f"UNKNOWN ERROR {code}")
+
+
+def describe(code: int) -> str:
+    """``message`` with the axis named, for people: ``AXIS 1 NEGATIVE SOFTWARE LIMIT DETECTED``."""
+    if code < 100:
+        return message(code)
+    return f"AXIS {code // 100} {message(code)}"

@@ -1,37 +1,37 @@
-"""What each output of the simulated three-channel supply can deliver (driver and simulator agree).
+"""What the four outputs of an R&S HMP4040 can deliver (driver and simulator agree).
 
-The ratings follow the usual triple-output bench supply: two 32 V tracking
-channels for analogue circuits and a low-voltage channel for logic. The
-over-voltage protection may be set up to 10 % above a channel's voltage rating.
+The data sheet gives every channel 0-32 V and 0-10 A, but at most 160 W, so
+the full 10 A only up to 16 V and 5 A at 32 V; the four channels together
+deliver at most 384 W. Over the remote interface a setting may go a little
+beyond the nameplate (``VOLT? MAX`` is 32.050 V, ``CURR? MAX`` 10.010 A), and
+the over-voltage protection may be set up to 33 V. The electronic fuse waits
+up to 250 ms in current limit before it trips.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-CHANNELS = (1, 2, 3)
-OVP_HEADROOM = 1.1
+MODEL = "HMP4040"
+CHANNELS = (1, 2, 3, 4)
+TOTAL_WATTS = 384.0
+MAX_FUSE_DELAY_MS = 250
 
 
 @dataclass(frozen=True)
 class ChannelRating:
-    """The largest setting an output accepts."""
+    """The largest settings one output accepts, and the power it can deliver."""
 
-    max_volts: float
-    max_amps: float
-
-    @property
-    def max_ovp_volts(self) -> float:
-        return round(self.max_volts * OVP_HEADROOM, 3)
+    max_volts: float = 32.050
+    max_amps: float = 10.010
+    max_watts: float = 160.0
+    max_ovp_volts: float = 33.0
 
 
-RATINGS: dict[int, ChannelRating] = {
-    1: ChannelRating(max_volts=32.0, max_amps=3.0),
-    2: ChannelRating(max_volts=32.0, max_amps=3.0),
-    3: ChannelRating(max_volts=6.0, max_amps=3.0),
-}
+RATING = ChannelRating()
+RATINGS: dict[int, ChannelRating] = dict.fromkeys(CHANNELS, RATING)
 
-MAX_VOLTS = max(r.max_volts for r in RATINGS.values())
-MAX_AMPS = max(r.max_amps for r in RATINGS.values())
-MAX_OVP_VOLTS = max(r.max_ovp_volts for r in RATINGS.values())
-MAX_OCP_DELAY_S = 10.0
+MAX_VOLTS = RATING.max_volts
+MAX_AMPS = RATING.max_amps
+MAX_OVP_VOLTS = RATING.max_ovp_volts
+MAX_FUSE_DELAY_S = MAX_FUSE_DELAY_MS / 1000

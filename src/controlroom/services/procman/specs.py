@@ -166,7 +166,7 @@ def device_specs(
 def simulator_spec(
     settings: Mapping[str, Any], name: str, sim: Mapping[str, Any], host: str, python: str
 ) -> ProcessSpec:
-    """``python -m <simulator.module> --host H --port P`` of device ``name``."""
+    """``python -m <simulator.module> [simulator.args] --host H --port P`` of device ``name``."""
     module = str(sim.get("module") or "")
     allowed = (settings.get("security") or {}).get("allowed_packages") or ()
     # The same rule as for controllers: Settings may only name modules of allowed packages.
@@ -179,6 +179,7 @@ def simulator_spec(
         python,
         "-m",
         module,
+        *(str(arg) for arg in sim.get("args") or ()),
         "--host",
         str(sim.get("host") or "127.0.0.1"),
         "--port",

@@ -1,1 +1,1 @@
-"""The simulated DAQ: thermal model of the lab, scan state, SCPI command table, TCP server."""
+"""The simulated DAQ6510: thermal model of the lab, sensors, scans, buffers, SCPI, TCP server."""

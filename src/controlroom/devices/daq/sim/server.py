@@ -1,9 +1,10 @@
-"""A scanning DAQ (Keithley DAQ6510 style) simulator on TCP, reading a thermal model of the lab.
+"""A Keithley DAQ6510 simulator on TCP, with two 7700 multiplexer cards wired to the lab.
 
-Software that drives the DAQ over its raw SCPI socket should work against it
-unchanged: the same headers in short or long form, ``;``-joined message units,
-channel lists, the error queue, overflow readings for open sensors. Behind it,
-a :class:`~controlroom.devices.daq.sim.thermal.ThermalNetwork` of the simulated
+Software that drives a DAQ6510 over its raw SCPI socket should work against it
+unchanged: the manual's headers in short or long form, ``;``-joined message
+units, channel lists, scans into reading buffers, the error queue, overflow
+readings for open sensors. Behind it, a
+:class:`~controlroom.devices.daq.sim.thermal.ThermalNetwork` of the simulated
 setup (:mod:`~controlroom.devices.daq.sim.lab`) evolves with the injectable
 ``clock``, ``speed`` times faster than real time. A scan takes, per channel,
 the relay settling time plus NPLC power-line cycles of simulated time, and
@@ -29,6 +30,7 @@ from controlroom.device.simkit.server import (
 )
 from controlroom.devices.daq.sim.commands import COMMANDS
 from controlroom.devices.daq.sim.lab import WIRING, lab_network, start_temperatures
+from controlroom.devices.daq.sim.params import split_daq_unit
 from controlroom.devices.daq.sim.state import DaqState
 from controlroom.devices.daq.sim.thermal import ThermalNetwork
 from controlroom.devices.tempctl.sim.physics import ThermalConfig
@@ -41,12 +43,13 @@ COMMAND_S = 0.001
 
 
 class DaqSimulator(LineSimulator):
-    """A 40-channel scanning DAQ wired to the simulated setup, served on TCP.
+    """A DAQ6510 with 40 channels wired to the simulated setup, served on TCP.
 
     ``clock`` gives seconds (``time.monotonic`` by default) and ``sleep`` waits
     (tests pass a fake pair); simulated time runs ``speed`` times faster. The
     model catches up with the clock at each command, so :meth:`handle_line`
-    also works without :meth:`start`.
+    also works without :meth:`start`. ``epoch`` sets the instrument's date and
+    time at power-on (UTC seconds; now by default).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class DaqSimulator(LineSimulator):
         thermal: ThermalConfig | None = None,
         serial: str = "SIM06510",
         firmware: str = "1.7.12b",
+        epoch: float | None = None,
     ) -> None:
         super().__init__(host, port, terminator="\n", encoding="ascii")
         self._clock = SimulatedClock(clock, speed)
@@ -70,7 +74,8 @@ class DaqSimulator(LineSimulator):
         network = lab_network(thermal)
         lab = ThermalNetwork(network, temperatures=start_temperatures(network))
         identity = f"KEITHLEY INSTRUMENTS,MODEL DAQ6510,{serial},{firmware}"
-        self._state = DaqState(lab, identity, seed=seed, line_hz=line_hz)
+        start = time.time() if epoch is None else epoch
+        self._state = DaqState(lab, identity, seed=seed, line_hz=line_hz, epoch=start)
         self._state.wait = self._wait
         self._halt = threading.Event()
         self._sleep = sleep if sleep is not None else self._halt.wait
@@ -90,7 +95,7 @@ class DaqSimulator(LineSimulator):
         with self._lock:
             self._catch_up()
             self._state.pause(COMMAND_S)
-            return execute(line, COMMANDS, self._state)[0]
+            return execute(line, COMMANDS, self._state, split=split_daq_unit)[0]
 
     def set_open_sensor(self, channel: int, is_open: bool = True) -> None:
         """Break (or mend) the sensor leads of ``channel``: it then reads as overflow."""

@@ -1,103 +1,88 @@
-"""State of the simulated DAQ: channel settings, scan list, the scan in progress (pure, no I/O).
+"""State of the simulated DAQ6510: settings, buffers, the scan in progress (pure, no I/O).
 
-Simulated time is ``now`` (seconds since power-on). A scan is a list of
-moments, one per channel and sweep, each at the end of that channel's
-integration; as time passes each moment takes its reading from the thermal
-model *at that moment*, so a long scan sees the temperatures move under it.
+Simulated time is ``now`` (seconds since power-on); the instrument's clock
+reads ``epoch + now``. A scan's readings fall due at their own moments; as
+time passes each is made from the thermal model *at that moment* and stored
+in the scan's buffer, so a long scan sees the temperatures move under it and
+a client polling the buffer sees it fill.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from controlroom.device.simkit.scpi import ErrorQueue, ErrorWording, ScpiError, Status
-from controlroom.devices.daq.replies import OVERFLOW
-from controlroom.devices.daq.sim.lab import WIRING
+from controlroom.device.simkit.scpi import ScpiError, Status
+from controlroom.devices.daq.sim.buffers import (
+    STATUS_QUESTIONABLE,
+    STATUS_START_GROUP,
+    Buffers,
+    Entry,
+)
+from controlroom.devices.daq.sim.config import DEFAULT_BUFFER, ChannelConfig, Setup, lab_setup
+from controlroom.devices.daq.sim.events import (
+    TRIGGER_MODEL_IDLE,
+    TRIGGER_MODEL_RUNNING,
+    EventLog,
+    OperationRegister,
+)
+from controlroom.devices.daq.sim.scan import ScanRun
+from controlroom.devices.daq.sim.sensing import sense
 from controlroom.devices.daq.sim.thermal import ThermalNetwork
-from controlroom.devices.tempctl.sim.physics import gaussian
 
 SWITCH_S = 0.004
 """Relay closing and settling before each channel's integration starts."""
-NOISE_K_AT_1_NPLC = {"TC": 0.03, "RTD": 0.006, "FRTD": 0.003}
-"""Reading noise (kelvin rms); it falls with the square root of the integration time."""
-ZERO_CELSIUS = 273.15
-QUEUE_DEPTH = 20
-KEITHLEY = ErrorWording(depth=QUEUE_DEPTH, signed=True, separator="; ", names_header=True)
-"""``+0,"No error"``, ``-221,"Settings conflict; channel 205"``; twenty entries deep."""
-
-
-@dataclass
-class ChannelConfig:
-    """How one channel measures temperature."""
-
-    transducer: str = "TC"
-    tc_type: str = "K"
-    unit: str = "K"
-    nplc: float = 1.0
-
-
-@dataclass
-class Setup:
-    """What ``*SAV``/``*RCL`` keep: channel settings, scan list and scan count."""
-
-    channels: dict[int, ChannelConfig] = field(default_factory=dict)
-    scan_list: list[int] = field(default_factory=list)
-    scan_count: int = 1
-
-
-def lab_setup() -> Setup:
-    """The setup stored in slot 0 and recalled at power-on: every wired sensor, scanned."""
-    channels = {
-        ch: ChannelConfig(sensor.transducer, sensor.tc_type) for ch, sensor in WIRING.items()
-    }
-    return Setup(channels=channels, scan_list=sorted(WIRING))
-
-
-@dataclass
-class ScanRun:
-    """One ``INIT``: when each reading is made, and the readings made so far."""
-
-    moments: list[tuple[float, int]]
-    readings: list[float] = field(default_factory=list)
-    aborted: bool = False
-
-    @property
-    def end(self) -> float:
-        return self.moments[-1][0]
-
-    @property
-    def done(self) -> bool:
-        return self.aborted or len(self.readings) == len(self.moments)
+CHANNELS_PER_PAIR = 10
+"""On a 20-channel card, 4-wire channel n uses channel n + 10 for sensing."""
 
 
 class DaqState:
     """Everything the command handlers read and change."""
 
-    def __init__(self, lab: ThermalNetwork, identity: str, *, seed: int = 0, line_hz: float = 50.0):
+    def __init__(
+        self,
+        lab: ThermalNetwork,
+        identity: str,
+        *,
+        seed: int = 0,
+        line_hz: float = 50.0,
+        epoch: float = 0.0,
+    ) -> None:
         self.lab = lab
         self.identity = identity
         self.seed = seed
         self.line_hz = line_hz
-        self.status = Status(ErrorQueue(KEITHLEY))
+        self.epoch = epoch
+        self.now = 0.0
+        self.status = Status(EventLog(self.clock))
+        self.operation = OperationRegister()
         self.setup = lab_setup()
         self.saved: dict[int, Setup] = {0: lab_setup()}
+        self.buffers = Buffers()
         self.open_sensors: set[int] = set()
         self.run: ScanRun | None = None
-        self.now = 0.0
+        self.closed: int | None = None
+        self.ascii_precision = 0
         self.wait: Callable[[float], None] = self.advance_to
         """Block until a simulated time; the simulator makes it take real time."""
-        self._readings_made = 0
+        self._draws = 0
+
+    def clock(self) -> datetime:
+        """The instrument's date and time (UTC)."""
+        return datetime.fromtimestamp(self.epoch + self.now, UTC)
 
     def advance_to(self, moment: float) -> None:
         """Bring the model to ``moment``, making every scan reading that falls due on the way."""
         run = self.run
-        while run is not None and not run.done and run.moments[len(run.readings)][0] <= moment:
-            due, channel = run.moments[len(run.readings)]
+        while run is not None and (due := run.next_due()) is not None and due <= moment:
+            step = run.made % len(run.channels)
             self._advance_lab(due)
-            run.readings.append(self.read(channel))
+            self.now = max(self.now, due)
+            self.store(run.buffer, run.channels[step], group_start=step == 0)
+            run.made += 1
+            if run.done:
+                self.operation.raise_event(TRIGGER_MODEL_IDLE)
         self._advance_lab(moment)
         self.now = max(self.now, moment)
 
@@ -109,11 +94,15 @@ class DaqState:
     def running(self) -> bool:
         return self.run is not None and not self.run.done
 
+    def require_idle(self) -> None:
+        if self.running:
+            raise ScpiError(-221, "a scan is running")
+
     def config(self, channel: int) -> ChannelConfig:
         """The settings of a channel that measures temperature; -221 for any other."""
         found = self.setup.channels.get(channel)
         if found is None:
-            raise ScpiError(-221, f"channel {channel} is not configured for temperature")
+            raise ScpiError(-221, f"channel {channel} does not measure temperature")
         return found
 
     def channel_time(self, channel: int) -> float:
@@ -123,36 +112,69 @@ class DaqState:
     def start_scan(self) -> None:
         if self.running:
             raise ScpiError(-213, "a scan is running")
-        if not self.setup.scan_list:
+        setup = self.setup
+        if not setup.scan_list:
             raise ScpiError(-221, "the scan list is empty")
-        moments: list[tuple[float, int]] = []
-        moment = self.now
-        for _ in range(self.setup.scan_count):
-            for channel in self.setup.scan_list:
-                moment += self.channel_time(channel)
-                moments.append((moment, channel))
-        self.run = ScanRun(moments)
+        self.buffers.get(setup.scan_buffer)
+        steps = [self.channel_time(channel) for channel in setup.scan_list]
+        self.run = ScanRun(
+            list(setup.scan_list),
+            steps,
+            self.now,
+            setup.scan_count,
+            setup.scan_interval,
+            setup.scan_buffer,
+        )
+        self.operation.raise_event(TRIGGER_MODEL_RUNNING)
 
-    def require_idle(self) -> None:
-        if self.running:
-            raise ScpiError(-221, "a scan is running")
+    def abort(self) -> None:
+        if self.run is not None and self.running:
+            self.run.aborted = True
+            self.operation.raise_event(TRIGGER_MODEL_IDLE)
 
-    def read(self, channel: int) -> float:
-        """One reading of ``channel`` now, in its unit; the overflow value for an open sensor."""
+    def wait_for_scan(self) -> None:
+        """Keep the instrument busy until a running scan ends.
+
+        A scan that runs until aborted is not waited for: the instrument would
+        wait for ever, and so would its client.
+        """
+        end = self.run.end if self.run is not None and self.running else None
+        if end is not None:
+            self.wait(end)
+
+    def measure(self, channel: int, buffer: str = DEFAULT_BUFFER) -> Entry:
+        """Close ``channel``, integrate, store the reading in ``buffer``."""
+        self.buffers.get(buffer)
+        self.pause(self.channel_time(channel))
+        self.closed = channel
+        return self.store(buffer, channel, group_start=True)
+
+    def store(self, buffer: str, channel: int, *, group_start: bool) -> Entry:
         config = self.config(channel)
-        sensor = WIRING.get(channel)
-        if sensor is None or channel in self.open_sensors:
-            return OVERFLOW
-        self._readings_made += 1
-        sigma = NOISE_K_AT_1_NPLC[config.transducer] / math.sqrt(config.nplc)
-        kelvin = self.lab.temperature(sensor.node)
-        kelvin += sigma * gaussian(self.seed, channel, self._readings_made)
-        return to_unit(kelvin, config.unit)
+        self._draws += 1
+        sample = sense(
+            self.lab,
+            channel,
+            config,
+            is_open=channel in self.open_sensors,
+            seed=self.seed,
+            count=self._draws,
+        )
+        status = (STATUS_QUESTIONABLE if sample.overflow else 0) | (
+            STATUS_START_GROUP if group_start else 0
+        )
+        entry = Entry(sample.value, channel, config.unit, self.now, status)
+        self.buffers.get(buffer).add(entry)
+        return entry
 
     def reset(self) -> None:
-        """``*RST``: factory settings; no channel measures temperature; readings are cleared."""
+        """``*RST``: factory settings; no channel measures temperature; buffers emptied."""
+        self.abort()
         self.setup = Setup()
         self.run = None
+        self.closed = None
+        self.buffers.reset()
+        self.ascii_precision = 0
 
     def recall(self, slot: int) -> None:
         self.require_idle()
@@ -165,11 +187,3 @@ class DaqState:
 
     def _advance_lab(self, moment: float) -> None:
         self.lab.advance(max(moment - self.lab.elapsed, 0.0))
-
-
-def to_unit(kelvin: float, unit: str) -> float:
-    if unit == "C":
-        return kelvin - ZERO_CELSIUS
-    if unit == "F":
-        return (kelvin - ZERO_CELSIUS) * 1.8 + 32.0
-    return kelvin

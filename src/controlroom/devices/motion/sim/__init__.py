@@ -1,1 +1,1 @@
-"""The simulated stage controller: trapezoidal kinematics, axes, command set, TCP server."""
+"""The simulated Newport ESP300: command syntax and tables, axes, kinematics, TCP server."""

@@ -1,198 +1,175 @@
-"""The command set of the simulated stage controller (pure, no I/O, time passed in).
+"""The per-axis commands of the simulated ESP300, under the manual's mnemonics (pure, no I/O).
 
-A command is ``[axis]NAME[?] [argument]``: ``1PA 12.5``, ``2TP?``, ``TE?``.
-Several commands may share a line, separated by ``;``; they run in order and
-the replies of the queries are joined with ``,``. A refused command gives no
-reply and leaves its code in the error register, read (and cleared) by
-``TE?`` or ``TB?``. Handlers are looked up in tables, never by reflection.
+A mnemonic has a query form (``1VA?``), a setting or action form (``1VA5``,
+``1MO``), or both. One with only a query form answers with or without the
+``?`` (``1TP`` and ``1TP?``, ``1MD`` and ``1MD?``), as the controller does.
+Handlers are looked up in :data:`AXIS_COMMANDS`, never by reflection.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from controlroom.devices.motion import codes
-from controlroom.devices.motion.sim.axis import Axis, AxisConfig, SimulatorError
+from controlroom.devices.motion.sim.axis import Axis, SimulatorError
+from controlroom.devices.motion.sim.syntax import (
+    Command,
+    flag,
+    format_value,
+    no_argument,
+    number,
+    optional_number,
+)
 
-_LOG = logging.getLogger(__name__)
+HOME_SEARCH_MODES = range(7)
+"""``OR0`` … ``OR6``: zero count, home and index, home only, limits, limits and index."""
 
-_COMMAND = re.compile(r"\s*(\d*)\s*([A-Za-z]{2}\??)\s*(.*?)\s*")
-
-AxisHandler = Callable[[Axis, "str | None", float], "str | None"]
-ControllerHandler = Callable[["StageController", "str | None", float], "str | None"]
-
-
-def format_value(value: float) -> str:
-    """Five decimals, as positions and speeds are reported: ``12.50000``, never ``-0.00000``."""
-    rounded = round(value, 5)
-    return f"{rounded if rounded != 0 else 0.0:.5f}"
-
-
-def _flag(value: bool) -> str:
-    return "1" if value else "0"
+UNIT_CODES = {"mm": 2, "um": 3, "in": 4, "deg": 7, "rad": 9}
+"""``SN`` codes of the displacement units a stage may use (a subset of the manual's list)."""
 
 
-def _number(argument: str | None) -> float:
-    if argument is None or argument == "":
-        raise SimulatorError(codes.PARAMETER_MISSING)
-    try:
-        value = float(argument)
-    except ValueError:
-        raise SimulatorError(codes.BAD_PARAMETER, repr(argument)) from None
-    if not math.isfinite(value):
-        raise SimulatorError(codes.BAD_PARAMETER, repr(argument))
-    return value
+@dataclass(frozen=True)
+class Wait:
+    """``WS``: the controller runs nothing more until simulated time reaches ``until``.
+
+    With ``again`` the ``WS`` itself runs again then, because the motion it
+    waits for may have ended earlier (a stop, a fault) or later than planned.
+    """
+
+    until: float
+    again: bool
 
 
-def _no_argument(argument: str | None) -> None:
-    if argument:
-        raise SimulatorError(codes.BAD_PARAMETER, f"unexpected {argument!r}")
+Read = Callable[[Axis, float], str]
+Write = Callable[[Axis, str, float], Wait | None]
 
 
-def _query(read: Callable[[Axis, float], str]) -> AxisHandler:
-    def handler(axis: Axis, argument: str | None, now: float) -> str:
-        _no_argument(argument)
-        return read(axis, now)
+@dataclass(frozen=True)
+class AxisCommand:
+    """The query form (``read``) and the setting or action form (``write``) of a mnemonic."""
 
-    return handler
+    read: Read | None = None
+    write: Write | None = None
 
 
-def _action(act: Callable[[Axis, float], None]) -> AxisHandler:
-    def handler(axis: Axis, argument: str | None, now: float) -> None:
-        _no_argument(argument)
+def run_axis_command(axis: Axis, command: Command, now: float) -> str | Wait | None:
+    """Run ``command`` (its mnemonic in :data:`AXIS_COMMANDS`) on ``axis``; its reply or wait."""
+    spec = AXIS_COMMANDS[command.name]
+    if spec.write is not None and not command.query:
+        return spec.write(axis, command.argument, now)
+    if spec.read is None:
+        raise SimulatorError(codes.PARAMETER_OUT_OF_RANGE, f"{command.name} has no query")
+    no_argument(command.argument)
+    return spec.read(axis, now)
+
+
+def _setting(store: Callable[[Axis, float, float], None]) -> Write:
+    def write(axis: Axis, argument: str, now: float) -> None:
+        store(axis, number(argument), now)
+
+    return write
+
+
+def _action(act: Callable[[Axis, float], None]) -> Write:
+    def write(axis: Axis, argument: str, now: float) -> None:
+        no_argument(argument)
         act(axis, now)
 
-    return handler
+    return write
 
 
-def _setting(store: Callable[[Axis, float, float], None]) -> AxisHandler:
-    def handler(axis: Axis, argument: str | None, now: float) -> None:
-        store(axis, _number(argument), now)
+def _home(axis: Axis, argument: str, now: float) -> None:
+    # Every search mode ends on the stage's home switch here.
+    if argument and number(argument) not in HOME_SEARCH_MODES:
+        raise SimulatorError(codes.PARAMETER_OUT_OF_RANGE, f"home search mode {argument}")
+    axis.home(now)
 
-    return handler
+
+def _define_home(axis: Axis, argument: str, now: float) -> None:
+    axis.define_position(optional_number(argument, 0.0), now)
 
 
-AXIS_COMMANDS: dict[str, AxisHandler] = {
-    "OR": _action(lambda a, now: a.home(now)),
-    "HM?": _query(lambda a, now: _flag(a.homed)),
-    "PA": _setting(lambda a, value, now: a.move_to(value, now)),
-    "PR": _setting(lambda a, value, now: a.move_by(value, now)),
-    "TP?": _query(lambda a, now: format_value(a.position(now))),
-    "DP?": _query(lambda a, now: format_value(a.target)),
-    "TV?": _query(lambda a, now: format_value(a.actual_velocity(now))),
-    "MD?": _query(lambda a, now: _flag(not a.moving(now))),
-    "IP?": _query(lambda a, now: _flag(a.in_position(now))),
-    "ST": _action(lambda a, now: a.stop(now)),
-    "VA": _setting(lambda a, value, now: a.set_velocity(value)),
-    "VA?": _query(lambda a, now: format_value(a.velocity)),
-    "AC": _setting(lambda a, value, now: a.set_acceleration(value)),
-    "AC?": _query(lambda a, now: format_value(a.acceleration)),
-    "SL": _setting(lambda a, value, now: a.set_lower_limit(value)),
-    "SL?": _query(lambda a, now: format_value(a.lower_limit)),
-    "SR": _setting(lambda a, value, now: a.set_upper_limit(value)),
-    "SR?": _query(lambda a, now: format_value(a.upper_limit)),
-    "MO": _action(lambda a, now: a.set_motor(True, now)),
-    "MF": _action(lambda a, now: a.set_motor(False, now)),
-    "MO?": _query(lambda a, now: _flag(a.motor_on)),
+def _store_home_preset(axis: Axis, value: float, now: float) -> None:
+    axis.home_preset = value
+
+
+def _wait_for_stop(axis: Axis, argument: str, now: float) -> Wait | None:
+    delay_s = optional_number(argument, 0.0) / 1000.0
+    if delay_s < 0:
+        raise SimulatorError(codes.PARAMETER_OUT_OF_RANGE, f"delay {argument}")
+    if axis.moving(now):
+        return Wait(axis.stops_at(), again=True)
+    return Wait(now + delay_s, again=False) if delay_s > 0 else None
+
+
+def _unit(axis: Axis, now: float) -> str:
+    return str(UNIT_CODES[axis.config.unit])
+
+
+def _set_unit(axis: Axis, argument: str, now: float) -> None:
+    # Converting every setting to another unit is not simulated: the stage's own is accepted.
+    if number(argument) != UNIT_CODES[axis.config.unit]:
+        raise SimulatorError(codes.PARAMETER_OUT_OF_RANGE, f"unit {argument}")
+
+
+def _identity(axis: Axis, now: float) -> str:
+    return f"{axis.config.model}, SIM{axis.number:05d}"
+
+
+def _value(read: Callable[[Axis, float], float]) -> Read:
+    return lambda axis, now: format_value(read(axis, now))
+
+
+AXIS_COMMANDS: dict[str, AxisCommand] = {
+    "AC": AxisCommand(
+        _value(lambda a, now: a.acceleration),
+        _setting(lambda a, value, now: a.set_acceleration(value)),
+    ),
+    "AG": AxisCommand(
+        _value(lambda a, now: a.deceleration),
+        _setting(lambda a, value, now: a.set_deceleration(value)),
+    ),
+    "AU": AxisCommand(
+        _value(lambda a, now: a.max_acceleration),
+        _setting(lambda a, value, now: a.set_max_acceleration(value)),
+    ),
+    "DH": AxisCommand(_value(lambda a, now: a.home_value), _define_home),
+    "DP": AxisCommand(_value(lambda a, now: a.target)),
+    "DV": AxisCommand(_value(lambda a, now: a.actual_velocity(now))),
+    "ID": AxisCommand(_identity),
+    "MD": AxisCommand(lambda a, now: flag(not a.moving(now))),
+    "MF": AxisCommand(write=_action(lambda a, now: a.set_motor(False, now))),
+    "MO": AxisCommand(
+        lambda a, now: flag(a.motor_on), _action(lambda a, now: a.set_motor(True, now))
+    ),
+    "OR": AxisCommand(write=_home),
+    "PA": AxisCommand(
+        _value(lambda a, now: a.target), _setting(lambda a, value, now: a.move_to(value, now))
+    ),
+    "PR": AxisCommand(
+        _value(lambda a, now: a.target), _setting(lambda a, value, now: a.move_by(value, now))
+    ),
+    "SH": AxisCommand(_value(lambda a, now: a.home_preset), _setting(_store_home_preset)),
+    "SL": AxisCommand(
+        _value(lambda a, now: a.lower_limit),
+        _setting(lambda a, value, now: a.set_lower_limit(value)),
+    ),
+    "SN": AxisCommand(_unit, _set_unit),
+    "SR": AxisCommand(
+        _value(lambda a, now: a.upper_limit),
+        _setting(lambda a, value, now: a.set_upper_limit(value)),
+    ),
+    "ST": AxisCommand(write=_action(lambda a, now: a.stop(now))),
+    "TP": AxisCommand(_value(lambda a, now: a.position(now))),
+    "TV": AxisCommand(_value(lambda a, now: a.actual_velocity(now))),
+    "VA": AxisCommand(
+        _value(lambda a, now: a.velocity), _setting(lambda a, value, now: a.set_velocity(value))
+    ),
+    "VU": AxisCommand(
+        _value(lambda a, now: a.max_velocity),
+        _setting(lambda a, value, now: a.set_max_velocity(value)),
+    ),
+    "WS": AxisCommand(write=_wait_for_stop),
 }
-"""Commands that need an axis number in front."""
-
-
-def _version(ctl: StageController, argument: str | None, now: float) -> str:
-    _no_argument(argument)
-    return ctl.version
-
-
-def _error_code(ctl: StageController, argument: str | None, now: float) -> str:
-    _no_argument(argument)
-    return str(ctl.take_error())
-
-
-def _error_message(ctl: StageController, argument: str | None, now: float) -> str:
-    _no_argument(argument)
-    code = ctl.take_error()
-    return f"{code}, {codes.describe(code)}"
-
-
-def _stop_all(ctl: StageController, argument: str | None, now: float) -> None:
-    _no_argument(argument)
-    for axis in ctl.axes:
-        axis.stop(now)
-
-
-def _abort(ctl: StageController, argument: str | None, now: float) -> None:
-    _no_argument(argument)
-    for axis in ctl.axes:
-        axis.abort(now)
-
-
-CONTROLLER_COMMANDS: dict[str, ControllerHandler] = {
-    "VE?": _version,
-    "TE?": _error_code,
-    "TB?": _error_message,
-    "ST": _stop_all,
-    "AB": _abort,
-}
-"""Commands for the whole controller (no axis number)."""
-
-
-class StageController:
-    """A multi-axis stage controller: its axes, its error register and its firmware version."""
-
-    def __init__(self, configs: Sequence[AxisConfig], version: str, now: float = 0.0) -> None:
-        self.axes = [Axis(number, config, now) for number, config in enumerate(configs, 1)]
-        self.version = version
-        self.error = codes.NO_ERROR
-
-    def take_error(self) -> int:
-        """The last error code, cleared by reading it."""
-        code, self.error = self.error, codes.NO_ERROR
-        return code
-
-    def update(self, now: float) -> None:
-        """Bring every axis to ``now``; a fault that fired there becomes the pending error."""
-        for axis in self.axes:
-            fault = axis.update(now)
-            if fault is not None:
-                _LOG.warning("%s", codes.describe(fault))
-                self.error = fault
-
-    def execute(self, line: str, now: float) -> str | None:
-        """Run every command of ``line`` at time ``now``; the joined replies or None."""
-        self.update(now)
-        replies = []
-        for command in line.split(";"):
-            if not command.strip():
-                continue
-            try:
-                reply = self._execute_one(command, now)
-            except SimulatorError as exc:
-                self.error = exc.code
-                _LOG.info("refused %r: %s", command, exc)
-                continue
-            if reply is not None:
-                replies.append(reply)
-        return ",".join(replies) if replies else None
-
-    def _execute_one(self, command: str, now: float) -> str | None:
-        match = _COMMAND.fullmatch(command)
-        if match is None:
-            raise SimulatorError(codes.UNKNOWN_COMMAND, repr(command))
-        number, name, argument = match.group(1), match.group(2).upper(), match.group(3)
-        if not number:
-            handler = CONTROLLER_COMMANDS.get(name)
-            if handler is not None:
-                return handler(self, argument, now)
-            if name in AXIS_COMMANDS:
-                raise SimulatorError(codes.AXIS_MISSING, name)
-            raise SimulatorError(codes.UNKNOWN_COMMAND, name)
-        axis_handler = AXIS_COMMANDS.get(name)
-        if axis_handler is None:
-            raise SimulatorError(codes.UNKNOWN_COMMAND, name)
-        index = int(number)
-        if not 1 <= index <= len(self.axes):
-            raise SimulatorError(codes.AXIS_OUT_OF_RANGE, number)
-        return axis_handler(self.axes[index - 1], argument, now)
+"""Commands that take an axis number in front, by mnemonic."""

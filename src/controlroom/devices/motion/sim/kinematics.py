@@ -76,26 +76,36 @@ class Motion:
 
 
 def trapezoid(
-    start_time: float, start: float, target: float, velocity: float, acceleration: float
+    start_time: float,
+    start: float,
+    target: float,
+    velocity: float,
+    acceleration: float,
+    *,
+    deceleration: float | None = None,
 ) -> Motion:
-    """A move from rest at ``start`` to rest at ``target`` within velocity and acceleration."""
-    if velocity <= 0 or acceleration <= 0:
-        raise ValueError("velocity and acceleration must be positive")
+    """A move from rest at ``start`` to rest at ``target``, ramping up and down at their rates.
+
+    ``deceleration`` defaults to ``acceleration``.
+    """
+    deceleration = acceleration if deceleration is None else deceleration
+    if velocity <= 0 or acceleration <= 0 or deceleration <= 0:
+        raise ValueError("velocity, acceleration and deceleration must be positive")
     distance = abs(target - start)
     sign = 1.0 if target >= start else -1.0
     if distance == 0:
         return Motion(start_time, start, target, ())
-    if distance >= velocity * velocity / acceleration:
+    ramps = velocity * velocity / 2 * (1 / acceleration + 1 / deceleration)
+    if distance >= ramps:
         peak = velocity
-        cruise = (distance - peak * peak / acceleration) / peak
+        cruise = (distance - ramps) / peak
     else:  # too short to reach the cruise velocity: accelerate, then decelerate at once
-        peak = math.sqrt(distance * acceleration)
+        peak = math.sqrt(2 * distance * acceleration * deceleration / (acceleration + deceleration))
         cruise = 0.0
-    ramp = peak / acceleration
     segments = (
-        Segment(ramp, 0.0, sign * acceleration),
+        Segment(peak / acceleration, 0.0, sign * acceleration),
         Segment(cruise, sign * peak, 0.0),
-        Segment(ramp, sign * peak, -sign * acceleration),
+        Segment(peak / deceleration, sign * peak, -sign * deceleration),
     )
     return Motion(start_time, start, target, tuple(s for s in segments if s.duration > 0))
 

@@ -1,29 +1,60 @@
-"""The SCPI command table of the simulated supply: common commands, channel selection, outputs.
+"""The SCPI command table of the simulated HMP4040, in the headers of its manual.
 
-Output commands act on the channel selected with ``INST:NSEL n`` (or ``INST
-OUTn``). Set values are answered as the supply shows them (volts to the
-millivolt, amperes to 0.1 mA); measurements carry a little noise.
+Channel commands act on the channel selected with ``INST:NSEL n`` or ``INST
+OUTn``; the handlers live by domain in :mod:`.source` (settings) and
+:mod:`.outputs` (switching, measuring, fuse, status). The status condition
+of each channel is addressed by a header suffix (``ISUMmary3``), which the
+table resolves: the header without it finds the command, the suffix picks
+the channel (1 when left out).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 
 from controlroom.device.simkit.common import (
     clear_status,
     constant,
     event_status,
     identify,
+    mask_query,
+    mask_setter,
     next_error,
     reset,
+    status_byte,
 )
-from controlroom.device.simkit.params import expect, format_bool, to_bool, to_number
-from controlroom.device.simkit.scpi import ESR_OPC, Command, CommandTable, ScpiError
-from controlroom.devices.psu.ratings import CHANNELS, MAX_OCP_DELAY_S
-from controlroom.devices.psu.sim.channel import DEFAULT_AMPS
+from controlroom.device.simkit.params import expect, to_number
+from controlroom.device.simkit.scpi import ESR_OPC, Command, CommandTable, Handler, ScpiError
+from controlroom.devices.psu.ratings import CHANNELS
+from controlroom.devices.psu.sim import outputs, source
 from controlroom.devices.psu.sim.state import PsuState
 
-_OUTPUT_NAME = re.compile(r"(?:OUT|OUTP|OUTPUT|CH)([0-9]+)")
+_OUTPUT_NAME = re.compile(r"(?:OUT|OUTP|OUTPUT)([0-9]+)")
+_SUFFIX = re.compile(r"(?<=[A-Za-z])([0-9]+)(?=:|\?|$)")
+
+
+class SuffixedTable(CommandTable[PsuState]):
+    """A command table in which some headers take a channel suffix."""
+
+    def __init__(
+        self,
+        commands: Iterable[Command[PsuState]],
+        per_channel: Mapping[str, Callable[[int], Handler[PsuState]]],
+    ) -> None:
+        self._per_channel = dict(per_channel)
+        plain = [Command(p, make(CHANNELS[0]), "query") for p, make in per_channel.items()]
+        super().__init__([*commands, *plain])
+
+    def find(self, header: str) -> Command[PsuState]:
+        suffixes = _SUFFIX.findall(header)
+        if not suffixes:
+            return super().find(header)
+        base = super().find(_SUFFIX.sub("", header))
+        make = self._per_channel.get(base.pattern)
+        if make is None or len(suffixes) > 1 or int(suffixes[0]) not in CHANNELS:
+            raise ScpiError(-113, header.lstrip(":"))
+        return Command(base.pattern, make(int(suffixes[0])), base.cost)
 
 
 def _select(state: PsuState, number: float) -> None:
@@ -44,194 +75,86 @@ def _selected_number(state: PsuState, args: list[str]) -> str:
 def _select_name(state: PsuState, args: list[str]) -> None:
     match = _OUTPUT_NAME.fullmatch(expect(args, 1)[0].upper())
     if match is None:
-        raise ScpiError(-224, f"{args[0]} is not OUT1 to OUT{CHANNELS[-1]}")
+        raise ScpiError(-224, f"{args[0]} is not OUTP1 to OUTP{CHANNELS[-1]}")
     _select(state, float(match.group(1)))
 
 
 def _selected_name(state: PsuState, args: list[str]) -> str:
     expect(args, 0)
-    return f"OUT{state.selected}"
+    return f"OUTP{state.selected}"
 
 
-def _volts(value: float) -> str:
-    return f"{value:.3f}"
+def _control(mode: str) -> Handler[PsuState]:
+    """``SYST:REM`` and its siblings: who may change the settings (recorded, not enforced)."""
 
+    def switch(state: PsuState, args: list[str]) -> None:
+        expect(args, 0)
+        state.control = mode
 
-def _amps(value: float) -> str:
-    return f"{value:.4f}"
-
-
-def _limit_query(args: list[str], value: float, low: float, high: float) -> float:
-    """``VOLT?`` gives the setting; ``VOLT? MIN`` / ``VOLT? MAX`` the range."""
-    if not args:
-        return value
-    keyword = expect(args, 1)[0].upper()
-    if keyword not in ("MIN", "MINIMUM", "MAX", "MAXIMUM"):
-        raise ScpiError(-224, args[0])
-    return to_number(keyword, low, high)
-
-
-def _set_volts(state: PsuState, args: list[str]) -> None:
-    ch = state.channel
-    ch.volts_set = to_number(expect(args, 1)[0], 0.0, ch.rating.max_volts, default=0.0, unit="V")
-
-
-def _get_volts(state: PsuState, args: list[str]) -> str:
-    ch = state.channel
-    return _volts(_limit_query(args, ch.volts_set, 0.0, ch.rating.max_volts))
-
-
-def _set_amps(state: PsuState, args: list[str]) -> None:
-    ch = state.channel
-    ch.amps_set = to_number(
-        expect(args, 1)[0], 0.0, ch.rating.max_amps, default=DEFAULT_AMPS, unit="A"
-    )
-
-
-def _get_amps(state: PsuState, args: list[str]) -> str:
-    ch = state.channel
-    return _amps(_limit_query(args, ch.amps_set, 0.0, ch.rating.max_amps))
-
-
-def _apply(state: PsuState, args: list[str]) -> None:
-    if not 1 <= len(args) <= 2:
-        raise ScpiError(-109 if not args else -108)
-    ch = state.channel
-    volts = to_number(args[0], 0.0, ch.rating.max_volts, default=0.0, unit="V")
-    amps = to_number(args[1], 0.0, ch.rating.max_amps, unit="A") if len(args) == 2 else ch.amps_set
-    ch.volts_set, ch.amps_set = volts, amps  # both or neither
-
-
-def _applied(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return f"{_volts(state.channel.volts_set)},{_amps(state.channel.amps_set)}"
-
-
-def _switch_output(state: PsuState, args: list[str]) -> None:
-    on = to_bool(expect(args, 1)[0])
-    ch = state.channel
-    if on and ch.tripped:
-        which = "OVP" if ch.ovp_tripped else "OCP"
-        raise ScpiError(-221, f"{which} tripped on channel {state.selected}, clear it first")
-    ch.switch(on)
-
-
-def _output(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return format_bool(state.channel.on)
-
-
-def _output_mode(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return state.channel.mode
-
-
-def _measure_volts(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return _volts(state.channel.measure_volts(state.rng))
-
-
-def _measure_amps(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return _amps(state.channel.measure_amps(state.rng))
-
-
-def _measure_watts(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    ch = state.channel
-    return f"{ch.measure_volts(state.rng) * ch.measure_amps(state.rng):.3f}"
-
-
-def _set_ovp(state: PsuState, args: list[str]) -> None:
-    ch = state.channel
-    top = ch.rating.max_ovp_volts
-    ch.ovp_volts = to_number(expect(args, 1)[0], 0.0, top, default=top, unit="V")
-
-
-def _get_ovp(state: PsuState, args: list[str]) -> str:
-    ch = state.channel
-    return _volts(_limit_query(args, ch.ovp_volts, 0.0, ch.rating.max_ovp_volts))
-
-
-def _ovp_tripped(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return format_bool(state.channel.ovp_tripped)
-
-
-def _clear_ovp(state: PsuState, args: list[str]) -> None:
-    expect(args, 0)
-    state.channel.ovp_tripped = False  # the output stays off: switching on is deliberate
-
-
-def _arm_ocp(state: PsuState, args: list[str]) -> None:
-    state.channel.ocp_armed = to_bool(expect(args, 1)[0])
-
-
-def _ocp_armed(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return format_bool(state.channel.ocp_armed)
-
-
-def _ocp_tripped(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return format_bool(state.channel.ocp_tripped)
-
-
-def _clear_ocp(state: PsuState, args: list[str]) -> None:
-    expect(args, 0)
-    state.channel.ocp_tripped = False
-
-
-def _set_ocp_delay(state: PsuState, args: list[str]) -> None:
-    state.channel.ocp_delay_s = to_number(
-        expect(args, 1)[0], 0.0, MAX_OCP_DELAY_S, default=0.0, unit="S"
-    )
-
-
-def _get_ocp_delay(state: PsuState, args: list[str]) -> str:
-    expect(args, 0)
-    return f"{state.channel.ocp_delay_s:.3f}"
+    return switch
 
 
 _SRC = "[SOURce:]"
-COMMANDS: CommandTable[PsuState] = CommandTable(
+_VOLT = _SRC + "VOLTage[:LEVel][:IMMediate][:AMPLitude]"
+_CURR = _SRC + "CURRent[:LEVel][:IMMediate][:AMPLitude]"
+_CONTROL = {"LOC": "SYSTem:LOCal", "REM": "SYSTem:REMote", "MIX": "SYSTem:MIX"}
+_CONTROL |= {"RWL": "SYSTem:RWLock"}
+
+COMMANDS = SuffixedTable(
     [
         Command("*IDN?", identify, "query"),
         Command("*RST", reset),
         Command("*CLS", clear_status),
         Command("*ESR?", event_status, "query"),
+        Command("*ESE", mask_setter("ese")),
+        Command("*ESE?", mask_query("ese"), "query"),
+        Command("*SRE", mask_setter("sre")),
+        Command("*SRE?", mask_query("sre"), "query"),
+        Command("*STB?", status_byte, "query"),
         Command("*OPC", constant(None, event=ESR_OPC)),  # every command completes before the next
         Command("*OPC?", constant("1"), "query"),
         Command("*TST?", constant("0"), "query"),  # self-test passed
         Command("*WAI", constant(None)),
         Command("SYSTem:ERRor[:NEXT]?", next_error, "query"),
         Command("SYSTem:VERSion?", constant("1999.0"), "query"),
+        Command("SYSTem:BEEPer[:IMMediate]", constant(None)),
+        *(Command(header, _control(mode)) for mode, header in _CONTROL.items()),
         Command("INSTrument:NSELect", _select_number),
         Command("INSTrument:NSELect?", _selected_number, "query"),
         Command("INSTrument[:SELect]", _select_name),
         Command("INSTrument[:SELect]?", _selected_name, "query"),
-        Command(_SRC + "VOLTage[:LEVel][:IMMediate][:AMPLitude]", _set_volts),
-        Command(_SRC + "VOLTage[:LEVel][:IMMediate][:AMPLitude]?", _get_volts, "query"),
-        Command(_SRC + "CURRent[:LEVel][:IMMediate][:AMPLitude]", _set_amps),
-        Command(_SRC + "CURRent[:LEVel][:IMMediate][:AMPLitude]?", _get_amps, "query"),
-        Command("APPLy", _apply),
-        Command("APPLy?", _applied, "query"),
-        Command("OUTPut[:STATe]", _switch_output),
-        Command("OUTPut[:STATe]?", _output, "query"),
-        Command("OUTPut:MODE?", _output_mode, "query"),
-        Command("MEASure[:SCALar]:VOLTage[:DC]?", _measure_volts, "measure"),
-        Command("MEASure[:SCALar]:CURRent[:DC]?", _measure_amps, "measure"),
-        Command("MEASure[:SCALar]:POWer?", _measure_watts, "measure"),
-        Command(_SRC + "VOLTage:PROTection[:LEVel]", _set_ovp),
-        Command(_SRC + "VOLTage:PROTection[:LEVel]?", _get_ovp, "query"),
-        Command(_SRC + "VOLTage:PROTection:TRIPped?", _ovp_tripped, "query"),
-        Command(_SRC + "VOLTage:PROTection:CLEar", _clear_ovp),
-        Command(_SRC + "CURRent:PROTection[:STATe]", _arm_ocp),
-        Command(_SRC + "CURRent:PROTection[:STATe]?", _ocp_armed, "query"),
-        Command(_SRC + "CURRent:PROTection:TRIPped?", _ocp_tripped, "query"),
-        Command(_SRC + "CURRent:PROTection:CLEar", _clear_ocp),
-        Command(_SRC + "CURRent:PROTection:DELay", _set_ocp_delay),
-        Command(_SRC + "CURRent:PROTection:DELay?", _get_ocp_delay, "query"),
-    ]
+        Command(_VOLT, source.set_volts),
+        Command(_VOLT + "?", source.get_volts, "query"),
+        Command(_VOLT + ":STEP[:INCRement]", source.set_volts_step),
+        Command(_VOLT + ":STEP[:INCRement]?", source.get_volts_step, "query"),
+        Command(_CURR, source.set_amps),
+        Command(_CURR + "?", source.get_amps, "query"),
+        Command(_CURR + ":STEP[:INCRement]", source.set_amps_step),
+        Command(_CURR + ":STEP[:INCRement]?", source.get_amps_step, "query"),
+        Command("APPLy", source.apply),
+        Command("APPLy?", source.applied, "query"),
+        Command(_SRC + "VOLTage:PROTection[:LEVel]", source.set_ovp),
+        Command(_SRC + "VOLTage:PROTection[:LEVel]?", source.get_ovp, "query"),
+        Command(_SRC + "VOLTage:PROTection:TRIPped?", source.ovp_tripped, "query"),
+        Command(_SRC + "VOLTage:PROTection:CLEar", source.clear_ovp),
+        Command("OUTPut:SELect", outputs.select_output),
+        Command("OUTPut:SELect?", outputs.output_selected, "query"),
+        Command("OUTPut:GENeral[:STATe]", outputs.switch_general),
+        Command("OUTPut:GENeral[:STATe]?", outputs.general, "query"),
+        Command("OUTPut[:STATe]", outputs.switch_output),
+        Command("OUTPut[:STATe]?", outputs.output, "query"),
+        Command("MEASure[:SCALar]:VOLTage[:DC]?", outputs.measure_volts, "measure"),
+        Command("MEASure[:SCALar]:CURRent[:DC]?", outputs.measure_amps, "measure"),
+        Command("FUSE[:STATe]", outputs.arm_fuse),
+        Command("FUSE[:STATe]?", outputs.fuse_armed, "query"),
+        Command("FUSE:DELay", outputs.set_fuse_delay),
+        Command("FUSE:DELay?", outputs.get_fuse_delay, "query"),
+        Command("FUSE:LINK", outputs.link_fuse),
+        Command("FUSE:LINK?", outputs.fuse_linked, "query"),
+        Command("FUSE:UNLink", outputs.unlink_fuse),
+        Command("FUSE:TRIPped?", outputs.fuse_tripped, "query"),
+        Command("FUSE:TRIPed?", outputs.fuse_tripped, "query"),  # the manual's own spelling
+    ],
+    {"STATus:QUEStionable:INSTrument:ISUMmary:CONDition?": outputs.condition},
 )
 """Every header the simulator understands; anything else is error -113, undefined header."""

@@ -1,15 +1,16 @@
-"""A three-channel SCPI bench power supply simulator on TCP, with a load on each output.
+"""A Rohde & Schwarz HMP4040 simulator on TCP: four outputs, each with a load.
 
-Software written for the supply's raw-socket SCPI port (5025) works against it
-unchanged: same headers (short and long forms, optional nodes), ``;``-joined
-message units, LF-terminated replies and an error queue read with
-``SYST:ERR?``. Each output drives a load (see :mod:`.load`) through the model
+Software written for the supply's raw-socket SCPI port (5025), such as a
+script from the HMP manual or PyMeasure's HMP4040 driver, works against it
+unchanged: the manual's headers (short and long forms, optional nodes),
+``;``-joined message units, LF-terminated replies and an error queue read
+with ``SYST:ERR?``. Each output drives a load (see :mod:`.load`) through the model
 of :mod:`.channel`; the model evolves with the injectable ``clock``, ``speed``
 times faster than real time. Like the instrument, it takes a moment to answer:
 a few milliseconds per setting, longer per measurement.
 
 Run it with ``python -m controlroom.devices.psu.sim.server [--port 7782]
-[--load 1=10 --load 2=lamp:2:12:12:0.5 --load 3=open]``.
+[--load 1=10 --load 2=lamp:2:12:12:0.5 --load 3=open --load 4=3]``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ NO_DELAYS = CommandDelays(0.0, 0.0, 0.0)
 
 
 class PsuSimulator(LineSimulator):
-    """A three-channel bench supply with loads, served on TCP.
+    """An HMP4040 with loads on its four outputs, served on TCP.
 
     ``clock`` gives seconds (``time.monotonic`` by default; tests pass a fake);
     simulated time runs ``speed`` times faster. The model catches up with the

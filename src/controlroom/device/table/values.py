@@ -1,0 +1,114 @@
+"""The arguments of a table's commands: a type from a fixed list, and their checks."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controlroom.device.table.errors import TableError
+from controlroom.device.validators import Validator, choices, in_range, matches, max_length, unit
+
+TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
+ARG_KEYS = {"type", "range", "choices", "pattern", "max_length", "unit", "default", "doc"}
+MAX_CHOICES = 200
+MAX_PATTERN = 200
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One argument: its Python type, validators and default."""
+
+    name: str
+    annotation: type
+    validators: tuple[Validator, ...]
+    default: Any = inspect.Parameter.empty
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+    def check(self, value: Any) -> Any:
+        for validator in self.validators:
+            value = validator(value)
+        return value
+
+
+def parse_arg(name: Any, spec: Any, where: str) -> ArgSpec:
+    """An argument from its table entry: ``{type: float, range: [0, 10], unit: V}`` or ``float``."""
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+        raise TableError(f"{where}: an argument name is lower case letters, digits and _")
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, Mapping):
+        raise TableError(f"{where}: expected a type name or a mapping")
+    unknown = sorted(str(k) for k in spec if k not in ARG_KEYS)
+    if unknown:
+        raise TableError(f"{where}: unknown keys {unknown} (known: {', '.join(sorted(ARG_KEYS))})")
+    kind = TYPES.get(str(spec.get("type", "")))
+    if kind is None:
+        raise TableError(f"{where}.type: one of {', '.join(TYPES)}, not {spec.get('type')!r}")
+    checks = _validators(spec, kind, where)
+    arg = ArgSpec(name, kind, checks, doc=str(spec.get("doc") or ""))
+    if "default" in spec:
+        try:
+            arg = ArgSpec(name, kind, checks, arg.check(_typed(spec["default"], kind)), arg.doc)
+        except ValueError as exc:
+            raise TableError(f"{where}.default: {exc}") from None
+    return arg
+
+
+def _validators(spec: Mapping[str, Any], kind: type, where: str) -> tuple[Validator, ...]:
+    found: list[Validator] = []
+    if "range" in spec:
+        bounds = spec["range"]
+        numbers = (
+            isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(b) for b in bounds)
+        )
+        if kind not in (int, float) or not numbers or bounds[0] > bounds[1]:
+            raise TableError(f"{where}.range: [low, high] for a number")
+        found.append(in_range(bounds[0], bounds[1]))
+    if "choices" in spec:
+        values = spec["choices"]
+        if not isinstance(values, list) or not 0 < len(values) <= MAX_CHOICES:
+            raise TableError(f"{where}.choices: a list of 1 to {MAX_CHOICES} values")
+        try:
+            found.append(choices(*(_typed(v, kind) for v in values)))
+        except ValueError as exc:
+            raise TableError(f"{where}.choices: {exc}") from None
+    if "pattern" in spec:
+        found.append(matches(_pattern(spec["pattern"], kind, f"{where}.pattern")))
+    if "max_length" in spec:
+        length = spec["max_length"]
+        if kind is not str or not isinstance(length, int) or isinstance(length, bool) or length < 1:
+            raise TableError(f"{where}.max_length: a positive whole number, for a str")
+        found.append(max_length(length))
+    if "unit" in spec:
+        found.append(unit(str(spec["unit"])[:20]))
+    return tuple(found)
+
+
+def _pattern(value: Any, kind: type, where: str) -> str:
+    if kind is not str or not isinstance(value, str) or len(value) > MAX_PATTERN:
+        raise TableError(f"{where}: a regular expression of at most {MAX_PATTERN} characters")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise TableError(f"{where}: not a regular expression: {exc}") from None
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _typed(value: Any, kind: type) -> Any:
+    """A value from the table as ``kind``; ValueError if it is not one."""
+    if kind is float and _is_number(value):
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ValueError(f"{value!r} is not a {kind.__name__}")

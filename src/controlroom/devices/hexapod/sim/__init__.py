@@ -1,0 +1,1 @@
+"""The simulated PUNA hexapod: Stewart platform kinematics, PMAC controller, TCP server."""

@@ -1,0 +1,1 @@
+"""The simulator of instruments described by a command table."""
