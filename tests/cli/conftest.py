@@ -187,3 +187,17 @@ def lab_settings(
         return path
 
     return write
+
+
+def serve_on_its_simulator(controlroom: Controlroom, name: str) -> None:
+    """Start ``name``'s simulator (detached, any port), then its control server on it."""
+    sim = controlroom("sim", "start", name, "--detach", "--port", "0")
+    assert sim.returncode == 0, sim.stderr
+    server = controlroom("cs", "start", name, "--sim")
+    assert server.returncode == 0, server.stderr
+
+
+def stop_served(controlroom: Controlroom, name: str) -> None:
+    """Stop what :func:`serve_on_its_simulator` started; both must stop cleanly."""
+    stopped = [controlroom("cs", "stop", name), controlroom("sim", "stop", name)]
+    assert all(p.returncode == 0 for p in stopped), [p.stderr for p in stopped]

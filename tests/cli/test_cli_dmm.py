@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.cli.conftest import ANY_PORT
+from tests.cli.conftest import ANY_PORT, serve_on_its_simulator, stop_served
 from typer.testing import Result
 
 Cli = Callable[..., Result]
@@ -21,23 +21,11 @@ pytestmark = pytest.mark.integration
 ON_ANY_PORT = {"commands": ANY_PORT, "publish": ANY_PORT, "simulator": {"port": 0}}
 
 
-def _served(controlroom: Controlroom, name: str) -> None:
-    sim = controlroom("sim", "start", name, "--detach", "--port", "0")
-    assert sim.returncode == 0, sim.stderr
-    server = controlroom("cs", "start", name, "--sim")
-    assert server.returncode == 0, server.stderr
-
-
-def _stopped(controlroom: Controlroom, name: str) -> None:
-    stopped = [controlroom("cs", "stop", name), controlroom("sim", "stop", name)]
-    assert all(p.returncode == 0 for p in stopped), [p.stderr for p in stopped]
-
-
 def test_the_shipped_keithley_table_is_served_described_and_called(
     write_settings: Callable[..., Path], cli: Cli, controlroom: Controlroom, detached: Any
 ) -> None:
     write_settings(dmm=ON_ANY_PORT)
-    _served(controlroom, "dmm")
+    serve_on_its_simulator(controlroom, "dmm")
     try:
         listing = cli("info", "dmm")
         assert listing.exit_code == 0, listing.stderr
@@ -60,7 +48,7 @@ def test_the_shipped_keithley_table_is_served_described_and_called(
         assert refused.exit_code != 0 and "volts" in refused.stderr
         assert cli("call", "dmm", "abort").exit_code == 0
     finally:
-        _stopped(controlroom, "dmm")
+        stop_served(controlroom, "dmm")
 
 
 GAUGE_TABLE = """
@@ -107,10 +95,10 @@ def test_a_labs_own_table_in_its_tables_folder_becomes_a_device(
     settings = yaml.safe_load(path.read_text())
     settings["locations"]["tables"] = str(folder)  # where the lab keeps its own tables
     path.write_text(yaml.safe_dump(settings))
-    _served(controlroom, "gauge")
+    serve_on_its_simulator(controlroom, "gauge")
     try:
         listing = cli("info", "gauge")
         assert "channel: one of 1|2" in listing.stdout, listing.stdout
         assert json.loads(cli("call", "gauge", "pressure", "2", "--json").stdout) == 2.5e-06
     finally:
-        _stopped(controlroom, "gauge")
+        stop_served(controlroom, "gauge")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.conftest import ANY_PORT
+from tests.cli.conftest import ANY_PORT, serve_on_its_simulator, stop_served
 from typer.testing import Result
 
 Cli = Callable[..., Result]
@@ -29,18 +29,6 @@ def _entry(key: str, driver: str, simulator: str, **more: Any) -> dict[str, Any]
     }
 
 
-def _run(controlroom: Controlroom, name: str) -> None:
-    sim = controlroom("sim", "start", name, "--detach", "--port", "0")
-    assert sim.returncode == 0, sim.stderr
-    server = controlroom("cs", "start", name, "--sim")
-    assert server.returncode == 0, server.stderr
-
-
-def _stop(controlroom: Controlroom, name: str) -> None:
-    stopped = [controlroom("cs", "stop", name), controlroom("sim", "stop", name)]
-    assert all(p.returncode == 0 for p in stopped), [p.stderr for p in stopped]
-
-
 def test_a_pymeasure_driver_is_a_device(
     write_settings: Callable[..., Path], cli: Cli, controlroom: Controlroom, detached: Any
 ) -> None:
@@ -54,7 +42,7 @@ def test_a_pymeasure_driver_is_a_device(
             housekeeping=["measured_voltage"],
         )
     )
-    _run(controlroom, "hmp")
+    serve_on_its_simulator(controlroom, "hmp")
     try:
         listing = cli("info", "hmp")
         assert listing.exit_code == 0, listing.stderr
@@ -65,7 +53,7 @@ def test_a_pymeasure_driver_is_a_device(
         refused = cli("call", "hmp", "set_selected_channel", "9")
         assert refused.exit_code != 0 and "argument 'value'" in refused.stderr
     finally:
-        _stop(controlroom, "hmp")
+        stop_served(controlroom, "hmp")
 
 
 def test_a_qcodes_driver_is_a_device(
@@ -82,7 +70,7 @@ def test_a_qcodes_driver_is_a_device(
             housekeeping=["a_temperature"],
         )
     )
-    _run(controlroom, "ls336")
+    serve_on_its_simulator(controlroom, "ls336")
     try:
         listing = cli("info", "ls336")
         assert listing.exit_code == 0, listing.stderr
@@ -90,4 +78,4 @@ def test_a_qcodes_driver_is_a_device(
         kelvin = json.loads(cli("call", "ls336", "a_temperature", "--json").stdout)
         assert 50.0 < kelvin < 400.0
     finally:
-        _stop(controlroom, "ls336")
+        stop_served(controlroom, "ls336")

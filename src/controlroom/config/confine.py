@@ -116,3 +116,20 @@ def _resolved(path: str | os.PathLike[str]) -> Path:
 
 def _listed(folders: tuple[Path, ...]) -> str:
     return ", ".join(str(folder) for folder in folders) or "none"
+
+
+def read_limited_text(path: Path, max_bytes: int) -> str:
+    """The UTF-8 text of ``path``, refused (ConfigError) if it is longer than ``max_bytes``."""
+    # Read at most one byte past the limit: a file that grew since it was checked
+    # is refused without being read whole.
+    try:
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise ConfigError(f"{path}: more than the limit of {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None

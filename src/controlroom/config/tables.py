@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from controlroom.config.confine import read_limited_text
 from controlroom.config.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def load_numeric_csv(path: Path, max_bytes: int) -> npt.NDArray[np.float64]:
 
     rows: list[list[float]] = []
     header_seen = False
-    for lineno, line in enumerate(_read_text(path, max_bytes).splitlines(), start=1):
+    for lineno, line in enumerate(read_limited_text(path, max_bytes).splitlines(), start=1):
         fields = [f.strip() for f in line.split("#", 1)[0].split(",")]
         if fields == [""]:
             continue
@@ -46,22 +47,6 @@ def load_numeric_csv(path: Path, max_bytes: int) -> npt.NDArray[np.float64]:
     if not rows:
         raise ConfigError(f"{path}: no numeric rows")
     return np.array(rows, dtype=np.float64)
-
-
-def _read_text(path: Path, max_bytes: int) -> str:
-    # Read at most one byte past the limit: a file that grew since it was checked
-    # is refused without being read whole.
-    try:
-        with path.open("rb") as file:
-            data = file.read(max_bytes + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
-        raise ConfigError(f"{path}: more than the limit of {max_bytes} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _numbers(fields: list[str]) -> list[float] | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from controlroom.config.confine import read_limited_text
 from controlroom.config.errors import ConfigError
 
 MAX_ALIAS_VALUES = 100_000
@@ -111,12 +112,18 @@ def _at(node: yaml.Node) -> str:
     return f" (line {mark.line + 1})" if mark is not None else ""
 
 
-def read_mapping(path: Path) -> dict[Any, Any]:
-    """The top-level mapping in the YAML file ``path``; an empty file is ``{}``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+def read_mapping(path: Path, max_bytes: int | None = None) -> dict[Any, Any]:
+    """The top-level mapping in the YAML file ``path``; an empty file is ``{}``.
+
+    With ``max_bytes``, a longer file is refused before it is parsed.
+    """
+    if max_bytes is not None:
+        text = read_limited_text(path, max_bytes)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
         data = load_yaml(text, str(path))
     except yaml.YAMLError as exc:

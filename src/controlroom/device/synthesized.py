@@ -26,6 +26,17 @@ class Argument:
     annotation: Any = Any
     validators: tuple[Validator, ...] = ()
     default: Any = inspect.Parameter.empty
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+    def check(self, value: Any) -> Any:
+        """``value`` through every check in turn (ValueError if one refuses it)."""
+        for validator in self.validators:
+            value = validator(value)
+        return value
 
     @property
     def hint(self) -> Any:

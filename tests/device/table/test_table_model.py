@@ -146,10 +146,10 @@ def test_a_path_must_stay_inside_the_table_folders(tmp_path: Path) -> None:
 
 def test_bad_files_are_refused_without_quoting_them(tmp_path: Path) -> None:
     big = _write(tmp_path, "big.yaml", "# " + "x" * MAX_TABLE_BYTES + "\n")
-    with pytest.raises(TableError, match="at most 256 KiB"):
+    with pytest.raises(TableError, match="more than the limit of 262144 bytes"):
         read_table(big)
     broken = _write(tmp_path, "broken.yaml", "commands: [unclosed\n")
-    with pytest.raises(TableError, match=r"broken.yaml \(line \d+\): invalid YAML") as refused:
+    with pytest.raises(TableError, match=r"broken.yaml:\d+:\d+: invalid YAML") as refused:
         read_table(broken)
     assert "unclosed" not in str(refused.value)
     # Nine levels of aliases, each nine of the one before: billions of values once built.
@@ -160,3 +160,19 @@ def test_bad_files_are_refused_without_quoting_them(tmp_path: Path) -> None:
     bomb = "\n".join(levels) + "\n"
     with pytest.raises(TableError):
         read_table(_write(tmp_path, "bomb.yaml", bomb))
+
+
+def test_free_text_cannot_start_a_second_command() -> None:
+    table = parse_table(
+        _table(
+            label={"write": 'DISP:TEXT "${text}"', "args": {"text": "str"}},
+            raw={"write": "SAY ${words}", "args": {"words": {"type": "str", "pattern": ".*"}}},
+        ),
+        "meter.yaml",
+    )
+    text = table.command("label").args[0]
+    assert text.check("Cooling down") == "Cooling down"
+    for smuggled in ('x";*RST;"', "x;*RST", "x\n*RST", "x" * 201):
+        with pytest.raises(ValueError):
+            text.check(smuggled)
+    assert table.command("raw").args[0].check("a;b") == "a;b"  # its own pattern says so

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from controlroom.device.errors import DeviceTimeout, TransportError
+from controlroom.device.errors import ArgumentError, DeviceTimeout, TransportError
 from controlroom.device.transports import InProcessTransport, Transport
 
 
@@ -110,3 +110,20 @@ def test_concurrent_queries_each_get_their_own_reply(transport: InProcessTranspo
         results = list(pool.map(ask, range(4)))
     for worker, replies in enumerate(results):
         assert replies == [f"{worker}-{i}" for i in range(100)]
+
+
+def test_a_command_with_a_line_break_never_reaches_the_instrument() -> None:
+    received: list[str] = []
+
+    def handler(line: str) -> str:
+        received.append(line)
+        return "ok"
+
+    transport = InProcessTransport(handler)
+    transport.connect()
+    for smuggled in ("VOLT 1\n*RST", "VOLT 1\r*RST"):
+        with pytest.raises(ArgumentError, match="holds a line break"):
+            transport.query(smuggled)
+        with pytest.raises(ArgumentError, match="holds a line break"):
+            transport.write(smuggled)
+    assert transport.query("VOLT?") == "ok" and received == ["VOLT?"]

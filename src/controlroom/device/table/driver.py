@@ -17,7 +17,7 @@ from controlroom.device.command import Command, command
 from controlroom.device.errors import DeclarationError
 from controlroom.device.interface import Controller, commands_of
 from controlroom.device.replies import check_error, split_checked
-from controlroom.device.synthesized import Argument, signed
+from controlroom.device.synthesized import signed
 from controlroom.device.table.errors import TableError
 from controlroom.device.table.model import Table, TableCommand
 from controlroom.rpc.service import SERVICE_DOCS
@@ -101,11 +101,10 @@ def _body(entry: TableCommand) -> Callable[..., Any]:
     def sent_not_run(self: Any, **kwargs: Any) -> Any:
         raise AssertionError("a table command is sent, not run")
 
-    arguments = [Argument(a.name, a.annotation, a.validators, a.default) for a in entry.args]
     returns = entry.reading.annotation if entry.reading is not None else None
     doc = entry.doc or f"{entry.kind} {entry.template}".strip()
     try:
-        return signed(entry.name, sent_not_run, arguments, returns, doc)
+        return signed(entry.name, sent_not_run, entry.args, returns, doc)
     except DeclarationError:
         raise TableError(
             f"commands.{entry.name}.args: required arguments come before optional ones"

@@ -12,11 +12,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
 from controlroom.config.confine import resolve_inside
 from controlroom.config.errors import ConfigError
-from controlroom.config.yamlfile import load_yaml
+from controlroom.config.yamlfile import read_mapping
 from controlroom.device.table.errors import TableError
 from controlroom.device.table.model import Table, parse_table
 
@@ -46,22 +44,9 @@ def find_table(reference: str, folders: Iterable[Path]) -> Path:
 def read_table(path: Path) -> Table:
     """The table in file ``path`` (found by :func:`find_table`), checked."""
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_TABLE_BYTES + 1)
-    except OSError as exc:
-        raise TableError(f"cannot read the command table {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_TABLE_BYTES:
-        raise TableError(f"{path}: a command table is at most {MAX_TABLE_BYTES // 1024} KiB")
-    try:
-        data = load_yaml(raw, str(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise TableError(
-            f"{path}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"
-        ) from None
-    except ConfigError as exc:
-        raise TableError(str(exc)) from None
+        data = read_mapping(path, max_bytes=MAX_TABLE_BYTES)
+    except ConfigError as exc:  # too long, unreadable, not YAML, a bomb: never its content
+        raise TableError(f"command table {exc}") from None
     return parse_table(data, str(path))
 
 

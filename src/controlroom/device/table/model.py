@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlroom.device.table.errors import TableError
+from controlroom.device.synthesized import Argument
+from controlroom.device.table.errors import TableError, check_keys
 from controlroom.device.table.reading import Reading, parse_reading
-from controlroom.device.table.values import ArgSpec, parse_arg
+from controlroom.device.table.values import parse_arg
 
 MAX_COMMANDS = 500
 MAX_ARGS = 20
@@ -48,7 +49,7 @@ class TableCommand:
     kind: str
     template: str
     doc: str
-    args: tuple[ArgSpec, ...]
+    args: tuple[Argument, ...]
     reading: Reading | None
     access: str | None
     interrupts: bool
@@ -81,7 +82,7 @@ class Table:
 def parse_table(data: Any, source: str) -> Table:
     """The table ``data`` (read from ``source``) describes; TableError naming the fault."""
     top = _mapping(data, source)
-    _known(top, TABLE_KEYS, source)
+    check_keys(top, TABLE_KEYS, source)
     instrument = _mapping(top.get("instrument") or {}, f"{source}: instrument")
     name = _text(instrument.get("name"), f"{source}: instrument.name")
     transport = _mapping(top.get("transport") or {}, f"{source}: transport")
@@ -111,7 +112,7 @@ def _command(name: Any, entry: Any, source: str) -> TableCommand:
     if not isinstance(name, str) or not NAME.match(name):
         raise TableError(f"{where}: a command name is lower case letters, digits and _")
     entry = _mapping(entry, where)
-    _known(entry, COMMAND_KEYS, where)
+    check_keys(entry, COMMAND_KEYS, where)
     kinds = [kind for kind in KINDS if kind in entry]
     if len(kinds) != 1:
         raise TableError(f"{where}: give exactly one of write, query or read")
@@ -160,7 +161,7 @@ def _check_placeholders(template: str, names: set[str], where: str) -> None:
 
 
 def _reported(
-    value: Any, name: str, args: tuple[ArgSpec, ...], kind: str, where: str
+    value: Any, name: str, args: tuple[Argument, ...], kind: str, where: str
 ) -> str | None:
     if value is None or value is False:
         return None
@@ -177,12 +178,6 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise TableError(f"{where}: expected a mapping, not {type(value).__name__}")
     return dict(value)
-
-
-def _known(entry: Mapping[str, Any], keys: set[str], where: str) -> None:
-    unknown = sorted(str(k) for k in entry if k not in keys)
-    if unknown:
-        raise TableError(f"{where}: unknown keys {unknown} (known: {', '.join(sorted(keys))})")
 
 
 def _text(value: Any, where: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from controlroom.device.errors import ReplyError
 from controlroom.device.replies import parse_bool, parse_float, parse_int
-from controlroom.device.table.errors import TableError
+from controlroom.device.table.errors import TableError, check_keys
 
 READING_KEYS = {"type", "unit", "pattern", "split", "index", "map"}
 MAX_MAP = 200
@@ -87,11 +87,7 @@ def parse_reading(spec: Any, where: str) -> Reading:
         spec = {"type": spec}
     if not isinstance(spec, Mapping):
         raise TableError(f"{where}: expected a type name or a mapping")
-    unknown = sorted(str(k) for k in spec if k not in READING_KEYS)
-    if unknown:
-        raise TableError(
-            f"{where}: unknown keys {unknown} (known: {', '.join(sorted(READING_KEYS))})"
-        )
+    check_keys(spec, READING_KEYS, where)
     type_name = str(spec.get("type", "str"))
     if type_name not in _SCALARS and type_name not in _LISTS:
         known = ", ".join([*_SCALARS, *_LISTS])

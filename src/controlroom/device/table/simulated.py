@@ -31,8 +31,8 @@ from typing import Any
 
 from controlroom.device.replies import SCPI_BOOLEANS
 from controlroom.device.simkit.scpi import ErrorQueue, ScpiError, split_outside
+from controlroom.device.synthesized import Argument
 from controlroom.device.table.model import Table, TableCommand
-from controlroom.device.table.values import ArgSpec
 
 _SIMPLE = re.compile(r"^\$\{?(?P<name>[a-z][a-z0-9_]*)\}?$")
 _STANDARD = {"*IDN?", "*RST", "*CLS", "*OPC?", "SYST:ERR?", "SYSTEM:ERROR?", "SYST:ERR:NEXT?"}
@@ -158,7 +158,7 @@ def _literal(text: str) -> str:
     return r"\s+".join(re.escape(piece) for piece in text.split(" "))
 
 
-def _argument(arg: ArgSpec, text: str) -> Any:
+def _argument(arg: Argument, text: str) -> Any:
     """The value a received argument text stands for, checked as the driver checks it."""
     convert: Callable[[str], Any] = _CONVERSIONS[arg.annotation.__name__]
     try:

@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from controlroom.device.table.errors import TableError
+from controlroom.device.synthesized import Argument
+from controlroom.device.table.errors import TableError, check_keys
 from controlroom.device.validators import Validator, choices, in_range, matches, max_length, unit
 
 TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
 ARG_KEYS = {"type", "range", "choices", "pattern", "max_length", "unit", "default", "doc"}
 MAX_CHOICES = 200
 MAX_PATTERN = 200
+FREE_TEXT = r"[^\"';\r\n]*"
+MAX_TEXT_ARGUMENT = 200
 
 
-@dataclass(frozen=True)
-class ArgSpec:
-    """One argument: its Python type, validators and default."""
-
-    name: str
-    annotation: type
-    validators: tuple[Validator, ...]
-    default: Any = inspect.Parameter.empty
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is inspect.Parameter.empty
-
-    def check(self, value: Any) -> Any:
-        for validator in self.validators:
-            value = validator(value)
-        return value
-
-
-def parse_arg(name: Any, spec: Any, where: str) -> ArgSpec:
+def parse_arg(name: Any, spec: Any, where: str) -> Argument:
     """An argument from its table entry: ``{type: float, range: [0, 10], unit: V}`` or ``float``."""
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
         raise TableError(f"{where}: an argument name is lower case letters, digits and _")
@@ -45,19 +26,18 @@ def parse_arg(name: Any, spec: Any, where: str) -> ArgSpec:
         spec = {"type": spec}
     if not isinstance(spec, Mapping):
         raise TableError(f"{where}: expected a type name or a mapping")
-    unknown = sorted(str(k) for k in spec if k not in ARG_KEYS)
-    if unknown:
-        raise TableError(f"{where}: unknown keys {unknown} (known: {', '.join(sorted(ARG_KEYS))})")
+    check_keys(spec, ARG_KEYS, where)
     kind = TYPES.get(str(spec.get("type", "")))
     if kind is None:
         raise TableError(f"{where}.type: one of {', '.join(TYPES)}, not {spec.get('type')!r}")
     checks = _validators(spec, kind, where)
-    arg = ArgSpec(name, kind, checks, doc=str(spec.get("doc") or ""))
+    arg = Argument(name, kind, checks, doc=str(spec.get("doc") or ""))
     if "default" in spec:
         try:
-            arg = ArgSpec(name, kind, checks, arg.check(_typed(spec["default"], kind)), arg.doc)
+            default = arg.check(_typed(spec["default"], kind))
         except ValueError as exc:
             raise TableError(f"{where}.default: {exc}") from None
+        arg = Argument(name, kind, checks, default, arg.doc)
     return arg
 
 
@@ -88,6 +68,12 @@ def _validators(spec: Mapping[str, Any], kind: type, where: str) -> tuple[Valida
         found.append(max_length(length))
     if "unit" in spec:
         found.append(unit(str(spec["unit"])[:20]))
+    if kind is str and "choices" not in spec and "pattern" not in spec:
+        # Free text goes into a command line: without a pattern of its own it may not
+        # close a quoted string or start a second command (";", a line break).
+        found.append(matches(FREE_TEXT))
+    if kind is str and "max_length" not in spec:
+        found.append(max_length(MAX_TEXT_ARGUMENT))
     return tuple(found)
 
 

@@ -70,6 +70,7 @@ class LockedTransport:
             self._close_link()
 
     def write(self, command: str) -> None:
+        one_line(command)
         with self._lock, self._guard(f"sending {command!r}"):
             self._send(command)
 
@@ -78,6 +79,7 @@ class LockedTransport:
             return self._receive()
 
     def query(self, command: str) -> str:
+        one_line(command)
         with self._lock, self._guard(f"querying {command!r}"):
             self._send(command)
             return self._receive()
@@ -106,6 +108,16 @@ class LockedTransport:
 
     def _receive(self) -> str:
         raise NotImplementedError
+
+
+def one_line(command: str) -> None:
+    """Refuse a command holding a line break: the instrument would read two commands.
+
+    An argument a client passed (a name, a label) could otherwise smuggle a
+    second command onto the wire after the one the driver meant to send.
+    """
+    if "\n" in command or "\r" in command:
+        raise ArgumentError(f"a command is one line; {command[:60]!r} holds a line break")
 
 
 def encode_line(command: str, terminator: str, encoding: str) -> bytes:
