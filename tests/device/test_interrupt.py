@@ -81,7 +81,7 @@ def test_a_sleeping_watch_wakes_at_the_signal_not_at_the_end_of_its_sleep() -> N
         except Interrupted as exc:
             caught.append(exc)
 
-    sleeper = threading.Thread(target=wait)
+    sleeper = threading.Thread(target=wait, daemon=True)  # never left behind, even on failure
     sleeper.start()
     assert asleep.wait(10)
     interruption.signal("stop")
@@ -100,3 +100,44 @@ def test_the_service_signals_before_an_interrupting_command_and_not_on_bad_argum
     assert not watch.tripped
     service.invoke("close", [], {})
     assert watch.tripped and shutter.closed == 1
+
+
+def test_a_stop_that_came_first_keeps_the_watched_action_from_going_out() -> None:
+    interruption = Interruption()
+    watch = interruption.watch()
+    sent: list[str] = []
+    with interruption.interrupting("stop"):
+        sent.append("ST")
+    with pytest.raises(Interrupted), watch.sending():
+        sent.append("PA")  # never reached
+    assert sent == ["ST"]
+
+
+def test_a_refused_stop_signals_nothing() -> None:
+    interruption = Interruption()
+    watch = interruption.watch()
+    with pytest.raises(RuntimeError), interruption.interrupting("stop"):
+        raise RuntimeError("refused")
+    assert not watch.tripped
+
+
+def test_a_stop_waits_for_an_action_going_out_and_then_interrupts_its_wait() -> None:
+    interruption = Interruption()
+    watch = interruption.watch()
+    order: list[str] = []
+    sending, stopped = threading.Event(), threading.Event()
+
+    def stop() -> None:
+        assert sending.wait(10)
+        with interruption.interrupting("stop"):
+            order.append("ST")
+        stopped.set()
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    with watch.sending():
+        sending.set()
+        assert not stopped.wait(0.05)  # held back while the move goes out
+        order.append("PA")
+    stopper.join(10)
+    assert order == ["PA", "ST"] and watch.tripped

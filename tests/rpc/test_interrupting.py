@@ -24,6 +24,7 @@ class Stage(Interface):
         self.moving = threading.Event()
         self.stopped_while_moving = False
         self.position = 0.0
+        self.slow_stop = threading.Event()
 
     @command()
     def move(self, target: float, seconds: float = 600.0) -> float:
@@ -38,9 +39,14 @@ class Stage(Interface):
         return target
 
     @command(interrupts=True)
-    def stop(self) -> str:
+    def stop(self, how: int = 0) -> str:
+        """0: stop; 1: the instrument refuses it; 2: the instrument takes its time."""
         self.calls.append("stop")
         self.stopped_while_moving = self.moving.is_set()
+        if how == 1:
+            raise RuntimeError("the controller refused the stop")
+        if how == 2:
+            self.slow_stop.wait(30)
         return "stopped"
 
     @command()
@@ -151,3 +157,59 @@ def test_a_commander_without_the_lease_may_stop_but_not_move(
         with pytest.raises(PermissionError, match="leased by alice"):
             bob.call("nudge", 1.0)
         assert bob.call("stop") == "stopped"  # a stop button works whoever holds the lease
+
+
+def test_a_stop_with_wrong_arguments_stops_nothing_and_cancels_nothing(
+    stage: tuple[Stage, ControlServer], proxies: Callable[..., DeviceProxy]
+) -> None:
+    device, server = stage
+    clients = [proxies(Stage, server.endpoint, timeout=60) for _ in range(3)]
+    results: Results = {}
+    threads = [_in_thread(lambda: clients[0].move(5.0, 1.0), results, "move")]
+    try:
+        assert device.moving.wait(10)
+        threads.append(_in_thread(lambda: clients[1].nudge(1.0), results, "nudge"))
+        assert wait_until(lambda: len(server.backlog) == 1, timeout_s=10)
+        with pytest.raises(RemoteError, match="how"):
+            clients[2].call("stop", "fast")
+    finally:
+        for thread in threads:
+            thread.join(30)
+    assert results == {"move": 5.0, "nudge": 6.0}  # the move arrived, the nudge ran after it
+    assert device.calls == ["move", "nudge"] and server.interrupts == 0
+
+
+def test_a_refused_stop_does_not_end_the_wait(
+    stage: tuple[Stage, ControlServer], proxies: Callable[..., DeviceProxy]
+) -> None:
+    device, server = stage
+    mover, stopper = (proxies(Stage, server.endpoint, timeout=60) for _ in range(2))
+    results: Results = {}
+    moving = _in_thread(lambda: mover.move(5.0), results, "move")
+    try:
+        assert device.moving.wait(10)
+        with pytest.raises(RemoteError, match="refused the stop"):
+            stopper.stop(1)
+        assert moving.is_alive() and "move" not in results  # the axis may still move
+        assert stopper.stop() == "stopped"
+    finally:
+        moving.join(30)
+    assert results["move"].info.type == "Interrupted"
+
+
+def test_a_slow_stop_never_keeps_the_server_from_answering(
+    stage: tuple[Stage, ControlServer], proxies: Callable[..., DeviceProxy]
+) -> None:
+    device, server = stage
+    stopper, pinger = (proxies(Stage, server.endpoint, timeout=30) for _ in range(2))
+    results: Results = {}
+    stopping = _in_thread(lambda: stopper.stop(2), results, "stop")
+    try:
+        assert wait_until(lambda: device.calls == ["stop"], timeout_s=10)
+        for _ in range(3):  # the stop still waits on the instrument meanwhile
+            assert pinger.ping() == "pong"
+        assert stopping.is_alive()
+    finally:
+        device.slow_stop.set()
+        stopping.join(30)
+    assert results["stop"] == "stopped"

@@ -8,29 +8,37 @@ exchange on a transport is atomic, so its line reaches the instrument between
 two exchanges of the waiting command, never inside one.
 
 How the waiting command notices is the driver's choice. Each controller has
-an :class:`Interruption`; the server signals it just before an interrupting
-command runs. A command that waits opens a :class:`Watch` when it starts and
-sleeps through it; the watch raises :class:`Interrupted` once any interrupting
-command has run since it was opened::
+an :class:`Interruption`; it is signalled once an interrupting command has
+gone out without an error. A command that waits opens a :class:`Watch` when
+it starts, sends what starts the action through :meth:`Watch.sending`, and
+sleeps through the watch; the watch raises :class:`Interrupted` once any
+interrupting command has run since it was opened::
 
     @command(interrupts=True)
     def stop(self, axis: Axis) -> None: ...
 
     @command()
     def move_absolute(self, axis: Axis, position: float, wait: bool = False) -> float:
-        watch = self.interruption.watch()  # opened before the move goes out
-        self.start_move_absolute(axis, position)
+        watch = self.interruption.watch()  # opened as the command starts
+        lower, upper = self.soft_limits(axis)  # a stop may come meanwhile...
+        with watch.sending():  # ...then the move is never sent: Interrupted
+            self.start_move_absolute(axis, position)
         while wait and not self.motion_done(axis):
             watch.sleep(0.05)  # raises Interrupted after a stop
 
 A watch counts interruptions from the moment it opens, so a stop that came
-before the command started does not end it, and nothing has to be reset.
+before the command started does not end it, and nothing has to be reset. An
+interrupting command and the sending of a watched action exclude each other:
+either the action went out first (and the stop stops it) or the stop did (and
+the action is not sent).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from controlroom.device.errors import DeviceError
 
@@ -44,6 +52,7 @@ class Interruption:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
+        self._order = threading.Lock()  # an interrupting command / a watched action going out
         self._count = 0
         self._last = ""
 
@@ -58,6 +67,17 @@ class Interruption:
             self._count += 1
             self._last = by
             self._changed.notify_all()
+
+    @contextmanager
+    def interrupting(self, by: str) -> Iterator[None]:
+        """Around an interrupting command: signalled once it went out without an error.
+
+        A stop the instrument refused (or that never reached it) ends no wait:
+        the axis may still be moving.
+        """
+        with self._order:
+            yield
+            self.signal(by)
 
     def watch(self) -> Watch:
         """A watch that trips on the interruptions signalled from now on."""
@@ -86,6 +106,18 @@ class Watch:
     def tripped(self) -> bool:
         """Whether an interrupting command has run since the watch opened."""
         return self._interruption.count != self._seen
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Around the exchange that starts the watched action (a move, a ramp).
+
+        Raises :class:`Interrupted` instead of sending when an interrupting
+        command ran since the watch opened; while the action goes out, an
+        interrupting command waits for it (one exchange) so it always comes after.
+        """
+        with self._interruption._order:
+            self.check()
+            yield
 
     def check(self) -> None:
         """Raise :class:`Interrupted` if an interrupting command has run since the watch opened."""

@@ -35,8 +35,11 @@ class DeviceService:
         if not spec.interrupts:
             return self.controller._run_command(spec, args, kwargs)
         arguments = spec.bind(args, kwargs)  # a call with wrong arguments interrupts nothing
-        self.controller.interruption.signal(name)
-        return self.controller._execute(spec, arguments)
+        with self.controller.interruption.interrupting(name):
+            return self.controller._execute(spec, arguments)
+
+    def validate(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> None:
+        self.commands[name].bind(args, kwargs)
 
     def housekeeping(self) -> dict[str, Any]:
         return self.controller.housekeeping()

@@ -91,6 +91,32 @@ class MaxLength:
         return {"type": "string", "maxLength": self.length}
 
 
+PLAIN_TEXT = r"[^\"';\x00-\x1f\x7f]*"
+"""Text that stays in its place in a command line: no quote, ``;`` or control character."""
+
+
+@dataclass(frozen=True)
+class PlainText:
+    """A text value that cannot close a quoted string or start a second command.
+
+    Only strings are checked (a driver argument of any type may also take a
+    number); the length is checked before the characters.
+    """
+
+    length: int = 200
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if len(value) > self.length:
+                raise ValueError(f"{value[:40]!r}... is longer than {self.length} characters")
+            if re.fullmatch(PLAIN_TEXT, value) is None:
+                raise ValueError(f"{value!r} holds a quote, ';' or a control character")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"maxLength": self.length, "pattern": PLAIN_TEXT}  # both apply to strings only
+
+
 @dataclass(frozen=True)
 class Unit:
     """Says what unit a number is in: checks nothing, tells the schema (forms, docs)."""
@@ -148,3 +174,7 @@ def max_length(length: int) -> MaxLength:
 
 def unit(symbol: str) -> Unit:
     return Unit(symbol)
+
+
+def plain_text(length: int = 200) -> PlainText:
+    return PlainText(length)

@@ -60,7 +60,7 @@ EXTRAS = {"pymeasure": "controlroom[pymeasure]", "qcodes": "controlroom[qcodes]"
 
 def driver_key(entry: Mapping[str, Any]) -> str:
     """Which of controller, table, pymeasure or qcodes the entry names its driver by."""
-    given = [key for key in DRIVER_KEYS if key in entry]
+    given = [key for key in DRIVER_KEYS if entry.get(key) is not None]
     if len(given) != 1:
         raise DeviceConfigError(
             f"a device entry names one of {', '.join(DRIVER_KEYS)}, not {given}"
@@ -144,6 +144,7 @@ def _foreign(entry: Mapping[str, Any], key: str, cls: type, url: str, name: str)
         from controlroom.device.foreign.pymeasure import pymeasure_controller
 
         transport = open_transport(url, **dict(entry.get("transport_options") or {}))
-        return pymeasure_controller(cls, transport, options, readings, name)
+        methods = [str(method) for method in entry.get("methods") or ()]
+        return pymeasure_controller(cls, transport, options, readings, name, methods=methods)
     except ForeignDriverError as exc:
         raise DeviceConfigError(str(exc)) from None

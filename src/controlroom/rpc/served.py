@@ -7,6 +7,7 @@ client can never reach an attribute that was not declared as a command.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ class Served(Protocol):
         Stop, abort, output off: the server runs them beside the command in
         progress, without waiting for the device, ahead of the queued ones.
         """
+
+    def validate(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> None:
+        """Raise if a call of ``name`` has wrong arguments, before anything runs."""
 
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         """Run one command (only called for names in ``names()``)."""
@@ -92,6 +96,12 @@ class FunctionTable:
 
     def interrupting(self) -> Collection[str]:
         return self._interrupting
+
+    def validate(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> None:
+        try:
+            inspect.signature(self._commands[name]).bind(*args, **kwargs)
+        except ValueError:  # a callable whose signature cannot be read: it checks itself
+            return
 
     def invoke(self, name: str, args: list[Any], kwargs: Mapping[str, Any]) -> Any:
         return self._commands[name](*args, **kwargs)

@@ -36,6 +36,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import zmq
@@ -116,6 +117,8 @@ class ControlServer(Startable):
         # Stop, abort...: run at once, beside a command in progress, ahead of queued ones.
         self.interrupting = frozenset(served.interrupting())
         self.interrupts = 0  # interrupting commands run
+        # Two: a second stop (or an abort) still goes out while a first one hangs.
+        self._interrupters = ThreadPoolExecutor(2, thread_name_prefix=f"{name}-interrupt")
         self._endpoints = {"commands": endpoint, "publish": pub_endpoint}
         self._context = context or zmq.Context.instance()
         self.device_lock = threading.Lock()
@@ -207,6 +210,7 @@ class ControlServer(Startable):
         self.deferred.close(
             socket_free=not (self._commands.is_alive() or self.standby.thread.is_alive())
         )
+        self._interrupters.shutdown(wait=False, cancel_futures=True)
         self.tasks.stop(timeout)
         self.publisher.stop(timeout)
         self.notifier.stop(timeout)
@@ -370,14 +374,23 @@ class ControlServer(Startable):
         self._answer_or_hold(route, env, caller, started, outcome)
 
     def _interrupt(self, route: list[bytes], env: Envelope, caller: Caller) -> None:
-        """Run an interrupting command now, on whichever thread holds the socket.
+        """Start an interrupting command now, beside the command in progress.
 
-        It does not wait for the device lock: the command in progress holds it
-        for its whole length, and each exchange on the transport is atomic
-        anyway. Queued commands that would change the device are dropped first
-        (a move queued behind the one being stopped must not start after the
-        stop); queued reads still run.
+        Its arguments are checked first: a stop with wrong arguments changes
+        nothing. Then the queued commands that would change the device are
+        dropped (a move queued behind the one being stopped must not start
+        after the stop); queued reads still run. The command itself runs on a
+        worker thread, without the device lock (the command in progress holds
+        it; each exchange on a transport is whole anyway), and its reply goes
+        out when it completes, like a deferred one: an instrument slow to take
+        the stop never keeps this thread from serving the socket.
         """
+        started = time.time()
+        try:
+            self.served.validate(env.command, env.args, env.kwargs)
+        except Exception as exc:
+            self.answer_device(route, env, caller, started, self.dispatcher.failed(env, exc))
+            return
         self.interrupts += 1
         queued = list(self.backlog)
         self.backlog.clear()  # in place: the command loop reads it again after its command
@@ -386,12 +399,14 @@ class ControlServer(Startable):
                 self.backlog.append(waiting)
             else:
                 self._cancel(waiting, env, caller)
-        self._run_unlocked(route, env, caller)
+        future = self._interrupters.submit(self.served.invoke, env.command, env.args, env.kwargs)
+        self._answer_or_hold(route, env, caller, started, (None, future, None))
 
     def _cancel(
         self, queued: tuple[list[bytes], Envelope, Caller], by: Envelope, caller: Caller
     ) -> None:
         route, env, waiting = queued
+        self.device_commands -= 1  # answered, but it never ran: not counted as run
         why = Cancelled(
             f"{self.name}: {env.command} was cancelled by {by.command} from {caller.identity}"
         )

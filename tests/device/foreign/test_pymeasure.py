@@ -11,8 +11,8 @@ pytest.importorskip("pymeasure", reason="the [pymeasure] extra is not installed"
 from pymeasure.instruments.rohdeschwarz.hmp import HMP4040
 
 from controlroom.device import ArgumentError
-from controlroom.device.foreign.build import ForeignController
-from controlroom.device.foreign.pymeasure import pymeasure_controller
+from controlroom.device.foreign.build import ForeignController, ForeignDriverError
+from controlroom.device.foreign.pymeasure import pymeasure_commands, pymeasure_controller
 from controlroom.device.serving import DeviceService
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.psu.sim.server import PsuSimulator
@@ -24,7 +24,9 @@ def hmp() -> Iterator[tuple[PsuSimulator, ForeignController]]:
     simulator = PsuSimulator(port=0)
     simulator.start()
     transport = TcpTransport(simulator.host, simulator.port, read_terminator="\n")
-    controller = pymeasure_controller(HMP4040, transport, {}, ["measured_voltage"], "hmp")
+    controller = pymeasure_controller(
+        HMP4040, transport, {}, ["measured_voltage"], "hmp", methods=["beep", "step_voltage_up"]
+    )
     try:
         yield simulator, controller
     finally:
@@ -38,6 +40,7 @@ def test_controls_measurements_and_methods_become_commands(
     _, supply = hmp
     commands = type(supply).commands()
     assert {"voltage", "set_voltage", "measured_voltage", "beep", "id"} <= set(commands)
+    assert "load_sequence" not in commands  # a method is served only when the entry names it
     assert "set_measured_voltage" not in commands  # a measurement cannot be set
     assert not {"write", "ask", "read", "values"} & set(commands)  # raw I/O is never served
     assert commands["voltage"].access == "read" and commands["set_voltage"].access == "command"
@@ -80,3 +83,26 @@ def test_served_and_called_through_a_control_server(
                 proxy.call("write", "*RST")
     finally:
         server.stop()
+
+
+def test_methods_that_reach_raw_io_or_files_are_never_served() -> None:
+    for method in ("write", "ask", "values", "_private", "no_such_method"):
+        with pytest.raises(ForeignDriverError, match="may be served"):
+            list(pymeasure_commands(HMP4040, [method]))
+
+
+def test_a_method_taking_a_file_name_is_refused() -> None:
+    class Logger(HMP4040):  # type: ignore[misc]
+        def save_log(self, filename: str) -> None:
+            """Would open a file on the server's host."""
+
+    with pytest.raises(ForeignDriverError, match="takes a file name"):
+        list(pymeasure_commands(Logger, ["save_log"]))
+
+
+def test_text_values_cannot_carry_a_second_command(
+    hmp: tuple[PsuSimulator, ForeignController],
+) -> None:
+    _, supply = hmp
+    with pytest.raises(ArgumentError, match="quote, ';' or a control character"):
+        supply.set_voltage("5;*RST")

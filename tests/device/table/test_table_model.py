@@ -176,3 +176,20 @@ def test_free_text_cannot_start_a_second_command() -> None:
         with pytest.raises(ValueError):
             text.check(smuggled)
     assert table.command("raw").args[0].check("a;b") == "a;b"  # its own pattern says so
+
+
+@pytest.mark.parametrize("pattern", ["([A-Z]+)+", r"(\w*)*", "(a{2,})+"])
+def test_patterns_that_could_backtrack_for_ever_are_refused(pattern: str) -> None:
+    arg = {"write": "S ${s}", "args": {"s": {"type": "str", "pattern": pattern}}}
+    with pytest.raises(TableError, match=r"args\.s\.pattern: a quantified group"):
+        parse_table(_table(s=arg), "meter.yaml")
+    reply = {"query": "R?", "returns": {"type": "str", "pattern": pattern}}
+    with pytest.raises(TableError, match=r"returns\.pattern: a quantified group"):
+        parse_table(_table(r=reply), "meter.yaml")
+
+
+def test_the_length_is_checked_before_the_pattern() -> None:
+    spec = {"type": "str", "pattern": "[A-Z]*", "max_length": 8}
+    table = parse_table(_table(s={"write": "S ${s}", "args": {"s": spec}}), "meter.yaml")
+    with pytest.raises(ValueError, match="longer than 8"):
+        table.command("s").args[0].check("A" * 9)

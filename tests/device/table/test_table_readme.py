@@ -37,5 +37,5 @@ def test_the_readme_gauge_is_served_as_the_readme_says() -> None:
         gauge.set_unit(3)
     assert set(gauge.housekeeping()) == {"pressure"}
     gauge.degas_off()
-    assert simulation.received[-2:] == ["DGS 0", "SYST:ERR?"]
+    assert list(simulation.received)[-2:] == ["DGS 0", "SYST:ERR?"]
     assert type(gauge).commands()["degas_off"].interrupts

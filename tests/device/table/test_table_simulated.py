@@ -54,3 +54,23 @@ def test_a_scpi_instrument_queues_numbered_errors_and_answers_several_commands_a
     assert sim.handle_line("SYST:ERR?") == '-113,"Undefined header"'
     assert sim.handle_line("SYST:ERR?") == '0,"No error"'
     assert sim.handle_line("*OPC?") == "1"
+
+
+def test_crafted_lines_are_answered_in_linear_time_and_refused() -> None:
+    table = {
+        "instrument": {"name": "m"},
+        "errors": "scpi",
+        "commands": {
+            "set": {
+                "write": "SET ${a},${b},${c},${d}",
+                "args": {name: "float" for name in "abcd"},
+            },
+        },
+    }
+    sim = TableSimulation(parse_table(table, "m.yaml"))
+    # Lazy captures took tens of seconds on this line; possessive ones refuse it at once.
+    assert sim.handle_line("SET " + "," * 400 + " X") is None
+    assert sim.handle_line("SYST:ERR?") == '-113,"Undefined header"'
+    assert sim.handle_line("SET 1,2,3,4") is None and sim.state["d"] == 4.0
+    assert sim.handle_line("X" * 5000) is None
+    assert sim.handle_line("SYST:ERR?").startswith("-102,")

@@ -193,6 +193,17 @@ def test_query_write_and_read(
     assert server.received == ["PING", "SET 5", "hello"]
 
 
+def test_a_command_with_a_line_break_is_refused_before_sending(
+    server: LineServer, make_transport: Callable[..., TcpTransport]
+) -> None:
+    transport = make_transport(server.port)
+    for send in (transport.query, transport.write):
+        with pytest.raises(ArgumentError, match="holds a line break"):
+            send("VOLT?\n*RST")
+    assert transport.query("PING") == "PONG"
+    assert server.received == ["PING"]
+
+
 def test_reply_split_over_several_packets(
     server: LineServer, make_transport: Callable[..., TcpTransport]
 ) -> None:

@@ -35,6 +35,10 @@ class DeviceEntry(Section):
     housekeeping: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=200
     )
+    # The PyMeasure driver's methods to serve besides its controls (none by default).
+    methods: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=200
+    )
     description: str = ""
     transport: str | None = None
     transport_options: dict[str, Any] = Field(default_factory=dict)

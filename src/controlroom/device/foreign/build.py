@@ -18,8 +18,14 @@ from controlroom.device.command import command
 from controlroom.device.errors import DeclarationError
 from controlroom.device.interface import Interface, commands_of
 from controlroom.device.synthesized import Argument, signed
+from controlroom.rpc.service import SERVICE_DOCS
 
-MAX_COMMANDS = 2000  # a large driver has a few hundred; more means something walked too far
+MAX_COMMANDS = 2000
+# Names a controller or its server already use: a driver's own of that name is not served.
+RESERVED = {
+    "driver",
+    *SERVICE_DOCS,
+}  # a large driver has a few hundred; more means something walked too far
 _NAME = re.compile(r"[^a-z0-9_]+")
 
 

@@ -18,7 +18,8 @@ simulators) with their timeouts and terminators.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pymeasure.adapters import Adapter
@@ -33,11 +34,15 @@ from controlroom.device.foreign.build import (
 )
 from controlroom.device.synthesized import Argument
 from controlroom.device.transports.base import Transport
-from controlroom.device.validators import Validator, choices, in_range
+from controlroom.device.validators import Validator, choices, in_range, plain_text
 
 MAX_CHOICES = 1000
 RANGES = {"strict_range", "truncated_range", "strict_discrete_range"}
 SETS = {"strict_discrete_set", "truncated_discrete_set"}
+# Raw I/O, under whatever class defines it: never served.
+RAW_IO = {"write", "read", "ask", "query", "values", "binary_values", "write_binary_values"}
+RAW_IO |= {"write_bytes", "read_bytes"}
+FILE_WORDS = re.compile(r"file|path|dir|folder", re.IGNORECASE)
 # Raw I/O (write, ask, read, values...) lives in these: never served as commands.
 BASE_MODULES = (
     "pymeasure.instruments.instrument",
@@ -71,19 +76,33 @@ class TransportAdapter(Adapter):  # type: ignore[misc]
 
 
 def pymeasure_controller(
-    cls: type, transport: Transport, options: Mapping[str, Any], housekeeping: list[str], name: str
+    cls: type,
+    transport: Transport,
+    options: Mapping[str, Any],
+    housekeeping: list[str],
+    name: str,
+    *,
+    methods: Sequence[str] = (),
 ) -> ForeignController:
     """The instrument ``cls`` on ``transport``, behind a controller of its commands."""
     if not (isinstance(cls, type) and issubclass(cls, Instrument)):
         raise ForeignDriverError(f"{cls!r} is not a PyMeasure Instrument")
+    controller = foreign_class(name, pymeasure_commands(cls, methods), housekeeping)
     transport.connect()
-    driver = cls(TransportAdapter(transport), **dict(options))
-    controller = foreign_class(name, pymeasure_commands(cls), housekeeping)
+    try:
+        driver = cls(TransportAdapter(transport), **dict(options))
+    except Exception as exc:
+        transport.close()
+        raise ForeignDriverError(f"{cls.__name__} could not be made: {exc}") from exc
     return controller(driver, close=driver.adapter.close)
 
 
-def pymeasure_commands(cls: type) -> Iterator[ForeignCommand]:
-    """The commands of PyMeasure instrument class ``cls``: its properties, then its methods."""
+def pymeasure_commands(cls: type, methods: Sequence[str] = ()) -> Iterator[ForeignCommand]:
+    """The commands of PyMeasure instrument class ``cls``: its properties, then ``methods``.
+
+    Only the methods named are served: a driver's methods may write files on
+    the host or send raw strings, which a client must not reach unasked.
+    """
     for attribute, prop in _properties(cls):
         doc = inspect.cleandoc(prop.__doc__ or "")
         if _readable(prop):
@@ -91,11 +110,13 @@ def pymeasure_commands(cls: type) -> Iterator[ForeignCommand]:
                 command_name(attribute), _getter(attribute), (), Any, doc, access="read"
             )
         if _settable(prop):
-            value = Argument("value", *_checks(prop))
+            kind, checks = _checks(prop)
+            text = (plain_text(),) if kind in (str, Any) else ()  # numbers need no such check
+            value = Argument("value", kind, (*checks, *text))
             yield ForeignCommand(
                 command_name("set", attribute), _setter(attribute), [value], None, doc
             )
-    for attribute, method in _methods(cls):
+    for attribute, method in _methods(cls, methods):
         yield ForeignCommand(
             command_name(attribute),
             _caller(attribute),
@@ -120,20 +141,23 @@ def _properties(cls: type) -> Iterator[tuple[str, property]]:
                 yield attribute, value
 
 
-def _methods(cls: type) -> Iterator[tuple[str, Any]]:
-    """Public methods the driver's own classes define (not PyMeasure's base classes)."""
-    seen: set[str] = set()
-    for klass in cls.__mro__:
+def _methods(cls: type, wanted: Sequence[str]) -> Iterator[tuple[str, Any]]:
+    """The methods ``wanted`` that the driver's own classes define (not PyMeasure's bases)."""
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
         if klass is object or klass.__module__.startswith(BASE_MODULES):
             continue
-        for attribute, value in vars(klass).items():
-            if (
-                inspect.isfunction(value)
-                and not attribute.startswith("_")
-                and attribute not in seen
-            ):
-                seen.add(attribute)
-                yield attribute, value
+        found.update((n, v) for n, v in vars(klass).items() if inspect.isfunction(v))
+    for attribute in wanted:
+        method = found.get(attribute)
+        if attribute.startswith("_") or attribute in RAW_IO or method is None:
+            raise ForeignDriverError(
+                f"{cls.__name__} has no method {attribute!r} that may be served"
+            )
+        risky = [p for p in inspect.signature(method).parameters if FILE_WORDS.search(p)]
+        if risky:
+            raise ForeignDriverError(f"{cls.__name__}.{attribute} takes a file name ({risky[0]})")
+        yield attribute, method
 
 
 def _default(function: Any, parameter: str) -> Any:
@@ -187,7 +211,8 @@ def _arguments(method: Any) -> list[Argument]:
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
         annotation = parameter.annotation if isinstance(parameter.annotation, type) else Any
-        arguments.append(Argument(parameter.name, annotation, (), parameter.default))
+        text = (plain_text(),) if annotation in (str, Any) else ()
+        arguments.append(Argument(parameter.name, annotation, text, parameter.default))
     return arguments
 
 

@@ -33,7 +33,7 @@ from controlroom.device.foreign.build import (
     foreign_class,
 )
 from controlroom.device.synthesized import Argument
-from controlroom.device.validators import choices, in_range, max_length, unit
+from controlroom.device.validators import choices, in_range, max_length, plain_text, unit
 
 SKIPPED = {"timeout"}  # the VISA connection's, not the instrument's
 MAX_DEPTH = 4  # instrument → channel list → channel → submodule
@@ -57,7 +57,12 @@ def qcodes_controller(
         raise ForeignDriverError(f"{cls!r} is not a QCoDeS Instrument")
     settings = {"visalib": "@py", **dict(options)}
     make: Any = cls  # a VisaInstrument: made from a name and an address
-    driver = make(name, visa_address(url), **settings)
+    try:  # QCoDeS keeps one instrument per name in the process: a name it accepts
+        driver = make(command_name(name), visa_address(url), **settings)
+    except ForeignDriverError:
+        raise
+    except Exception as exc:
+        raise ForeignDriverError(f"{cls.__name__} could not be made: {exc}") from exc
     try:
         controller = foreign_class(name, qcodes_commands(driver), housekeeping)
     except Exception:
@@ -76,7 +81,9 @@ def qcodes_commands(driver: InstrumentBase) -> Iterator[ForeignCommand]:
                 command_name(*path), _getter(parameter), (), Any, doc, access="read"
             )
         if parameter.settable:
-            value = Argument("value", *_checks(parameter))
+            kind, checks = _checks(parameter)
+            text = (plain_text(),) if kind in (str, Any) else ()  # numbers need no such check
+            value = Argument("value", kind, (*checks, *text))
             yield ForeignCommand(command_name("set", *path), _setter(parameter), [value], None, doc)
 
 

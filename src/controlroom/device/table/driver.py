@@ -22,6 +22,9 @@ from controlroom.device.table.errors import TableError
 from controlroom.device.table.model import Table, TableCommand
 from controlroom.rpc.service import SERVICE_DOCS
 
+# Attributes a controller has that its class does not show, and the server's own commands.
+RESERVED = {"table", "transport", *SERVICE_DOCS}
+
 
 class TableController(Controller):
     """Base of the classes :func:`controller_class` builds; housekeeping from the table."""
@@ -51,7 +54,7 @@ def controller_class(table: Table) -> type[TableController]:
         "hk_min_period_s": table.hk_min_period_s,
     }
     for entry in table.commands:
-        if hasattr(TableController, entry.name) or entry.name in SERVICE_DOCS:
+        if hasattr(TableController, entry.name) or entry.name in RESERVED:
             raise TableError(
                 f"{table.name}: commands.{entry.name}: the name is taken by the server"
             )

@@ -36,9 +36,12 @@ def find_table(reference: str, folders: Iterable[Path]) -> Path:
         listed = ", ".join(str(root) for root in roots) or "no table folder"
         raise TableError(f"no command table named {reference!r} in {listed}")
     try:
-        return resolve_inside(reference, roots)
+        found = resolve_inside(reference, roots)
     except ConfigError as exc:
         raise TableError(f"command table {exc}") from None
+    if not found.is_file():  # a folder, a FIFO that would block the read, or nothing
+        raise TableError(f"command table {reference!r} is not a file")
+    return found
 
 
 def read_table(path: Path) -> Table:

@@ -17,6 +17,7 @@ from typing import Any
 from controlroom.device.errors import ReplyError
 from controlroom.device.replies import parse_bool, parse_float, parse_int
 from controlroom.device.table.errors import TableError, check_keys
+from controlroom.device.table.patterns import checked_pattern
 
 READING_KEYS = {"type", "unit", "pattern", "split", "index", "map"}
 MAX_MAP = 200
@@ -72,7 +73,12 @@ class Reading:
         found = self.pattern.search(reply)
         if found is None:
             raise ReplyError(f"the reply {reply!r} does not match /{self.pattern.pattern}/")
-        return found.group(1) if self.pattern.groups else found.group(0)
+        kept = found.group(1) if self.pattern.groups else found.group(0)
+        if kept is None:  # an optional group that took no part in the match
+            raise ReplyError(
+                f"the reply {reply!r} has no value where /{self.pattern.pattern}/ looks"
+            )
+        return kept
 
     def _scalar(self, text: str, type_name: str) -> Any:
         key = text.strip()
@@ -109,14 +115,7 @@ def parse_reading(spec: Any, where: str) -> Reading:
 
 
 def _pattern(value: Any, where: str) -> re.Pattern[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 200:
-        raise TableError(f"{where}: a regular expression of at most 200 characters")
-    try:
-        return re.compile(value)
-    except re.error as exc:
-        raise TableError(f"{where}: not a regular expression: {exc}") from None
+    return None if value is None else re.compile(checked_pattern(value, where))
 
 
 def _mapping(value: Any, type_name: str, where: str) -> dict[str, Any]:

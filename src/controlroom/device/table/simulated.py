@@ -22,6 +22,7 @@ refused command answers ``simulator.refusal`` (nothing by default).
 
 from __future__ import annotations
 
+import collections
 import re
 import string
 import threading
@@ -37,6 +38,7 @@ from controlroom.device.table.model import Table, TableCommand
 _SIMPLE = re.compile(r"^\$\{?(?P<name>[a-z][a-z0-9_]*)\}?$")
 _STANDARD = {"*IDN?", "*RST", "*CLS", "*OPC?", "SYST:ERR?", "SYSTEM:ERROR?", "SYST:ERR:NEXT?"}
 _DEFAULTS: dict[str, str] = {"float": "0", "int": "0", "bool": "0", "str": ""}
+MAX_LINE = 4096
 
 
 class TableSimulation:
@@ -51,7 +53,7 @@ class TableSimulation:
         self._initial = {str(k): v for k, v in dict(sim.get("state") or {}).items()}
         self.state: dict[str, Any] = dict(self._initial)
         self.errors = ErrorQueue()
-        self.received: list[str] = []  # every command unit, for tests
+        self.received: collections.deque[str] = collections.deque(maxlen=1000)  # for tests
         self._scripts: dict[str, int] = {}
         self._lock = threading.Lock()
         scpi = table.scpi_errors
@@ -59,6 +61,8 @@ class TableSimulation:
 
     def handle_line(self, line: str) -> str | None:
         """The reply to one received line (several ``;``-joined commands on SCPI), or None."""
+        if len(line) > MAX_LINE:  # what an instrument's input buffer would not hold
+            return self._refuse(ScpiError(-102, "line too long"))
         with self._lock:
             units = split_outside(line, ";") if self.table.scpi_errors else [line]
             replies = [self._unit(unit.strip()) for unit in units if unit.strip()]
@@ -146,12 +150,26 @@ def _matcher(command: TableCommand, scpi: bool) -> re.Pattern[str]:
     parts: list[str] = []
     position = 0
     for found in string.Template.pattern.finditer(template):
-        parts.append(_literal(template[position : found.start()]))
+        before = template[position : found.start()]
+        parts.append(_literal(before))
         name = found.group("named") or found.group("braced")
-        parts.append(f"(?P<{name}>.+?)" if name else re.escape("$"))
+        after = template[found.end() : found.end() + 1]
+        parts.append(_capture(name, before[-1:], after) if name else re.escape("$"))
         position = found.end()
     parts.append(_literal(template[position:]))
     return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _capture(name: str, opening: str, closing: str) -> str:
+    """What one argument's text may be, up to what the template has next.
+
+    Possessive (it never gives characters back), so a line is matched in
+    linear time whatever a client sends.
+    """
+    if opening in ("'", '"'):  # a quoted string: up to the closing quote
+        return f"(?P<{name}>[^{opening}]*+)"
+    stop = re.escape(closing) if closing and not closing.isalnum() else ""
+    return f"(?P<{name}>[^\\s,;\"'{stop}]++)"  # a number, a word
 
 
 def _literal(text: str) -> str:

@@ -8,13 +8,20 @@ from typing import Any
 
 from controlroom.device.synthesized import Argument
 from controlroom.device.table.errors import TableError, check_keys
-from controlroom.device.validators import Validator, choices, in_range, matches, max_length, unit
+from controlroom.device.table.patterns import checked_pattern
+from controlroom.device.validators import (
+    Validator,
+    choices,
+    in_range,
+    matches,
+    max_length,
+    plain_text,
+    unit,
+)
 
 TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
 ARG_KEYS = {"type", "range", "choices", "pattern", "max_length", "unit", "default", "doc"}
 MAX_CHOICES = 200
-MAX_PATTERN = 200
-FREE_TEXT = r"[^\"';\r\n]*"
 MAX_TEXT_ARGUMENT = 200
 
 
@@ -44,13 +51,7 @@ def parse_arg(name: Any, spec: Any, where: str) -> Argument:
 def _validators(spec: Mapping[str, Any], kind: type, where: str) -> tuple[Validator, ...]:
     found: list[Validator] = []
     if "range" in spec:
-        bounds = spec["range"]
-        numbers = (
-            isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(b) for b in bounds)
-        )
-        if kind not in (int, float) or not numbers or bounds[0] > bounds[1]:
-            raise TableError(f"{where}.range: [low, high] for a number")
-        found.append(in_range(bounds[0], bounds[1]))
+        found.append(_range(spec["range"], kind, f"{where}.range"))
     if "choices" in spec:
         values = spec["choices"]
         if not isinstance(values, list) or not 0 < len(values) <= MAX_CHOICES:
@@ -59,32 +60,37 @@ def _validators(spec: Mapping[str, Any], kind: type, where: str) -> tuple[Valida
             found.append(choices(*(_typed(v, kind) for v in values)))
         except ValueError as exc:
             raise TableError(f"{where}.choices: {exc}") from None
-    if "pattern" in spec:
-        found.append(matches(_pattern(spec["pattern"], kind, f"{where}.pattern")))
-    if "max_length" in spec:
-        length = spec["max_length"]
-        if kind is not str or not isinstance(length, int) or isinstance(length, bool) or length < 1:
-            raise TableError(f"{where}.max_length: a positive whole number, for a str")
-        found.append(max_length(length))
+    if kind is str:
+        found.extend(_text_checks(spec, where))
+    elif "pattern" in spec or "max_length" in spec:
+        raise TableError(f"{where}: pattern and max_length are for a str")
     if "unit" in spec:
         found.append(unit(str(spec["unit"])[:20]))
-    if kind is str and "choices" not in spec and "pattern" not in spec:
-        # Free text goes into a command line: without a pattern of its own it may not
-        # close a quoted string or start a second command (";", a line break).
-        found.append(matches(FREE_TEXT))
-    if kind is str and "max_length" not in spec:
-        found.append(max_length(MAX_TEXT_ARGUMENT))
     return tuple(found)
 
 
-def _pattern(value: Any, kind: type, where: str) -> str:
-    if kind is not str or not isinstance(value, str) or len(value) > MAX_PATTERN:
-        raise TableError(f"{where}: a regular expression of at most {MAX_PATTERN} characters")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise TableError(f"{where}: not a regular expression: {exc}") from None
-    return value
+def _range(bounds: Any, kind: type, where: str) -> Validator:
+    numbers = isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(b) for b in bounds)
+    if kind not in (int, float) or not numbers or bounds[0] > bounds[1]:
+        raise TableError(f"{where}: [low, high] for a number")
+    return in_range(bounds[0], bounds[1])
+
+
+def _text_checks(spec: Mapping[str, Any], where: str) -> list[Validator]:
+    """The length first (a pattern never runs on a long text), then the characters.
+
+    Free text goes into a command line: without choices or a pattern of its own
+    it may not close a quoted string or start a second command.
+    """
+    length = spec.get("max_length", MAX_TEXT_ARGUMENT)
+    if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+        raise TableError(f"{where}.max_length: a positive whole number")
+    checks: list[Validator] = [max_length(length)]
+    if "pattern" in spec:
+        checks.append(matches(checked_pattern(spec["pattern"], f"{where}.pattern")))
+    elif "choices" not in spec:
+        checks.append(plain_text(length))
+    return checks
 
 
 def _is_number(value: Any) -> bool:

@@ -13,7 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 
 from controlroom.device.errors import ArgumentError, DeviceTimeout, TransportError
-from controlroom.device.transports.base import LockedTransport, decode_line, encode_line
+from controlroom.device.transports.base import (
+    LockedTransport,
+    decode_line,
+    encode_line,
+    one_line,
+)
 
 _LOG = logging.getLogger(__name__)
 _CHUNK = 4096
@@ -117,6 +122,7 @@ class TcpTransport(LockedTransport):
     def query(self, command: str) -> str:
         # The reply is awaited on the socket the command left by: were the device to hang
         # up meanwhile, a reopened connection would only wait for a reply that never comes.
+        one_line(command)
         with self._lock:
             return self._decode(self._receive_line(self._send(command)))
 

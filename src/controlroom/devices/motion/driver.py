@@ -202,7 +202,8 @@ class MotionController(Controller):
         """Home one axis, or all of them at once (None), motors on; with ``wait``, until home."""
         watch = self.interruption.watch()  # a stop from now on ends the wait
         axes = axes_or_all(axis)
-        check_error(self.transport.query(";".join(f"{n}MO;{n}OR" for n in axes) + ";TE?"))
+        with watch.sending():  # a stop already sent: no home search starts
+            check_error(self.transport.query(";".join(f"{n}MO;{n}OR" for n in axes) + ";TE?"))
         self.homing.started(axes)
         if wait:
             self._wait(axis, timeout_s, 0.05, watch)
@@ -215,7 +216,8 @@ class MotionController(Controller):
         watch = self.interruption.watch()
         lower, upper = self.soft_limits(axis)
         check_within(AXIS_NAMES[axis], position, lower, upper)
-        self.start_move_absolute(axis, position)
+        with watch.sending():  # a stop sent while the limits were read: no move
+            self.start_move_absolute(axis, position)
         if wait:
             self._wait(axis, timeout_s, 0.05, watch)
 
@@ -228,7 +230,8 @@ class MotionController(Controller):
         where = [f"{axis}TP", f"{axis}SL?", f"{axis}SR?"]
         here, lower, upper = (parse_float(p) for p in ask(self.transport, where))
         check_within(AXIS_NAMES[axis], here + distance, lower, upper)
-        self.start_move_relative(axis, distance)
+        with watch.sending():
+            self.start_move_relative(axis, distance)
         if wait:
             self._wait(axis, timeout_s, 0.05, watch)
 
