@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from panel_helpers import MakeClient, login
+from panel_helpers import MakeClient, check_device_page, device_panel, login
 
 from controlroom.testing.waiting import wait_until
-from controlroom.web.discovery import Target
 
 _CAMERA_TESTS = Path(__file__).resolve().parents[1] / "devices" / "camera"
 if str(_CAMERA_TESTS) not in sys.path:
@@ -39,26 +38,13 @@ def camera(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Camera]:
 
 @pytest.fixture
 def panel(make_client: MakeClient, camera: Camera) -> TestClient:
-    target = Target("dpu", "device", camera.server.endpoint, camera.server.pub_endpoint)
-    client = make_client(targets={"dpu": target})
-    hub = client.app.state.web.hub  # type: ignore[attr-defined]
-    assert wait_until(lambda: hub.servers().get("dpu", {}).get("up"), timeout_s=WAIT_S)
-    return client
+    return device_panel(make_client, "dpu", camera.server, WAIT_S)
 
 
 def test_the_page_needs_a_session_and_is_in_the_nav_with_a_dpu(
     panel: TestClient, client: TestClient
 ) -> None:
-    shell = panel.get("/camera", follow_redirects=False)
-    assert shell.status_code == 303 and shell.headers["location"] == "/login?next=%2Fcamera"
-    assert panel.get("/api/camera").status_code == 401
-    login(panel, "vera")
-    html = panel.get("/camera").text
-    assert html.count("/static/camera.js") == 1 and "/static/camera.css" in html
-    entry = {"name": "camera", "title": "Camera", "path": "/camera"}
-    assert entry in panel.get("/api/pages").json()
-    login(client, "vera")  # a panel that knows no DPU lists no camera page
-    assert entry not in client.get("/api/pages").json()
+    check_device_page(panel, client, "camera", "Camera")
 
 
 def test_meta_says_who_may_command(panel: TestClient) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from panel_helpers import MakeClient, login
+from panel_helpers import MakeClient, check_device_page, device_panel, login
 
 from controlroom.device.proxy import DeviceProxy, make_proxy
 from controlroom.device.serving import DeviceService
@@ -18,7 +18,6 @@ from controlroom.devices.hexapod import HexapodController
 from controlroom.devices.hexapod.sim.server import HexapodSimulator
 from controlroom.rpc import ControlServer
 from controlroom.testing.waiting import wait_until
-from controlroom.web.discovery import Target
 
 pytestmark = pytest.mark.integration
 COMMAND = "/api/device/hexapod/command"
@@ -58,12 +57,7 @@ def hexapod() -> Iterator[Hexapod]:
 
 @pytest.fixture
 def panel(make_client: MakeClient, hexapod: Hexapod) -> TestClient:
-    server = hexapod.server
-    target = Target("hexapod", "device", server.endpoint, server.pub_endpoint)
-    client = make_client(targets={"hexapod": target})
-    hub = client.app.state.web.hub  # type: ignore[attr-defined]
-    assert wait_until(lambda: hub.servers().get("hexapod", {}).get("up"), timeout_s=WAIT_S)
-    return client
+    return device_panel(make_client, "hexapod", hexapod.server, WAIT_S)
 
 
 def _send(panel: TestClient, csrf: str, command: str, **args: Any) -> dict[str, Any]:
@@ -78,19 +72,12 @@ def _send(panel: TestClient, csrf: str, command: str, **args: Any) -> dict[str, 
 def test_the_page_needs_a_session_and_is_in_the_nav_with_a_hexapod(
     panel: TestClient, client: TestClient
 ) -> None:
-    shell = panel.get("/hexapod", follow_redirects=False)
-    assert shell.status_code == 303 and shell.headers["location"] == "/login?next=%2Fhexapod"
-    assert panel.get("/api/hexapod").status_code == 401
-    login(panel, "vera")
-    html = panel.get("/hexapod").text
-    assert html.count("/static/hexapod.js") == 1 and "/static/hexapod.css" in html
+    html = check_device_page(panel, client, "hexapod", "Hexapod")
     assert 'id="cmd-stop"' in html and 'id="move-form"' in html
-    entry = {"name": "hexapod", "title": "Hexapod", "path": "/hexapod"}
-    assert entry in panel.get("/api/pages").json()
-    login(client, "vera")  # a panel that knows no hexapod lists no hexapod page
-    assert entry not in client.get("/api/pages").json()
+    # The buttons send through the route every device command of the panel takes.
     script = panel.get("/static/hexapod.js")
-    assert script.status_code == 200 and "/api/device/" in script.text
+    assert script.status_code == 200 and 'from "./devicepage.js"' in script.text
+    assert "/api/device/" in panel.get("/static/devicepage.js").text
 
 
 def test_meta_gives_the_axes_and_says_who_may_command(panel: TestClient) -> None:

@@ -19,6 +19,7 @@ from controlroom.cli.context import CliState, cli_state
 from controlroom.cli.errors import CliError, reported
 from controlroom.cli.options import DeviceName, ListenHost, ListenPort
 from controlroom.config.importing import DEFAULT_ALLOWED_PACKAGES, may_name_module
+from controlroom.device.simkit.server import parse_ready_line
 from controlroom.processes.detached import READY_TIMEOUT_S, stop_pid, wait_ready
 from controlroom.processes.entry import signals_ignored, sigterm_interrupts
 from controlroom.processes.statefiles import ProcessRecord
@@ -70,14 +71,6 @@ def simulator_settings(state: CliState, name: str) -> dict[str, Any]:
     return state.device(name)  # a clear error lists the known devices
 
 
-def parse_sim_ready(line: str) -> tuple[str, int] | None:
-    """``READY <host> <port>`` -> (host, port); None for any other line."""
-    parts = line.split()
-    if len(parts) == 3 and parts[0] == "READY" and parts[2].isdigit():
-        return parts[1], int(parts[2])
-    return None
-
-
 def launch_simulator(
     state: CliState,
     name: str,
@@ -99,7 +92,7 @@ def launch_simulator(
 
 def wait_simulator(child: Child, timeout: float = READY_TIMEOUT_S) -> str:
     """The transport URL of a launched simulator, once it listens."""
-    host, port = wait_ready(child, parse_sim_ready, timeout)
+    host, port = wait_ready(child, parse_ready_line, timeout)
     return f"tcp://{host}:{port}"
 
 

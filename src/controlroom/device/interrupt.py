@@ -52,7 +52,9 @@ class Interruption:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._order = threading.Lock()  # an interrupting command / a watched action going out
+        # An interrupting command / a watched action or a shared-register handshake going out.
+        # Reentrant: an interrupting command may use the driver's own handshakes.
+        self._order = threading.RLock()
         self._count = 0
         self._last = ""
 
@@ -78,6 +80,17 @@ class Interruption:
         with self._order:
             yield
             self.signal(by)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Around exchanges an interrupting command must not come between.
+
+        For instruments whose commands share one register (written, then read
+        until the instrument answers in it): a stop waits until such a
+        handshake is over (one exchange or two) rather than take its answer.
+        """
+        with self._order:
+            yield
 
     def watch(self) -> Watch:
         """A watch that trips on the interruptions signalled from now on."""

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import selectors
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -17,6 +13,7 @@ import pytest
 from controlroom.devices.daq.sim.events import QUEUE_DEPTH
 from controlroom.devices.daq.sim.server import COMMAND_S, DaqSimulator, main
 from controlroom.devices.daq.sim.state import SWITCH_S
+from controlroom.testing.simulators import LineClient, SimulatorProcess
 
 OK = '0,"No error;0;0 0"'
 OVERFLOW = "9.900000000E+37"
@@ -352,23 +349,13 @@ def test_over_tcp_with_the_speed_up() -> None:
 
 
 def test_main_prints_ready_and_stops_on_sigterm() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.daq.sim.server", "--port", "0"]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout is not None
-            with selectors.DefaultSelector() as selector:
-                selector.register(proc.stdout, selectors.EVENT_READ)
-                assert selector.select(timeout=30.0), "no READY line within 30 s"
-            word, host, port = proc.stdout.readline().split()
-            assert (word, host) == ("READY", "127.0.0.1")
-            with socket.create_connection((host, int(port)), timeout=5) as conn:
-                conn.sendall(b"*IDN?\n")
-                assert conn.makefile("rb").readline().startswith(b"KEITHLEY")
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    module = "controlroom.devices.daq.sim.server"
+    with SimulatorProcess(module, ready_timeout=30.0) as sim:
+        assert sim.host == "127.0.0.1"
+        with LineClient(sim.port) as client:
+            assert client.ask("*IDN?").startswith("KEITHLEY")
+        sim.stop(timeout=15.0)
+        assert sim.returncode == 0
 
 
 def test_main_rejects_bad_options() -> None:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from controlroom.device.simkit.profiles import timed_trapezoid
 from controlroom.devices.hexapod.pose import (
     inverse,
     matrix,
@@ -16,7 +17,7 @@ from controlroom.devices.hexapod.pose import (
     rotation,
 )
 from controlroom.devices.hexapod.sim.geometry import Geometry, Layout
-from controlroom.devices.hexapod.sim.motion import Path, axis_angle, trapezoid
+from controlroom.devices.hexapod.sim.motion import Path, axis_angle
 
 GEOMETRY = Geometry()
 
@@ -114,10 +115,11 @@ def test_a_path_moves_in_step_along_a_line_and_about_one_axis() -> None:
 
 
 def test_a_trapezoid_cruises_at_the_speed_limit_and_ends_at_rest() -> None:
-    timing = trapezoid(100.0, cruise_s=10.0, ramp_s=0.2)
+    timing = timed_trapezoid(100.0, cruise_s=10.0, ramp_s=0.2)
     assert timing.end_time == pytest.approx(110.2)
-    assert timing.rate(105.0) == pytest.approx(0.1) and timing.rate(110.2) == 0.0
-    assert timing.progress(100.0) == 0.0 and timing.progress(110.2) == 1.0
-    assert timing.progress(105.1) == pytest.approx(0.5)
-    braked = timing.braking(105.0, deceleration=0.5)
-    assert timing.progress(105.0) < braked.end < 1.0 and braked.end_time == pytest.approx(105.2)
+    assert timing.velocity(105.0) == pytest.approx(0.1) and timing.velocity(110.2) == 0.0
+    assert timing.position(100.0) == 0.0 and timing.position(110.2) == 1.0
+    assert timing.position(105.1) == pytest.approx(0.5)
+    braked = timing.stopping(105.0, deceleration=0.5)
+    assert timing.position(105.0) < braked.end_position < 1.0
+    assert braked.end_time == pytest.approx(105.2)

@@ -3,17 +3,12 @@ process."""
 
 from __future__ import annotations
 
-import selectors
-import signal
-import socket
-import subprocess
-import sys
-
 import pytest
 
 from controlroom.device.transports import TcpTransport
 from controlroom.devices.hexapod import HexapodController
 from controlroom.devices.hexapod.sim.server import HexapodSimulator, main
+from controlroom.testing.simulators import LineClient, SimulatorProcess
 
 
 class FakeClock:
@@ -24,38 +19,19 @@ class FakeClock:
         return self.now
 
 
-class PmacClient:
+def pmac_client(port: int) -> LineClient:
     """A raw TCP client: a line ends with CR, a reply with ACK."""
-
-    def __init__(self, port: int) -> None:
-        self._conn = socket.create_connection(("127.0.0.1", port), timeout=5.0)
-        self._buffer = b""
-
-    def ask(self, line: str) -> str:
-        self._conn.sendall(line.encode() + b"\r")
-        while b"\x06" not in self._buffer:
-            chunk = self._conn.recv(1024)
-            assert chunk, "the simulator closed the connection"
-            self._buffer += chunk
-        reply, self._buffer = self._buffer.split(b"\x06", 1)
-        return reply.decode()
-
-    def close(self) -> None:
-        self._conn.close()
+    return LineClient(port, write_terminator="\r", read_terminator="\x06")
 
 
 def test_replies_are_values_ended_by_cr_then_an_ack() -> None:
     clock = FakeClock()
-    with HexapodSimulator(clock=clock, latency_s=0.0) as sim:
-        client = PmacClient(sim.port)
-        try:
-            assert client.ask("&2 Q53,6,1") == "0\r0\r-18\r0\r0\r0\r"
-            assert client.ask("&2 Q20=3") == ""  # a command: nothing but the ACK
-            clock.now += 0.1
-            assert client.ask("&2 Q20 Q36") == "0\r10\r"  # done; initialized, control on
-            assert client.ask("&2 Q20=1 BOGUS") == "\x07ERR003\r"
-        finally:
-            client.close()
+    with HexapodSimulator(clock=clock, latency_s=0.0) as sim, pmac_client(sim.port) as client:
+        assert client.ask("&2 Q53,6,1") == "0\r0\r-18\r0\r0\r0\r"
+        assert client.ask("&2 Q20=3") == ""  # a command: nothing but the ACK
+        clock.now += 0.1
+        assert client.ask("&2 Q20 Q36") == "0\r10\r"  # done; initialized, control on
+        assert client.ask("&2 Q20=1 BOGUS") == "\x07ERR003\r"
 
 
 def test_the_driver_speaks_to_it_through_a_tcp_transport() -> None:
@@ -71,30 +47,11 @@ def test_the_driver_speaks_to_it_through_a_tcp_transport() -> None:
 
 
 def test_the_module_runs_and_prints_its_ready_line() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.hexapod.sim.server", "--port", "0"]
-    proc = subprocess.Popen([*argv, "--speed", "50"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stdout, selectors.EVENT_READ)
-            assert selector.select(timeout=15.0), "no READY line within 15 s"
-        ready, host, port = proc.stdout.readline().split()
-        assert (ready, host) == ("READY", "127.0.0.1")
-        client = PmacClient(int(port))
-        try:
-            assert client.ask("VERSION") == "1.947\r"
-        finally:
-            client.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # never leave it behind, then fail
-            code = proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-    assert code == 0
+    module = "controlroom.devices.hexapod.sim.server"
+    with SimulatorProcess(module, "--speed", "50") as sim, pmac_client(sim.port) as client:
+        assert sim.host == "127.0.0.1"
+        assert client.ask("VERSION") == "1.947\r"
+    assert sim.returncode == 0
 
 
 @pytest.mark.parametrize("argv", [["--speed", "0"], ["--latency", "-1"], ["--command-delay", "-1"]])

@@ -53,7 +53,7 @@ class Bench:
         """Home the hexapod; the simulated time when it is done."""
         assert self.command(codes.Code.HOMING) == codes.SUCCESS
         done = self.now + 30.0
-        assert self.state(done)[1] == codes.HOMING_DONE
+        assert self.state(done)[1] == codes.Homing.DONE
         return done
 
 
@@ -81,11 +81,11 @@ def test_a_command_runs_one_plc_cycle_after_it_is_written(bench: Bench) -> None:
 def test_homing_takes_time_goes_to_the_switches_then_to_zero(bench: Bench) -> None:
     assert bench.command(codes.Code.HOMING, at=0.0) == codes.SUCCESS
     heights = [bench.machine(t)[2] for t in (1.0, 3.0, 6.0, 9.0, 14.0)]
-    assert bench.state(6.0)[1] == codes.HOMING_RUNNING and bench.flag("control_on", 6.0)
+    assert bench.state(6.0)[1] == codes.Homing.RUNNING and bench.flag("control_on", 6.0)
     assert heights == sorted(heights) and heights[0] > -18 and heights[-1] < 0
     # 6 mm up to the switches and 12 mm on to zero at 1 mm/s, plus the ramps: 18.4 s.
-    assert bench.state(18.3)[1] == codes.HOMING_RUNNING
-    assert bench.state(18.5)[1] == codes.HOMING_DONE
+    assert bench.state(18.3)[1] == codes.Homing.RUNNING
+    assert bench.state(18.5)[1] == codes.Homing.DONE
     assert bench.machine(18.5) == [0] * 6 and bench.flag("in_position", 18.5)
 
 
@@ -162,7 +162,7 @@ def test_a_following_error_freezes_the_platform_and_latches_an_error(bench: Benc
     assert bench.move(20, 0, 0, 0, 0, 0, at=start) == codes.SUCCESS
     frozen = bench.user(start + 40.0)[0]
     assert frozen == pytest.approx(10.0, abs=0.2)  # half of 20.2 s of a 20 mm move
-    assert bench.ask("&2 Q38 Q27") == [codes.FOLLOWING_ERROR, codes.POSREF_ERROR]
+    assert bench.ask("&2 Q38 Q27") == [codes.Error.FOLLOWING_ERROR, codes.Positioning.ERROR]
     assert bench.flag("error", bench.now) and bench.flag("following_error", bench.now)
     assert not bench.flag("control_on", bench.now)
     assert bench.command(codes.Code.CONTROL_ON) == codes.IGNORED

@@ -8,39 +8,22 @@ next query on the connection then proves it was taken in order.
 from __future__ import annotations
 
 import re
-import selectors
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 
 import pytest
 
 from controlroom.devices.motion.sim.server import MotionSimulator
+from controlroom.testing.simulators import LineClient, SimulatorProcess
 
 Exchange = tuple[str, "str | None"]
 
 
-class Esp300Client:
+class Esp300Client(LineClient):
     """A raw client as a host program talks to the ESP300: CR out, CR LF back."""
 
     def __init__(self, port: int) -> None:
-        self._conn = socket.create_connection(("127.0.0.1", port), timeout=10.0)
-        self._buffer = b""
-
-    def send(self, line: str) -> None:
-        self._conn.sendall(line.encode("ascii") + b"\r")
-
-    def ask(self, line: str) -> str:
-        self.send(line)
-        while b"\r\n" not in self._buffer:
-            chunk = self._conn.recv(1024)
-            assert chunk, "the simulator closed the connection"
-            self._buffer += chunk
-        reply, self._buffer = self._buffer.split(b"\r\n", 1)
-        return reply.decode("ascii")
+        super().__init__(port, write_terminator="\r", read_terminator="\r\n", timeout=10.0)
 
     def replay(self, exchanges: Sequence[Exchange]) -> None:
         for line, expected in exchanges:
@@ -50,44 +33,21 @@ class Esp300Client:
                 assert self.ask(line) == expected, line
         assert self.ask("TE?") == "0", "an exchange left an error behind"
 
-    def close(self) -> None:
-        self._conn.close()
-
 
 @pytest.fixture
 def esp300() -> Iterator[Esp300Client]:
     # Simulated time runs 50x faster: a home search of 12.5 mm takes 55 ms.
-    with MotionSimulator(port=0, speed=50.0) as sim:
-        client = Esp300Client(sim.port)
-        try:
-            yield client
-        finally:
-            client.close()
+    with MotionSimulator(port=0, speed=50.0) as sim, Esp300Client(sim.port) as client:
+        yield client
 
 
 @pytest.fixture
 def esp300_process() -> Iterator[int]:
     """The simulator as its own process, on a free port; its port once it printed READY."""
-    argv = [sys.executable, "-m", "controlroom.devices.motion.sim.server", "--port", "0"]
-    proc = subprocess.Popen([*argv, "--speed", "50"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stdout, selectors.EVENT_READ)
-            assert selector.select(timeout=15.0), "no READY line within 15 s"
-        ready, _, port = proc.stdout.readline().split()
-        assert ready == "READY"
-        yield int(port)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # never leave it behind, then fail
-            code = proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-    assert code == 0
+    module = "controlroom.devices.motion.sim.server"
+    with SimulatorProcess(module, "--speed", "50") as sim:
+        yield sim.port
+    assert sim.returncode == 0
 
 
 def test_tp_answers_without_the_question_mark(esp300: Esp300Client) -> None:
@@ -233,24 +193,18 @@ def test_wait_for_stop_holds_later_lines(esp300: Esp300Client) -> None:
 
 
 def test_stopping_the_simulator_ends_a_wait_for_stop() -> None:
-    with MotionSimulator(port=0) as sim:  # real time: the move takes 8.25 s
-        client = Esp300Client(sim.port)
-        try:
-            client.send("1PA40")
-            assert client.ask("1MD?") == "0"
-            client.send("1WS")
-            began = time.monotonic()
-            sim.stop()
-            assert time.monotonic() - began < 4.0
-        finally:
-            client.close()
+    # Real time: the move takes 8.25 s.
+    with MotionSimulator(port=0) as sim, Esp300Client(sim.port) as client:
+        client.send("1PA40")
+        assert client.ask("1MD?") == "0"
+        client.send("1WS")
+        began = time.monotonic()
+        sim.stop()
+        assert time.monotonic() - began < 4.0
 
 
 def test_the_simulator_process_speaks_the_manual(esp300_process: int) -> None:
-    client = Esp300Client(esp300_process)
-    try:
+    with Esp300Client(esp300_process) as client:
         client.replay([("1OR", None), ("1WS", None), ("1TP", "0.00000"), ("1MD", "1")])
         client.send("4PA171")
         assert client.ask("TB?").startswith("406, ")
-    finally:
-        client.close()

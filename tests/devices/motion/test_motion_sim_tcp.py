@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import selectors
-import signal
-import socket
-import subprocess
-import sys
-
 import pytest
 
 from controlroom.devices.motion.sim.server import MotionSimulator, main
+from controlroom.testing.simulators import LineClient, SimulatorProcess
 from controlroom.testing.waiting import wait_until
 
 
@@ -22,60 +17,34 @@ class FakeClock:
         return self.now
 
 
-class LineClient:
+def esp300_client(port: int, ending: str = "\r") -> LineClient:
     """A raw TCP client ending its lines with CR, as the ESP300 expects; replies end in CR LF."""
-
-    def __init__(self, port: int, ending: bytes = b"\r") -> None:
-        self._conn = socket.create_connection(("127.0.0.1", port), timeout=5.0)
-        self._ending = ending
-        self._buffer = b""
-
-    def send(self, line: str) -> None:
-        self._conn.sendall(line.encode() + self._ending)
-
-    def ask(self, line: str) -> str:
-        self.send(line)
-        while b"\r\n" not in self._buffer:
-            chunk = self._conn.recv(1024)
-            assert chunk, "the simulator closed the connection"
-            self._buffer += chunk
-        reply, self._buffer = self._buffer.split(b"\r\n", 1)
-        return reply.decode()
-
-    def close(self) -> None:
-        self._conn.close()
+    return LineClient(port, write_terminator=ending, read_terminator="\r\n")
 
 
-@pytest.mark.parametrize("ending", [b"\r", b"\n", b"\r\n"])
-def test_takes_cr_lf_or_crlf_lines_and_replies_with_crlf(ending: bytes) -> None:
+@pytest.mark.parametrize("ending", ["\r", "\n", "\r\n"])
+def test_takes_cr_lf_or_crlf_lines_and_replies_with_crlf(ending: str) -> None:
     with MotionSimulator(clock=FakeClock(), latency_s=0.0) as sim:
-        client = LineClient(sim.port, ending)
-        try:
+        with esp300_client(sim.port, ending) as client:
             assert client.ask("1TP;4TP?") == "0.00000,0.00000"
             client.send("1PA 60")  # refused (beyond the limit), no reply
             assert client.ask("TE?") == "106"
             assert client.ask("VE?") == "ESP300 Version 3.08 09/09/02"
-        finally:
-            client.close()
 
 
 def test_positions_read_during_a_real_move_lie_on_the_way() -> None:
     # Simulated time runs 20x faster: homing takes 0.14 s, the 40 mm move 0.41 s.
-    with MotionSimulator(speed=20.0) as sim:
-        client = LineClient(sim.port)
-        try:
-            assert client.ask("1OR;1WS;1TP;TE?") == "0.00000,0"  # WS holds the reply till home
-            assert client.ask("1PA40;TE?") == "0"
-            readings: list[tuple[float, str]] = []
+    with MotionSimulator(speed=20.0) as sim, esp300_client(sim.port) as client:
+        assert client.ask("1OR;1WS;1TP;TE?") == "0.00000,0"  # WS holds the reply till home
+        assert client.ask("1PA40;TE?") == "0"
+        readings: list[tuple[float, str]] = []
 
-            def arrived() -> bool:
-                position, target, done = client.ask("1TP;1DP?;1MD?").split(",")
-                readings.append((float(position), done + str(target == position)))
-                return done == "1"
+        def arrived() -> bool:
+            position, target, done = client.ask("1TP;1DP?;1MD?").split(",")
+            readings.append((float(position), done + str(target == position)))
+            return done == "1"
 
-            assert wait_until(arrived, 10.0, every_s=0.0)
-        finally:
-            client.close()
+        assert wait_until(arrived, 10.0, every_s=0.0)
     moving = [p for p, flags in readings if flags == "0False"]
     assert len(moving) >= 5 and all(0.0 <= p < 40.0 for p in moving)
     assert moving == sorted(moving) and moving[-1] > 0.0
@@ -83,30 +52,11 @@ def test_positions_read_during_a_real_move_lie_on_the_way() -> None:
 
 
 def test_the_module_runs_and_prints_its_ready_line() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.motion.sim.server", "--port", "0"]
-    proc = subprocess.Popen([*argv, "--speed", "50"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stdout, selectors.EVENT_READ)
-            assert selector.select(timeout=15.0), "no READY line within 15 s"
-        ready, host, port = proc.stdout.readline().split()
-        assert (ready, host) == ("READY", "127.0.0.1")
-        client = LineClient(int(port))
-        try:
-            assert client.ask("VE?").startswith("ESP300 Version")
-        finally:
-            client.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # never leave it behind, then fail
-            code = proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-    assert code == 0
+    module = "controlroom.devices.motion.sim.server"
+    with SimulatorProcess(module, "--speed", "50") as sim, esp300_client(sim.port) as client:
+        assert sim.host == "127.0.0.1"
+        assert client.ask("VE?").startswith("ESP300 Version")
+    assert sim.returncode == 0
 
 
 @pytest.mark.parametrize(

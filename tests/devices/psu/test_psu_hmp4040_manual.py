@@ -8,12 +8,12 @@ the supply has taken every line sent so far (as a script would before waiting).
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 from controlroom.devices.psu.sim.server import NO_DELAYS, PsuSimulator
+from controlroom.testing.simulators import LineClient
 
 pytestmark = pytest.mark.integration
 
@@ -28,24 +28,16 @@ class FakeClock:
         return self.now
 
 
-class Hmp:
-    """A client of the supply's SCPI socket: ``write`` sends a line, ``ask`` also reads one."""
+class Hmp(LineClient):
+    """A client of the supply's SCPI socket: ``write`` sends lines, ``ask`` also reads one."""
 
-    def __init__(self, conn: socket.socket, clock: FakeClock) -> None:
-        self._conn, self._clock, self._received = conn, clock, b""
+    def __init__(self, port: int, clock: FakeClock) -> None:
+        super().__init__(port)
+        self._clock = clock
 
     def write(self, *lines: str) -> None:
         for line in lines:
-            self._conn.sendall(line.encode("ascii") + b"\n")
-
-    def ask(self, line: str) -> str:
-        self.write(line)
-        while b"\n" not in self._received:
-            chunk = self._conn.recv(4096)
-            assert chunk, "the simulator closed the connection"
-            self._received += chunk
-        reply, _, self._received = self._received.partition(b"\n")
-        return reply.decode("ascii")
+            self.send(line)
 
     def floats(self, line: str) -> list[float]:
         return [float(part) for part in self.ask(line).split(",")]
@@ -65,11 +57,8 @@ class Hmp:
 def hmp() -> Iterator[Hmp]:
     # Loads as shipped: 10 ohm, a 12 V lamp, 5 ohm, 3 ohm.
     clock = FakeClock()
-    with (
-        PsuSimulator(port=0, clock=clock, delays=NO_DELAYS) as sim,
-        socket.create_connection((sim.host, sim.port), timeout=5.0) as conn,
-    ):
-        yield Hmp(conn, clock)
+    with PsuSimulator(port=0, clock=clock, delays=NO_DELAYS) as sim, Hmp(sim.port, clock) as hmp:
+        yield hmp
 
 
 def test_basic_output_setup_from_the_manual(hmp: Hmp) -> None:

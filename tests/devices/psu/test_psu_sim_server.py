@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import math
-import selectors
-import signal
 import socket
-import subprocess
-import sys
 
 import pytest
 
@@ -19,6 +15,7 @@ from controlroom.devices.psu.sim.load import (
     parse_load,
 )
 from controlroom.devices.psu.sim.server import NO_DELAYS, PsuSimulator
+from controlroom.testing.simulators import LineClient, SimulatorProcess
 from controlroom.testing.waiting import wait_until
 
 READY_TIMEOUT_S = 30.0
@@ -82,40 +79,22 @@ def test_a_hot_lamp_cools_down_when_switched_off() -> None:
     assert lamp.ohms < 2.1
 
 
-def _read_ready_line(proc: subprocess.Popen[str]) -> str:
-    """Wait (bounded, no sleeping) for the child's first stdout line."""
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout=READY_TIMEOUT_S):
-            raise TimeoutError("simulator did not print READY")
-    return proc.stdout.readline()
-
-
 @pytest.mark.integration
 def test_the_simulator_process_prints_ready_takes_loads_and_stops_on_sigterm() -> None:
-    argv = [sys.executable, "-m", "controlroom.devices.psu.sim.server", "--port", "0"]
-    argv += ["--load", "1=2", "--no-delays"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    try:
-        word, host, port = _read_ready_line(proc).split()
-        assert (word, host) == ("READY", "127.0.0.1")
-        with socket.create_connection((host, int(port)), timeout=5.0) as conn:
+    options = ("--load", "1=2", "--no-delays")
+    module = "controlroom.devices.psu.sim.server"
+    with SimulatorProcess(module, *options, ready_timeout=READY_TIMEOUT_S) as sim:
+        assert sim.host == "127.0.0.1"
+        with LineClient(sim.port) as psu:
             # 10 V into the 2 ohm load given on the command line: held at the 1 A limit.
-            _exchange(conn, b"APPL 10,1;:OUTP ON;:*OPC?\n", 1)
+            psu.ask("APPL 10,1;:OUTP ON;:*OPC?")
             # Bit 0 of the channel's status condition: constant current.
-            cc = b"STAT:QUES:INST:ISUM1:COND?\n"
-            assert wait_until(lambda: _exchange(conn, cc, 1)[0] == b"1", 10.0, every_s=0.01)
-            volts, amps = _exchange(conn, b"MEAS:VOLT?;:MEAS:CURR?\n", 1)[0].split(b";")
+            cc = "STAT:QUES:INST:ISUM1:COND?"
+            assert wait_until(lambda: psu.ask(cc) == "1", 10.0, every_s=0.01)
+            volts, amps = psu.ask("MEAS:VOLT?;:MEAS:CURR?").split(";")
             assert (float(volts), float(amps)) == (
                 pytest.approx(2.0, abs=0.005),
                 pytest.approx(1.0, abs=0.001),
             )
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        sim.stop(timeout=30.0)
+        assert sim.returncode == 0

@@ -173,6 +173,13 @@ class Command(Generic[S]):
         object.__setattr__(self, "regex", compile_pattern(self.pattern))
 
 
+def setting_and_query(
+    pattern: str, setter: Handler[S], query: Handler[S]
+) -> tuple[Command[S], Command[S]]:
+    """A setting and the query that reads it back: ``pattern`` and ``pattern?``."""
+    return Command(pattern, setter), Command(pattern + "?", query, "query")
+
+
 class CommandTable(Generic[S]):
     """Commands by header pattern; :meth:`find` matches a header sent by a client."""
 

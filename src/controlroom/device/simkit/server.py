@@ -6,7 +6,8 @@ sockets: one listener thread and one thread per client (an instrument sees few
 clients, and a blocked client must not stall the others), or one client at a time
 (:class:`OneClientSimulator`) for an instrument that accepts a single connection.
 :func:`simulator_parser` and :func:`parse_simulator_args` give every simulator's
-``python -m`` entry point the same options; :func:`run_simulator` serves until a signal.
+``python -m`` entry point the same options; :func:`run_simulator` serves until a signal,
+after a ready line that :func:`parse_ready_line` reads.
 """
 
 from __future__ import annotations
@@ -242,6 +243,15 @@ def run_simulator(sim: LineSimulator, *, ready_stream: TextIO = sys.stdout) -> N
             signal.signal(sig, handler)
         wake_read.close()
         wake_write.close()
+
+
+def parse_ready_line(line: str) -> tuple[str, int] | None:
+    """``READY <host> <port>``, as :func:`run_simulator` prints it -> (host, port); None for
+    any other line."""
+    parts = line.split()
+    if len(parts) == 3 and parts[0] == "READY" and parts[2].isascii() and parts[2].isdigit():
+        return parts[1], int(parts[2])
+    return None
 
 
 class OneClientSimulator(LineSimulator):

@@ -12,7 +12,7 @@ Q variables read at any time.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Final
+from typing import Final, Self
 
 AXES: Final = ("x", "y", "z", "rx", "ry", "rz")
 """The six operational axes: translations in mm, rotations in degrees."""
@@ -21,12 +21,12 @@ ACTUATORS: Final = (1, 2, 3, 4, 5, 6)
 
 # Q variables of coordinate system 2.
 Q_COMMAND: Final = 20
-Q_HOMING: Final = 26  # homing status (HOMING_STATUS)
-Q_POSREF: Final = 27  # state of the last positioning command (POSREF)
-Q_KINEMATIC: Final = 28  # error of the kinematic calculation (KINEMATIC_ERRORS)
+Q_HOMING: Final = 26  # homing status (Homing)
+Q_POSREF: Final = 27  # state of the last positioning command (Positioning)
+Q_KINEMATIC: Final = 28  # error of the kinematic calculation (Kinematic)
 Q_VALIDATION: Final = 29  # POSVALID? bit field (VALIDATION_BITS)
 Q_STATE: Final = 36  # STATE#HEXA? bit field (STATE_BITS)
-Q_ERROR: Final = 38  # number of the error latched last (ERRORS); 0: none
+Q_ERROR: Final = 38  # number of the error latched last (Error); 0: none
 Q_LENGTHS: Final = 41  # Q41..Q46: actuator lengths, mm
 Q_MACHINE: Final = 47  # Q47..Q52: platform pose in the machine frame
 Q_USER: Final = 53  # Q53..Q58: object pose in the user frame
@@ -126,38 +126,60 @@ VALIDATION_BITS: Final = (
 )
 """``Q29`` after ``POSVALID?``, bit by bit: why a move is not feasible."""
 
-HOMING_STATUS: Final = {0: "undefined", 1: "in progress", 2: "done", 3: "error"}
-HOMING_RUNNING: Final = 1
-HOMING_DONE: Final = 2
-HOMING_ERROR: Final = 3
 
-POSREF: Final = {
-    0: "undefined",
-    1: "abort input error",
-    2: "movement in progress",
-    3: "position reached",
-    4: "error",
-}
-POSREF_MOVING: Final = 2
-POSREF_REACHED: Final = 3
-POSREF_ERROR: Final = 4
+class Status(IntEnum):
+    """The values of a status variable, each declared once with the words that report it."""
 
-KINEMATIC_ERRORS: Final = {
-    0: "none",
-    1: "homing not done",
-    2: "inverse kinematic model: out of the workspace",
-    3: "inverse kinematic model: joint angle",
-}
+    text: str
 
-FOLLOWING_ERROR: Final = 26
-ERRORS: Final = {0: "no error", FOLLOWING_ERROR: "fatal following error on an actuator"}
-"""``Q38``: the error the controller latched last (cleared by ``Q20=15``)."""
+    def __new__(cls, value: int, text: str) -> Self:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.text = text
+        return member
+
+    @classmethod
+    def describe(cls, number: int, unknown: str = "status") -> str:
+        """The words for ``number``; ``"<unknown> <number>"`` for a value not declared."""
+        texts = {int(member): member.text for member in cls}
+        return texts.get(number, f"{unknown} {number}")
+
+
+class Homing(Status):
+    """``Q26``: how far the homing has come."""
+
+    UNDEFINED = 0, "undefined"
+    RUNNING = 1, "in progress"
+    DONE = 2, "done"
+    ERROR = 3, "error"
+
+
+class Positioning(Status):
+    """``Q27`` (POSREF): the state of the last positioning command."""
+
+    UNDEFINED = 0, "undefined"
+    ABORT_INPUT = 1, "abort input error"
+    MOVING = 2, "movement in progress"
+    REACHED = 3, "position reached"
+    ERROR = 4, "error"
+
+
+class Kinematic(Status):
+    """``Q28``: what the kinematic model found wrong with the last target."""
+
+    NONE = 0, "none"
+    NOT_HOMED = 1, "homing not done"
+    OUT_OF_WORKSPACE = 2, "inverse kinematic model: out of the workspace"
+    JOINT_ANGLE = 3, "inverse kinematic model: joint angle"
+
+
+class Error(Status):
+    """``Q38``: the error the controller latched last (cleared by ``Q20=15``)."""
+
+    NONE = 0, "no error"
+    FOLLOWING_ERROR = 26, "fatal following error on an actuator"
 
 
 def decode_bits(word: int, names: tuple[str, ...]) -> list[str]:
     """The names of the bits set in ``word``, in bit order."""
     return [name for bit, name in enumerate(names) if word >> bit & 1]
-
-
-def describe_error(number: int) -> str:
-    return ERRORS.get(number, f"error {number}")

@@ -3,14 +3,19 @@
 A "set config" command writes its values into ``Q80``-``Q91`` and its code
 into ``Q20``; a "get config" command writes its code, and the controller
 leaves the values in ``Q80`` on. Both wait for the return code in ``Q20``.
+The "set config" commands are declared from a table of their arguments
+(:func:`_setting`): the controller takes each as a row of values in one
+order, and the coordinates come in sixes, as the Symétrie API takes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 from controlroom.device import ArgumentError, command, in_range
+from controlroom.device.command import Command
+from controlroom.device.synthesized import Argument, signed
 from controlroom.device.transports.base import Transport
 from controlroom.devices.hexapod import codes
 from controlroom.devices.hexapod.codes import Code
@@ -21,7 +26,6 @@ from controlroom.devices.hexapod.protocol import (
     command_line,
     nothing,
     pose_dict,
-    read_config,
 )
 
 Translation = Annotated[float, in_range(-1000.0, 1000.0)]  # mm
@@ -35,21 +39,53 @@ _SPEED_HINT = "a speed outside the controller's range (see get_speed)"
 _MACHINE_HINT = "machine limits must lie within the factory workspace"
 
 
-def _setting(code: Code, names: Sequence[str], hint: str = "") -> dict[str, Any]:
-    """A "set config" command whose arguments ``names`` go to ``Q80`` on, in order;
-    ``hint``: why else than a state the controller may ignore it."""
+def coordinates(names: Iterable[str]) -> tuple[Argument, ...]:
+    """One argument per name: a rotation in degrees for ``rx``, ``ry_u``, ``rz_max``...,
+    a translation in mm for any other (``x``, ``tx_u``, ``z_min``)."""
+    return tuple(Argument(n, Rotation if n.startswith("r") else Translation) for n in names)
 
-    def prepare(**arguments: Any) -> str:
-        values = [float(arguments[name]) for name in names]
-        return command_line(code, assignments(codes.Q_PARAMS, values))
 
-    return {
-        "kind": "transaction",
-        "prepare": prepare,
-        "check": check_ack,
-        "parse": nothing,
-        "after": after_command(code.name, ("initialized", "in_motion"), hint),
-    }
+def _setting(
+    code: Code,
+    arguments: Sequence[Argument],
+    doc: str,
+    hint: str = "",
+    before: Callable[..., None] | None = None,
+) -> Command:
+    """A "set config" command whose ``arguments`` go to ``Q80`` on, in order; ``hint``: why
+    else than a state the controller may ignore it. Its name is the attribute it is given
+    to on the class."""
+    names = [argument.name for argument in arguments]
+
+    def prepare(**values: Any) -> str:
+        return command_line(code, assignments(codes.Q_PARAMS, [float(values[n]) for n in names]))
+
+    def sent_not_run(owner: Any, **values: Any) -> None:
+        raise AssertionError("a setting is sent, not run")
+
+    declared = command(
+        "transaction",
+        prepare=prepare,
+        check=check_ack,
+        parse=nothing,
+        before=before,
+        after=after_command(code.name, ("initialized", "in_motion"), hint),
+    )
+    return declared(signed(code.name.lower(), sent_not_run, arguments, None, doc))
+
+
+def _workspace(
+    set_code: Code, get_code: Code, docs: tuple[str, str], hint: str = ""
+) -> tuple[Command, Command]:
+    """The commands that set and get one workspace's limits: twelve bounds, the six lower
+    first (checked to lie below the upper ones), read back as ``{axis: [lower, upper]}``."""
+
+    def get(self: Any) -> dict[str, list[float]]:
+        return _limits(self.config(get_code, 12))
+
+    get.__doc__ = docs[1]
+    setter = _setting(set_code, coordinates(LIMIT_NAMES), docs[0], hint, before=_ordered)
+    return setter, command(access="read")(get)
 
 
 def _ordered(controller: Any, **limits: float) -> None:
@@ -69,95 +105,65 @@ class Configuration:
 
     transport: Transport
 
-    @command(**_setting(Code.SET_CS, CS_NAMES))
-    def configure_coordinate_systems(  # noqa: PLR0917 - the Symétrie API's twelve values
-        self,
-        tx_u: Translation,
-        ty_u: Translation,
-        tz_u: Translation,
-        rx_u: Rotation,
-        ry_u: Rotation,
-        rz_u: Rotation,
-        tx_o: Translation,
-        ty_o: Translation,
-        tz_o: Translation,
-        rx_o: Rotation,
-        ry_o: Rotation,
-        rz_o: Rotation,
-    ) -> None:
+    def config(self, code: int, count: int) -> list[float]:
+        """Run a "get" command and read the ``count`` values it leaves (the controller
+        class makes it one handshake no stop comes between)."""
+        raise NotImplementedError
+
+    configure_coordinate_systems = _setting(
+        Code.SET_CS,
+        coordinates(CS_NAMES),
         """Define the user frame in the machine frame (``*_u``) and the object frame in the
-        platform frame (``*_o``): mm and degrees. Refused while the hexapod moves."""
+        platform frame (``*_o``): mm and degrees. Refused while the hexapod moves.""",
+    )
 
     @command(access="read")
     def get_coordinate_systems(self) -> dict[str, dict[str, float]]:
         """The user frame in the machine frame and the object frame in the platform frame."""
-        values = read_config(self.transport, Code.GET_CS, 12)
+        values = self.config(Code.GET_CS, 12)
         return {"user": pose_dict(values[:6]), "object": pose_dict(values[6:])}
 
-    @command(**_setting(Code.SET_SPEED, ("translation", "rotation"), _SPEED_HINT))
-    def set_speed(self, translation: TranslationSpeed, rotation: RotationSpeed) -> None:
+    set_speed = _setting(
+        Code.SET_SPEED,
+        (Argument("translation", TranslationSpeed), Argument("rotation", RotationSpeed)),
         """Set the speed of the moves: ``translation`` in mm/s, ``rotation`` in deg/s
-        (the controller refuses speeds outside its own range; see :meth:`get_speed`)."""
+        (the controller refuses speeds outside its own range; see :meth:`get_speed`).""",
+        _SPEED_HINT,
+    )
 
     @command(access="read")
     def get_speed(self) -> dict[str, float]:
         """The speeds of the moves and the range the controller accepts (mm/s, deg/s)."""
-        values = read_config(self.transport, Code.GET_SPEED, 6)
+        values = self.config(Code.GET_SPEED, 6)
         names = ("translation", "rotation", "translation_min", "rotation_min")
         return dict(zip((*names, "translation_max", "rotation_max"), values, strict=True))
 
-    @command(**_setting(Code.SET_MACHINE_LIMITS, LIMIT_NAMES, _MACHINE_HINT), before=_ordered)
-    def set_machine_limits(  # noqa: PLR0917 - twelve bounds, in the controller's order
-        self,
-        x_min: Translation,
-        y_min: Translation,
-        z_min: Translation,
-        rx_min: Rotation,
-        ry_min: Rotation,
-        rz_min: Rotation,
-        x_max: Translation,
-        y_max: Translation,
-        z_max: Translation,
-        rx_max: Rotation,
-        ry_max: Rotation,
-        rz_max: Rotation,
-    ) -> None:
-        """Bound the platform's pose in the machine frame (within the factory workspace)."""
+    set_machine_limits, get_machine_limits = _workspace(
+        Code.SET_MACHINE_LIMITS,
+        Code.GET_MACHINE_LIMITS,
+        (
+            "Bound the platform's pose in the machine frame (within the factory workspace).",
+            "The machine workspace: ``{axis: [lower, upper]}`` of the platform, machine frame.",
+        ),
+        _MACHINE_HINT,
+    )
+    set_user_limits, get_user_limits = _workspace(
+        Code.SET_USER_LIMITS,
+        Code.GET_USER_LIMITS,
+        (
+            "Bound the object's pose in the user frame (the driver checks moves against it).",
+            "The user workspace: ``{axis: [lower, upper]}`` of the object, user frame.",
+        ),
+    )
 
-    @command(access="read")
-    def get_machine_limits(self) -> dict[str, list[float]]:
-        """The machine workspace: ``{axis: [lower, upper]}`` of the platform, machine frame."""
-        return _limits(read_config(self.transport, Code.GET_MACHINE_LIMITS, 12))
-
-    @command(**_setting(Code.SET_USER_LIMITS, LIMIT_NAMES), before=_ordered)
-    def set_user_limits(  # noqa: PLR0917 - twelve bounds, in the controller's order
-        self,
-        x_min: Translation,
-        y_min: Translation,
-        z_min: Translation,
-        rx_min: Rotation,
-        ry_min: Rotation,
-        rz_min: Rotation,
-        x_max: Translation,
-        y_max: Translation,
-        z_max: Translation,
-        rx_max: Rotation,
-        ry_max: Rotation,
-        rz_max: Rotation,
-    ) -> None:
-        """Bound the object's pose in the user frame (the driver checks moves against it)."""
-
-    @command(access="read")
-    def get_user_limits(self) -> dict[str, list[float]]:
-        """The user workspace: ``{axis: [lower, upper]}`` of the object, user frame."""
-        return _limits(read_config(self.transport, Code.GET_USER_LIMITS, 12))
-
-    @command(**_setting(Code.SET_LIMITS_ENABLED, ("machine", "user")))
-    def set_limits_enabled(self, machine: bool, user: bool) -> None:
-        """Whether the machine and the user workspace limits bound the moves."""
+    set_limits_enabled = _setting(
+        Code.SET_LIMITS_ENABLED,
+        (Argument("machine", bool), Argument("user", bool)),
+        "Whether the machine and the user workspace limits bound the moves.",
+    )
 
     @command(access="read")
     def get_limits_enabled(self) -> dict[str, bool]:
         """``{"machine": ..., "user": ...}``: which workspace limits bound the moves."""
-        machine, user = read_config(self.transport, Code.GET_LIMITS_ENABLED, 2)
+        machine, user = self.config(Code.GET_LIMITS_ENABLED, 2)
         return {"machine": machine != 0, "user": user != 0}

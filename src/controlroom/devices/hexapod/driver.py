@@ -7,6 +7,8 @@ controller's reasons. Moves are checked against the user workspace limits
 before anything is sent (:class:`OutsideLimits`). A command that waits
 (``wait=True``) ends with ``Interrupted`` as soon as :meth:`stop` runs, which
 the control server serves at once, from any client, even while it waits.
+The three moves and the check take the six coordinates one by one, as the
+Symétrie API does: their arguments are declared once (:data:`POSE`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from controlroom.device import Controller, command, in_range
+from controlroom.device import CommandSpec, Controller, command, in_range
+from controlroom.device.command import Command
+from controlroom.device.synthesized import Argument, signed
 from controlroom.devices.hexapod import codes, moves
 from controlroom.devices.hexapod.codes import Code, Mode, Position
-from controlroom.devices.hexapod.configuration import Configuration, Rotation, Translation
+from controlroom.devices.hexapod.configuration import Configuration, coordinates
+from controlroom.devices.hexapod.pose import Pose, as_pose
 from controlroom.devices.hexapod.protocol import (
     CHECKS,
     CS,
@@ -53,6 +58,9 @@ HK_NAMES = (
     "moving",
     "error_code",
 )
+POSE = coordinates(codes.AXES)
+"""The six coordinates a move or a check takes, as the Symétrie API takes them."""
+_WAITING = (Argument("wait", bool, default=False), Argument("timeout_s", Timeout, default=300.0))
 
 
 def _action(code: Code, *checks: str) -> dict[str, Any]:
@@ -67,6 +75,36 @@ def _action(code: Code, *checks: str) -> dict[str, Any]:
     }
 
 
+def _pose(coordinate: dict[str, float]) -> Pose:
+    return as_pose([coordinate[axis] for axis in codes.AXES])
+
+
+def _move(mode: Mode, doc: str) -> Command:
+    """A move in ``mode``: the six coordinates, then ``wait`` and ``timeout_s``. Its name is
+    the attribute it is given to on the class."""
+
+    def run(
+        hexapod: HexapodController, wait: bool, timeout_s: float, **coordinate: float
+    ) -> dict[str, float] | None:
+        return moves.move(hexapod, mode, _pose(coordinate), wait, timeout_s)
+
+    returns = dict[str, float] | None
+    declared = command(timeout=_PROXY_TIMEOUT_S)
+    return declared(signed(f"move_{mode.name.lower()}", run, (*POSE, *_WAITING), returns, doc))
+
+
+def _check_absolute(hexapod: HexapodController, **coordinate: float) -> dict[str, Any]:
+    target = _pose(coordinate)
+    reasons = []
+    try:
+        moves.check_limits(hexapod, target)
+    except OutsideLimits as exc:
+        reasons.append(str(exc))
+    word = moves.validation(hexapod, Mode.ABSOLUTE, target)
+    reasons += codes.decode_bits(word, codes.VALIDATION_BITS)
+    return {"valid": not reasons, "code": word, "reasons": reasons}
+
+
 class HexapodController(Configuration, Controller):
     """A six-axis hexapod: X, Y, Z (mm) and RX, RY, RZ (deg) of the object in the user frame.
 
@@ -79,6 +117,19 @@ class HexapodController(Configuration, Controller):
     hk_min_period_s = 0.1
     status_min_period_s = 0.05
 
+    def _execute(self, spec: CommandSpec, arguments: dict[str, Any]) -> Any:
+        # A declared command is one handshake on Q20, which the stop uses too: a stop
+        # waits for its end instead of taking its return code (and it for the stop's).
+        if not spec.declarative:
+            return super()._execute(spec, arguments)
+        with self.interruption.exclusive():
+            return super()._execute(spec, arguments)
+
+    def config(self, code: int, count: int) -> list[float]:
+        """Run a "get" command and read the ``count`` values it leaves, as one handshake."""
+        with self.interruption.exclusive():
+            return read_config(self.transport, code, count)
+
     @command("query", "VERSION", parse=lambda reply: numbers(reply, 1)[0])
     def firmware(self) -> float:
         """The PMAC's firmware version."""
@@ -86,7 +137,7 @@ class HexapodController(Configuration, Controller):
     @command(access="read")
     def version(self) -> str:
         """The version of the Symétrie software in the controller."""
-        return ".".join(str(int(v)) for v in read_config(self.transport, Code.VERSION, 4))
+        return ".".join(str(int(v)) for v in self.config(Code.VERSION, 4))
 
     @command("query", f"{CS} Q{codes.Q_USER},6,1", parse=parse_pose)
     def get_user_positions(self) -> dict[str, float]:
@@ -142,78 +193,32 @@ class HexapodController(Configuration, Controller):
         """Find the home (each actuator's reference switch), then go to the zero position.
         Switches the control loop on; with ``wait``, returns once homed."""
         watch = self.interruption.watch()
-        moves.run(self, Code.HOMING)
+        moves.run(self, Code.HOMING, watch=watch)
         if wait:
             moves.wait_still(self, watch, timeout_s, homing=True)
 
-    @command(timeout=_PROXY_TIMEOUT_S)
-    def move_absolute(  # noqa: PLR0917 - the six coordinates, as the Symétrie API takes them
-        self,
-        x: Translation,
-        y: Translation,
-        z: Translation,
-        rx: Rotation,
-        ry: Rotation,
-        rz: Rotation,
-        wait: bool = False,
-        timeout_s: Timeout = 300.0,
-    ) -> dict[str, float] | None:
-        """Move the object to this pose in the user frame; with ``wait``, its pose on arrival."""
-        return moves.move(self, Mode.ABSOLUTE, (x, y, z, rx, ry, rz), wait, timeout_s)
+    move_absolute = _move(
+        Mode.ABSOLUTE,
+        "Move the object to this pose in the user frame; with ``wait``, its pose on arrival.",
+    )
+    move_relative_object = _move(
+        Mode.OBJECT_RELATIVE, "Move the object by this motion expressed in its own frame."
+    )
+    move_relative_user = _move(
+        Mode.USER_RELATIVE, "Move the object along the user axes, turning it about its own origin."
+    )
+    check_absolute_movement = command(access="read")(
+        signed(
+            "check_absolute_movement",
+            _check_absolute,
+            POSE,
+            dict[str, Any],
+            """Whether :meth:`move_absolute` could go there now, and why not: nothing moves.
 
-    @command(timeout=_PROXY_TIMEOUT_S)
-    def move_relative_object(  # noqa: PLR0917 - the six coordinates, as the Symétrie API takes them
-        self,
-        x: Translation,
-        y: Translation,
-        z: Translation,
-        rx: Rotation,
-        ry: Rotation,
-        rz: Rotation,
-        wait: bool = False,
-        timeout_s: Timeout = 300.0,
-    ) -> dict[str, float] | None:
-        """Move the object by this motion expressed in its own frame."""
-        return moves.move(self, Mode.OBJECT_RELATIVE, (x, y, z, rx, ry, rz), wait, timeout_s)
-
-    @command(timeout=_PROXY_TIMEOUT_S)
-    def move_relative_user(  # noqa: PLR0917 - the six coordinates, as the Symétrie API takes them
-        self,
-        x: Translation,
-        y: Translation,
-        z: Translation,
-        rx: Rotation,
-        ry: Rotation,
-        rz: Rotation,
-        wait: bool = False,
-        timeout_s: Timeout = 300.0,
-    ) -> dict[str, float] | None:
-        """Move the object along the user axes, turning it about its own origin."""
-        return moves.move(self, Mode.USER_RELATIVE, (x, y, z, rx, ry, rz), wait, timeout_s)
-
-    @command(access="read")
-    def check_absolute_movement(  # noqa: PLR0917 - the six coordinates, as the Symétrie API takes them
-        self,
-        x: Translation,
-        y: Translation,
-        z: Translation,
-        rx: Rotation,
-        ry: Rotation,
-        rz: Rotation,
-    ) -> dict[str, Any]:
-        """Whether :meth:`move_absolute` could go there now, and why not: nothing moves.
-
-        ``{"valid": bool, "code": <POSVALID? word>, "reasons": [...]}``.
-        """
-        target = (x, y, z, rx, ry, rz)
-        reasons = []
-        try:
-            moves.check_limits(self, target)
-        except OutsideLimits as exc:
-            reasons.append(str(exc))
-        word = moves.validation(self, Mode.ABSOLUTE, target)
-        reasons += codes.decode_bits(word, codes.VALIDATION_BITS)
-        return {"valid": not reasons, "code": word, "reasons": reasons}
+            ``{"valid": bool, "code": <POSVALID? word>, "reasons": [...]}``.
+            """,
+        )
+    )
 
     @command(timeout=_PROXY_TIMEOUT_S)
     def goto_zero_position(self, wait: bool = False, timeout_s: Timeout = 300.0) -> None:

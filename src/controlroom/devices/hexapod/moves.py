@@ -35,9 +35,19 @@ WAIT_POLL_S = 0.05
 UNITS = dict(zip(codes.AXES, ("mm", "mm", "mm", "deg", "deg", "deg"), strict=True))
 
 
-def run(hexapod: HexapodController, code: Code, params: str = "", what: str = "") -> None:
-    """Have the controller run ``code``; raise with its reasons if it does not."""
-    result = run_line(hexapod.transport, command_line(code, params))
+def run(
+    hexapod: HexapodController,
+    code: Code,
+    params: str = "",
+    what: str = "",
+    watch: Watch | None = None,
+) -> None:
+    """Have the controller run ``code``; raise with its reasons if it does not.
+
+    With the ``watch`` of a command that waits, a stop sent before keeps it from going out.
+    """
+    with watch.sending() if watch is not None else hexapod.interruption.exclusive():
+        result = run_line(hexapod.transport, command_line(code, params))
     if result == codes.IGNORED:
         raise refused(what or code.name, result, hexapod.why_ignored())
     if result != codes.SUCCESS:
@@ -50,7 +60,8 @@ def move(
     """Move the object; with ``wait``, its pose on arrival."""
     watch = hexapod.interruption.watch()  # before the move goes out: a stop then ends the wait
     check_limits(hexapod, target(hexapod, mode, values))
-    result = run_line(hexapod.transport, command_line(Code.MOVE, _pose_params(mode, values)))
+    with watch.sending():  # a stop sent while the limits were checked: no move
+        result = run_line(hexapod.transport, command_line(Code.MOVE, _pose_params(mode, values)))
     if result == codes.INVALID:
         word = validation(hexapod, mode, values)
         raise refused("the move", result, codes.decode_bits(word, codes.VALIDATION_BITS))
@@ -66,7 +77,8 @@ def move(
 def specific(hexapod: HexapodController, position: Position, wait: bool, timeout_s: float) -> None:
     """Move the platform to one of the controller's specific positions."""
     watch = hexapod.interruption.watch()
-    run(hexapod, Code.SPECIFIC_POS, f"Q{codes.Q_PARAMS}={int(position)}", position.name.lower())
+    params = f"Q{codes.Q_PARAMS}={int(position)}"
+    run(hexapod, Code.SPECIFIC_POS, params, position.name.lower(), watch)
     if wait:
         wait_still(hexapod, watch, timeout_s)
 

@@ -22,11 +22,11 @@ def decode_state(word: int, homing: int, posref: int, kinematic: int = 0) -> dic
     flags = {name: bool(word >> bit & 1) for bit, name in enumerate(codes.STATE_BITS)}
     return {
         **flags,
-        "in_motion": posref == codes.POSREF_MOVING or homing == codes.HOMING_RUNNING,
-        "homing_running": homing == codes.HOMING_RUNNING,
-        "homing": codes.HOMING_STATUS.get(homing, f"status {homing}"),
-        "positioning": codes.POSREF.get(posref, f"status {posref}"),
-        "kinematic": codes.KINEMATIC_ERRORS.get(kinematic, f"error {kinematic}"),
+        "in_motion": posref == codes.Positioning.MOVING or homing == codes.Homing.RUNNING,
+        "homing_running": homing == codes.Homing.RUNNING,
+        "homing": codes.Homing.describe(homing),
+        "positioning": codes.Positioning.describe(posref),
+        "kinematic": codes.Kinematic.describe(kinematic, "error"),
         "word": word,
     }
 
@@ -36,7 +36,7 @@ def parse_state(reply: str) -> dict[str, Any]:
 
 
 def parse_homing_done(reply: str) -> bool:
-    return integers(reply, 1)[0] == codes.HOMING_DONE
+    return integers(reply, 1)[0] == codes.Homing.DONE
 
 
 def parse_in_position(reply: str) -> bool:
@@ -50,9 +50,9 @@ def parse_error(reply: str) -> dict[str, Any]:
     number, word, kinematic = integers(reply, 3)
     return {
         "code": number,
-        "message": codes.describe_error(number),
+        "message": codes.Error.describe(number, "error"),
         "faults": [n for n in codes.decode_bits(word, codes.STATE_BITS) if n in codes.ERROR_FLAGS],
-        "kinematic": codes.KINEMATIC_ERRORS.get(kinematic, f"error {kinematic}"),
+        "kinematic": codes.Kinematic.describe(kinematic, "error"),
     }
 
 

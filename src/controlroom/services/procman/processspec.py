@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from controlroom.device.simkit.server import parse_ready_line
 from controlroom.rpc.endpoints import connectable
 from controlroom.rpc.process import READY_PREFIX
 from controlroom.services.procman.errors import SpecError
@@ -158,12 +159,13 @@ def _text_entries(data: dict[str, Any]) -> ReadyInfo:
 
 def parse_simulator_ready(line: str) -> ReadyInfo | None:
     """``READY <host> <port>`` -> {host, port, transport}; None for any other line."""
-    parts = line.split()
-    if len(parts) != 3 or parts[0] != READY_PREFIX.strip() or not parts[2].isdigit():
+    found = parse_ready_line(line)
+    if found is None:
         return None
-    host = "127.0.0.1" if parts[1] in WILDCARD_HOSTS else parts[1]
-    transport = connectable(f"tcp://{host}:{parts[2]}")
-    return {"host": parts[1], "port": parts[2], "transport": transport}
+    listening, port = found
+    host = "127.0.0.1" if listening in WILDCARD_HOSTS else listening
+    transport = connectable(f"tcp://{host}:{port}")
+    return {"host": listening, "port": str(port), "transport": transport}
 
 
 def waves(specs: Sequence[ProcessSpec]) -> list[list[ProcessSpec]]:

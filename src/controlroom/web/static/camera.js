@@ -1,15 +1,14 @@
 // The camera page: the latest image of a chosen CCD side (a PNG made by the panel from the
 // DPU's latest_image), the DPU's status as it publishes it (status/<device>), and buttons
-// for the common commands, sent through POST /api/device/<device>/command like every
-// device command of the panel. The image is fetched again when the frame counter moves,
-// at most once per IMAGE_EVERY_MS; a PNG comes as a data: URL (the page's CSP allows
-// images from this origin and data: only).
+// for the common commands (sent as devicepage.js sends them). The image is fetched again
+// when the frame counter moves, at most once per IMAGE_EVERY_MS; a PNG comes as a data:
+// URL (the page's CSP allows images from this origin and data: only).
 
-import { api, byId, el, fmt, live, nav, session } from "./app.js";
+import { byId, el, fmt } from "./app.js";
+import { DevicePage } from "./devicepage.js";
 
 const IMAGE_EVERY_MS = 1000;
-const device = new URLSearchParams(location.search).get("device") || "dpu";
-const deviceQuery = `device=${encodeURIComponent(device)}`;
+const page = new DevicePage("camera", { device: "dpu", what: "the camera", answering: "the DPU" });
 const COMMANDS = {
   "cmd-standby": () => ["set_mode", { mode: "STANDBY" }],
   "cmd-full-image": () => ["full_image", { num_cycles: Number(byId("num-cycles-input").value) }],
@@ -17,7 +16,6 @@ const COMMANDS = {
   "cmd-clear-flags": () => ["clear_error_flags", {}],
 };
 
-let meta = null;
 let lastCounter = null; // the frame counter the last image request was made for
 let imageTimer = null;
 let imageLoading = false;
@@ -33,8 +31,8 @@ function fill(select, values, chosen) {
 
 function imageUrl() {
   const query = new URLSearchParams({
-    device, ccd: byId("ccd").value, side: byId("side").value, stretch: byId("stretch").value,
-    max_size: "512",
+    device: page.device, ccd: byId("ccd").value, side: byId("side").value,
+    stretch: byId("stretch").value, max_size: "512",
   });
   return `/api/camera/image.png?${query}`;
 }
@@ -135,45 +133,22 @@ function status(values) {
   }
 }
 
-function light(values) {
-  const up = Boolean(values && values.up);
-  byId("camera-light").className = `light ${up ? "up" : "down"}`;
-  byId("camera-light").setAttribute("aria-label", up ? "up" : "down");
-}
-
 // -- Commands ------------------------------------------------------------------------------
-
-function result(text, ok) {
-  const node = byId("camera-result");
-  node.textContent = text;
-  node.className = `camera-result ${ok ? "ok" : "failed"}`;
-}
 
 async function send(button) {
   const [command, args] = COMMANDS[button.id]();
   const fieldset = byId("camera-commands");
   fieldset.disabled = true;
-  result(`${command} sent, waiting for the DPU…`, true);
   try {
-    const answer = await api(`/api/device/${encodeURIComponent(device)}/command`, {
-      method: "POST", body: { command, args },
-    });
-    if (answer.ok) result(`${command}: done`, true);
-    else result(`${command} failed: ${answer.error.type}: ${answer.error.message}`, false);
-  } catch (err) {
-    result(`${command} refused: ${err.message}`, false);
+    await page.send(command, args);
   } finally {
-    fieldset.disabled = !meta.can_command;
+    fieldset.disabled = !page.meta.can_command;
   }
 }
 
-function commands(me) {
-  const fieldset = byId("camera-commands");
-  fieldset.disabled = !meta.can_command;
-  const note = byId("camera-commands-note");
-  note.hidden = meta.can_command;
-  note.textContent = meta.can_command ? "" : `You are logged in as ${me.user} (${me.role}): ` +
-    "commanding the camera needs the operator role.";
+function commands() {
+  byId("camera-commands").disabled = !page.meta.can_command;
+  page.commandsNote();
   for (const id of Object.keys(COMMANDS)) {
     byId(id).addEventListener("click", (event) => send(event.currentTarget));
   }
@@ -182,23 +157,14 @@ function commands(me) {
 // -- Start ---------------------------------------------------------------------------------
 
 async function start() {
-  const me = await nav("camera");
-  byId("camera-device").textContent = device;
-  try {
-    meta = await api(`/api/camera?${deviceQuery}`);
-  } catch (err) {
-    byId("camera-note").textContent = err.message;
-    return;
-  }
+  if (!(await page.open())) return;
+  const { meta } = page;
   fill(byId("ccd"), meta.ccds, meta.ccds[0]);
   fill(byId("side"), meta.sides, meta.sides[0]);
   fill(byId("stretch"), meta.stretches, meta.stretches[0]);
   for (const id of ["ccd", "side", "stretch"]) byId(id).addEventListener("change", imageSoon);
-  light({ up: meta.up });
-  commands(me || (await session()));
-  live([`status/${device}`, `server/${device}`], {
-    change: (m) => (m.topic.startsWith("status/") ? status(m.values || {}) : light(m.values)),
-  });
+  commands();
+  page.follow(status);
   imageSoon();
 }
 

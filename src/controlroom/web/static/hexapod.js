@@ -1,13 +1,13 @@
 // The hexapod page: the object's pose in the user frame, the actuator lengths and the state
 // flags as the hexapod's control server publishes them (status/<device>), and buttons for its
-// common commands, sent through POST /api/device/<device>/command like every device command of
-// the panel. Moves go out without waiting, so the page stays live and STOP is always at hand;
-// the STOP button stays enabled while any other command is on its way.
+// common commands (sent as devicepage.js sends them). Moves go out without waiting, so the
+// page stays live and STOP is always at hand; the STOP button stays enabled while any other
+// command is on its way.
 
-import { api, byId, el, fmt, live, nav, session } from "./app.js";
+import { byId, el, fmt } from "./app.js";
+import { DevicePage } from "./devicepage.js";
 
-const device = new URLSearchParams(location.search).get("device") || "hexapod";
-const deviceQuery = `device=${encodeURIComponent(device)}`;
+const page = new DevicePage("hexapod", { device: "hexapod", what: "the hexapod" });
 const BUTTONS = {
   "cmd-homing": () => ["homing", {}],
   "cmd-control-on": () => ["activate_control_loop", {}],
@@ -24,7 +24,6 @@ const FLAGS = {
     Boolean(v.error)],
 };
 
-let meta = null;
 let busy = 0; // commands on their way: the other buttons wait, STOP never does
 
 function yesNo(value) {
@@ -47,10 +46,10 @@ function rows(body, items) {
 }
 
 function status(values) {
-  for (const axis of meta.axes) {
+  for (const axis of page.meta.axes) {
     byId(`pos-${axis.name}`).textContent = number(values[`user_${axis.name}`]);
   }
-  for (let n = 1; n <= meta.actuators; n += 1) {
+  for (let n = 1; n <= page.meta.actuators; n += 1) {
     byId(`len-${n}`).textContent = number(values[`length_${n}`]);
   }
   for (const [id, show] of Object.entries(FLAGS)) {
@@ -60,22 +59,10 @@ function status(values) {
   }
 }
 
-function light(values) {
-  const up = Boolean(values && values.up);
-  byId("hexapod-light").className = `light ${up ? "up" : "down"}`;
-  byId("hexapod-light").setAttribute("aria-label", up ? "up" : "down");
-}
-
 // -- Commands ------------------------------------------------------------------------------
 
-function result(text, ok) {
-  const node = byId("hexapod-result");
-  node.textContent = text;
-  node.className = `hexapod-result ${ok ? "ok" : "failed"}`;
-}
-
 function enable() {
-  const may = Boolean(meta && meta.can_command);
+  const may = Boolean(page.meta && page.meta.can_command);
   byId("cmd-stop").disabled = !may;
   byId("hexapod-actions").disabled = !may || busy > 0;
   byId("move-fields").disabled = !may || busy > 0;
@@ -84,15 +71,8 @@ function enable() {
 async function send(command, args, { stop = false } = {}) {
   if (!stop) busy += 1;
   enable();
-  result(`${command} sent, waiting for the hexapod…`, true);
   try {
-    const answer = await api(`/api/device/${encodeURIComponent(device)}/command`, {
-      method: "POST", body: { command, args },
-    });
-    if (answer.ok) result(`${command}: done`, true);
-    else result(`${command} failed: ${answer.error.type}: ${answer.error.message}`, false);
-  } catch (err) {
-    result(`${command} refused: ${err.message}`, false);
+    await page.send(command, args);
   } finally {
     if (!stop) busy -= 1;
     enable();
@@ -101,24 +81,23 @@ async function send(command, args, { stop = false } = {}) {
 
 function moveForm() {
   const mode = byId("move-mode");
-  mode.replaceChildren(...Object.entries(meta.moves).map(([label, command]) =>
+  mode.replaceChildren(...Object.entries(page.meta.moves).map(([label, command]) =>
     el("option", { value: command, text: label })));
-  byId("move-inputs").replaceChildren(...meta.axes.map((axis) => el("label", {},
+  byId("move-inputs").replaceChildren(...page.meta.axes.map((axis) => el("label", {},
     axis.name, el("input", { type: "number", step: "any", value: "0", id: `move-${axis.name}` }),
     el("span", { class: "muted", text: axis.unit }))));
   byId("move-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const args = {};
-    for (const axis of meta.axes) args[axis.name] = Number(byId(`move-${axis.name}`).value);
+    for (const axis of page.meta.axes) {
+      args[axis.name] = Number(byId(`move-${axis.name}`).value);
+    }
     send(mode.value, args);
   });
 }
 
-function commands(me) {
-  const note = byId("hexapod-commands-note");
-  note.hidden = meta.can_command;
-  note.textContent = meta.can_command ? "" : `You are logged in as ${me.user} (${me.role}): ` +
-    "commanding the hexapod needs the operator role.";
+function commands() {
+  page.commandsNote();
   byId("cmd-stop").addEventListener("click", () => send("stop", {}, { stop: true }));
   for (const [id, what] of Object.entries(BUTTONS)) {
     byId(id).addEventListener("click", () => send(...what()));
@@ -130,22 +109,12 @@ function commands(me) {
 // -- Start ---------------------------------------------------------------------------------
 
 async function start() {
-  const me = await nav("hexapod");
-  byId("hexapod-device").textContent = device;
-  try {
-    meta = await api(`/api/hexapod?${deviceQuery}`);
-  } catch (err) {
-    byId("hexapod-note").textContent = err.message;
-    return;
-  }
-  rows(byId("positions"), meta.axes.map((a) => [a.name, `pos-${a.name}`, a.unit]));
-  const actuators = Array.from({ length: meta.actuators }, (_, i) => i + 1);
+  if (!(await page.open())) return;
+  rows(byId("positions"), page.meta.axes.map((a) => [a.name, `pos-${a.name}`, a.unit]));
+  const actuators = Array.from({ length: page.meta.actuators }, (_, i) => i + 1);
   rows(byId("lengths"), actuators.map((n) => [`${n}`, `len-${n}`, "mm"]));
-  light({ up: meta.up });
-  commands(me || (await session()));
-  live([`status/${device}`, `server/${device}`], {
-    change: (m) => (m.topic.startsWith("status/") ? status(m.values || {}) : light(m.values)),
-  });
+  commands();
+  page.follow(status);
 }
 
 start();

@@ -10,8 +10,11 @@ meter, for ``READ?`` and ``MEAS:TEMP?`` without a channel list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from controlroom.device.simkit.params import expect
-from controlroom.device.simkit.scpi import Command, ScpiError
+from controlroom.device.simkit.scpi import Command, ScpiError, setting_and_query
 from controlroom.devices.daq.channels import scpi_list
 from controlroom.devices.daq.sim.params import (
     boolean,
@@ -23,6 +26,7 @@ from controlroom.devices.daq.sim.params import (
     unquote,
     whole,
 )
+from controlroom.devices.daq.sim.sense import Convert
 from controlroom.devices.daq.sim.state import DaqState
 
 MAX_SCAN_COUNT = 1_000_000
@@ -56,43 +60,51 @@ def _show(state: DaqState, args: list[str]) -> str:
     return scpi_list(state.setup.scan_list) if state.setup.scan_list else "(@)"
 
 
-def _set_count(state: DaqState, args: list[str]) -> None:
-    count = whole(expect(args, 1)[0], 0, MAX_SCAN_COUNT)
-    state.require_idle()
-    state.setup.scan_count = count
+def _scan_setting(
+    header: str,
+    field: str,
+    convert: Convert,
+    render: Callable[[Any], str] = str,
+    *,
+    while_scanning: bool = False,
+) -> tuple[Command[DaqState], Command[DaqState]]:
+    """``ROUT:SCAN:<header> <value>`` and its query: one field of the scan's setup, taken
+    once the scan is over (unless ``while_scanning``)."""
+
+    def change(state: DaqState, args: list[str]) -> None:
+        value = convert(state, expect(args, 1)[0])
+        if not while_scanning:
+            state.require_idle()
+        setattr(state.setup, field, value)
+
+    def show(state: DaqState, args: list[str]) -> str:
+        expect(args, 0)
+        return render(getattr(state.setup, field))
+
+    return setting_and_query(f"ROUTe:SCAN:{header}", change, show)
 
 
-def _count(state: DaqState, args: list[str]) -> str:
-    expect(args, 0)
-    return str(state.setup.scan_count)
+def _count(_state: DaqState, text: str) -> int:
+    return whole(text, 0, MAX_SCAN_COUNT)
+
+
+def _interval(_state: DaqState, text: str) -> float:
+    return number(text, 0.0, MAX_INTERVAL_S, 0.0)
+
+
+def _buffer(state: DaqState, text: str) -> str:
+    name = unquote(text)
+    state.buffers.get(name)  # it must exist
+    return name
+
+
+def _restart(_state: DaqState, text: str) -> bool:
+    return boolean(text)
 
 
 def _steps(state: DaqState, args: list[str]) -> str:
     expect(args, 0)
     return str(len(state.setup.scan_list))
-
-
-def _set_interval(state: DaqState, args: list[str]) -> None:
-    interval = number(expect(args, 1)[0], 0.0, MAX_INTERVAL_S, 0.0)
-    state.require_idle()
-    state.setup.scan_interval = interval
-
-
-def _interval(state: DaqState, args: list[str]) -> str:
-    expect(args, 0)
-    return show_number(state.setup.scan_interval)
-
-
-def _set_buffer(state: DaqState, args: list[str]) -> None:
-    name = unquote(expect(args, 1)[0])
-    state.buffers.get(name)
-    state.require_idle()
-    state.setup.scan_buffer = name
-
-
-def _buffer(state: DaqState, args: list[str]) -> str:
-    expect(args, 0)
-    return state.setup.scan_buffer
 
 
 def _set_stimulus(_state: DaqState, args: list[str]) -> None:
@@ -105,15 +117,6 @@ def _set_stimulus(_state: DaqState, args: list[str]) -> None:
 def _stimulus(_state: DaqState, args: list[str]) -> str:
     expect(args, 0)
     return "NONE"
-
-
-def _set_restart(state: DaqState, args: list[str]) -> None:
-    state.setup.restart = boolean(expect(args, 1)[0])
-
-
-def _restart(state: DaqState, args: list[str]) -> str:
-    expect(args, 0)
-    return show_bool(state.setup.restart)
 
 
 def _export(_state: DaqState, _args: list[str]) -> None:
@@ -189,17 +192,12 @@ ROUTE_COMMANDS: list[Command[DaqState]] = [
     Command("ROUTe:SCAN[:CREate]?", _show),
     Command("ROUTe:SCAN:ADD", _add),
     Command("ROUTe:SCAN:ADD:SINGle", _add),
-    Command("ROUTe:SCAN:COUNt:SCAN", _set_count),
-    Command("ROUTe:SCAN:COUNt:SCAN?", _count),
+    *_scan_setting("COUNt:SCAN", "scan_count", _count),
     Command("ROUTe:SCAN:COUNt:STEP?", _steps),
-    Command("ROUTe:SCAN:INTerval", _set_interval),
-    Command("ROUTe:SCAN:INTerval?", _interval),
-    Command("ROUTe:SCAN:BUFFer", _set_buffer),
-    Command("ROUTe:SCAN:BUFFer?", _buffer),
-    Command("ROUTe:SCAN:STARt[:STIMulus]", _set_stimulus),
-    Command("ROUTe:SCAN:STARt[:STIMulus]?", _stimulus),
-    Command("ROUTe:SCAN:RESTart", _set_restart),
-    Command("ROUTe:SCAN:RESTart?", _restart),
+    *_scan_setting("INTerval", "scan_interval", _interval, show_number),
+    *_scan_setting("BUFFer", "scan_buffer", _buffer),
+    *setting_and_query("ROUTe:SCAN:STARt[:STIMulus]", _set_stimulus, _stimulus),
+    *_scan_setting("RESTart", "restart", _restart, show_bool, while_scanning=True),
     Command("ROUTe:SCAN:EXPort", _export),
     Command("ROUTe:SCAN:STATe?", _scan_state),
     Command("ROUTe:[CHANnel:]CLOSe", _close),

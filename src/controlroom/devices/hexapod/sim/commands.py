@@ -90,7 +90,7 @@ def _go(ctl: SimulatedController, target: Matrix, now: float, *, planned: bool) 
         return codes.INVALID
     here = ctl.object_in_user(ctl.platform.pose(now)) if planned else ctl.platform.pose(now)
     ctl.start([(target, _cruise_s(ctl, here, target))], now, planned=planned)
-    ctl.posref = codes.POSREF_MOVING
+    ctl.posref = codes.Positioning.MOVING
     return codes.SUCCESS
 
 
@@ -98,7 +98,7 @@ def _homing(ctl: SimulatedController, now: float) -> int:
     if _busy(ctl, now):
         return codes.IGNORED
     ctl.control_on = True  # the home search drives the actuators itself
-    ctl.homing = codes.HOMING_RUNNING
+    ctl.homing = codes.Homing.RUNNING
     here, switches, zero = ctl.platform.pose(now), matrix(HOME_SWITCHES), matrix(ZERO)
     ctl.start(
         [(switches, _cruise_s(ctl, here, switches)), (zero, _cruise_s(ctl, switches, zero))],
@@ -144,7 +144,7 @@ def _specific(ctl: SimulatedController, now: float) -> int:
 def _clear_error(ctl: SimulatedController, now: float) -> int:
     ctl.faults.clear()
     ctl.error = 0
-    if ctl.homing == codes.HOMING_ERROR:
+    if ctl.homing == codes.Homing.ERROR:
         ctl.homing = 0
     return codes.SUCCESS
 

@@ -101,18 +101,18 @@ class SimulatedController:
         flags = {
             "error": bool(self.faults) or self.error != 0,
             "initialized": now >= self.booted_at,
-            "in_position": self.homed and not moving and self.posref == codes.POSREF_REACHED,
+            "in_position": self.homed and not moving and self.posref == codes.Positioning.REACHED,
             "control_on": self.control_on,
             "homing_done": self.homed,
             "brake_on": not self.control_on,
-            "homing_error": self.homing == codes.HOMING_ERROR,
+            "homing_error": self.homing == codes.Homing.ERROR,
             **{name: True for name in self.faults},
         }
         return sum(1 << bit for bit, name in enumerate(codes.STATE_BITS) if flags.get(name))
 
     @property
     def homed(self) -> bool:
-        return self.homing == codes.HOMING_DONE
+        return self.homing == codes.Homing.DONE
 
     def object_in_user(self, platform: Matrix) -> Matrix:
         return inverse(self.user_cs) @ platform @ self.object_cs
@@ -136,11 +136,11 @@ class SimulatedController:
         if not self.platform.moving(now):
             # A stopped run ends short: the home is not found, the position not reached.
             arrived = not self.stopping
-            if self.homing == codes.HOMING_RUNNING:
-                self.homing = codes.HOMING_DONE if arrived else 0
-                self.posref = codes.POSREF_REACHED if arrived else 0
-            elif self.posref == codes.POSREF_MOVING:
-                self.posref = codes.POSREF_REACHED if arrived else 0
+            if self.homing == codes.Homing.RUNNING:
+                self.homing = codes.Homing.DONE if arrived else 0
+                self.posref = codes.Positioning.REACHED if arrived else 0
+            elif self.posref == codes.Positioning.MOVING:
+                self.posref = codes.Positioning.REACHED if arrived else 0
             self.stopping = False
 
     def _run(self, code: int, now: float) -> int:
@@ -177,10 +177,10 @@ class SimulatedController:
         self.platform.freeze(when)
         self.control_on = False
         self.faults.add("following_error")
-        self.error = codes.FOLLOWING_ERROR
-        self.posref = codes.POSREF_ERROR
-        if self.homing == codes.HOMING_RUNNING:
-            self.homing = codes.HOMING_ERROR
+        self.error = codes.Error.FOLLOWING_ERROR
+        self.posref = codes.Positioning.ERROR
+        if self.homing == codes.Homing.RUNNING:
+            self.homing = codes.Homing.ERROR
         _LOG.warning("following error at t=%.2f s: control off", when)
 
     def reset(self, now: float) -> None:

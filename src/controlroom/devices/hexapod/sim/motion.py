@@ -2,20 +2,23 @@
 
 A :class:`Path` takes a frame from one pose to another the way a hexapod
 controller does: its origin along a straight line, its orientation turning
-about one fixed axis, both in step. A :class:`Timing` says how far along the
-path (0 to 1) it is at each instant: a trapezoidal velocity profile, or the
-braking that replaces it when a stop comes, which ends short of the target.
-A :class:`Leg` is one timed path, posed in the machine frame. Time is passed
-in (simulated seconds); nothing here has a clock.
+about one fixed axis, both in step. A :class:`Leg` is one path and its
+timing, a :class:`~controlroom.device.simkit.profiles.Profile` of how far
+along the path (0 to 1) it is at each instant: a trapezoid
+(:func:`~controlroom.device.simkit.profiles.timed_trapezoid`), or the braking
+that replaces it when a stop comes, which ends short of the target. Time is
+passed in (simulated seconds); nothing here has a clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from controlroom.device.simkit.profiles import Profile
 from controlroom.devices.hexapod.pose import Matrix
 
 
@@ -64,88 +67,6 @@ class Path:
 
 
 @dataclass(frozen=True)
-class Phase:
-    """Constant acceleration along a path, in path fractions per second (squared)."""
-
-    duration: float
-    rate: float
-    acceleration: float
-
-    def advance(self, elapsed: float) -> float:
-        return self.rate * elapsed + 0.5 * self.acceleration * elapsed * elapsed
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The progress along a path as time passes, from ``start`` at ``start_time`` to ``end``."""
-
-    start_time: float
-    start: float
-    end: float
-    phases: tuple[Phase, ...]
-
-    @property
-    def end_time(self) -> float:
-        return self.start_time + sum(p.duration for p in self.phases)
-
-    def done(self, now: float) -> bool:
-        return now >= self.end_time
-
-    def progress(self, now: float) -> float:
-        if self.done(now):
-            return self.end  # exact, free of rounding in the sum of phases
-        value, elapsed = self.start, max(0.0, now - self.start_time)
-        for phase in self.phases:
-            if elapsed <= phase.duration:
-                return value + phase.advance(elapsed)
-            value += phase.advance(phase.duration)
-            elapsed -= phase.duration
-        return self.end
-
-    def rate(self, now: float) -> float:
-        elapsed = now - self.start_time
-        if elapsed < 0 or self.done(now):
-            return 0.0
-        for phase in self.phases:
-            if elapsed <= phase.duration:
-                return phase.rate + phase.acceleration * elapsed
-            elapsed -= phase.duration
-        return 0.0
-
-    @property
-    def peak_rate(self) -> float:
-        ends = [
-            rate for p in self.phases for rate in (p.rate, p.rate + p.acceleration * p.duration)
-        ]
-        return max(ends, default=0.0)
-
-    def braking(self, now: float, deceleration: float) -> Timing:
-        """Coming to rest from ``now`` at ``deceleration``: further along, short of the end."""
-        if deceleration <= 0.0:
-            raise ValueError(f"deceleration must be positive, not {deceleration}")
-        here, rate = self.progress(now), self.rate(now)
-        if rate <= 0.0 or math.isinf(deceleration):
-            return Timing(now, here, here, ())
-        stop = min(self.end, here + rate * rate / (2.0 * deceleration))
-        return Timing(now, here, stop, (Phase(rate / deceleration, rate, -deceleration),))
-
-
-def trapezoid(start_time: float, cruise_s: float, ramp_s: float) -> Timing:
-    """From rest at 0 to rest at 1: ``cruise_s`` at full rate, plus a ramp at each end.
-
-    The full rate is ``1 / cruise_s``, reached after ``ramp_s`` (less for a
-    move shorter than its ramps); the whole takes ``cruise_s + ramp_s``.
-    """
-    if cruise_s <= 0.0:
-        return Timing(start_time, 1.0, 1.0, ())
-    ramp = min(ramp_s, cruise_s)
-    rate = 1.0 / cruise_s
-    accel = rate / ramp if ramp > 0 else math.inf
-    phases = (Phase(ramp, 0.0, accel), Phase(cruise_s - ramp, rate, 0.0), Phase(ramp, rate, -accel))
-    return Timing(start_time, 0.0, 1.0, tuple(p for p in phases if p.duration > 0))
-
-
-@dataclass(frozen=True)
 class Leg:
     """One timed path; the platform's pose is ``left · path · right`` in the machine frame.
 
@@ -154,15 +75,21 @@ class Leg:
     """
 
     path: Path
-    timing: Timing
+    timing: Profile
     left: Matrix
     right: Matrix
 
     def platform(self, now: float) -> Matrix:
-        return self.left @ self.path.at(self.timing.progress(now)) @ self.right
+        return self.left @ self.path.at(self.timing.position(now)) @ self.right
 
     def braked(self, now: float, ramp_s: float) -> Leg:
-        peak = self.timing.peak_rate
+        """Brake from ``now`` to rest as fast as the leg ramped up: further along, short of
+        its end."""
+        peak = self.timing.peak_speed
         deceleration = peak / ramp_s if ramp_s > 0 and peak > 0 else math.inf
-        timing = self.timing.braking(now, deceleration)
+        braking = self.timing.stopping(now, deceleration)
+        # Braking at the leg's own rate ends at its end at the latest; rounding must not
+        # carry the platform past it.
+        end = min(self.timing.end_position, braking.end_position)
+        timing = dataclasses.replace(braking, end_position=end)
         return Leg(self.path, timing, self.left, self.right)

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from controlroom.device.simkit.profiles import timed_trapezoid
 from controlroom.devices.hexapod.pose import Matrix
-from controlroom.devices.hexapod.sim.motion import Leg, Path, trapezoid
+from controlroom.devices.hexapod.sim.motion import Leg, Path
 
 RAMP_S = 0.2
 """Time to reach the cruise speed of a move, and to brake from it to rest on a stop."""
@@ -62,7 +63,7 @@ class Platform:
         here = np.linalg.inv(left) @ self.pose(now) @ np.linalg.inv(right)
         legs = []
         for target, cruise_s in stops:
-            leg = Leg(Path(here, target), trapezoid(start, cruise_s, RAMP_S), left, right)
+            leg = Leg(Path(here, target), timed_trapezoid(start, cruise_s, RAMP_S), left, right)
             legs.append(leg)
             here, start = target, leg.timing.end_time
         self._legs = legs

@@ -96,10 +96,10 @@ def validate(
 def kinematic_error(word: int) -> int:
     """The ``Q28`` code that goes with a validation word (the inverse model's complaint)."""
     if word & _bit(6):
-        return 2
+        return codes.Kinematic.OUT_OF_WORKSPACE
     if word & _bit(7):
-        return 3
-    return 0
+        return codes.Kinematic.JOINT_ANGLE
+    return codes.Kinematic.NONE
 
 
 def reasons(word: int) -> list[str]:

@@ -1,1 +1,1 @@
-"""The simulated Newport ESP300: command syntax and tables, axes, kinematics, TCP server."""
+"""The simulated Newport ESP300: command syntax and tables, axes, TCP server."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controlroom.device.simkit.profiles import Profile, at_rest, trapezoid
 from controlroom.devices.motion import codes
-from controlroom.devices.motion.sim.kinematics import Motion, at_rest, trapezoid
 
 
 class SimulatorError(Exception):
@@ -65,7 +65,7 @@ class Axis:
         self.home_value = 0.0  # what the position was last defined to be at home (DH, OR)
         self._offset = -config.power_up_position  # controller position = physical + offset
         self.target = 0.0
-        self.motion: Motion = at_rest(now, 0.0)
+        self.motion: Profile = at_rest(now, 0.0)
         self._fault_fraction: float | None = None
         self._trip_at: float | None = None
         self._errors: list[int] = []

@@ -25,7 +25,14 @@ from controlroom.device.simkit.common import (
     status_byte,
 )
 from controlroom.device.simkit.params import expect, to_number
-from controlroom.device.simkit.scpi import ESR_OPC, Command, CommandTable, Handler, ScpiError
+from controlroom.device.simkit.scpi import (
+    ESR_OPC,
+    Command,
+    CommandTable,
+    Handler,
+    ScpiError,
+    setting_and_query,
+)
 from controlroom.devices.psu.ratings import CHANNELS
 from controlroom.devices.psu.sim import outputs, source
 from controlroom.devices.psu.sim.state import PsuState
@@ -97,6 +104,7 @@ def _control(mode: str) -> Handler[PsuState]:
 _SRC = "[SOURce:]"
 _VOLT = _SRC + "VOLTage[:LEVel][:IMMediate][:AMPLitude]"
 _CURR = _SRC + "CURRent[:LEVel][:IMMediate][:AMPLitude]"
+_STEP = ":STEP[:INCRement]"
 _CONTROL = {"LOC": "SYSTem:LOCal", "REM": "SYSTem:REMote", "MIX": "SYSTem:MIX"}
 _CONTROL |= {"RWL": "SYSTem:RWLock"}
 
@@ -119,38 +127,24 @@ COMMANDS = SuffixedTable(
         Command("SYSTem:VERSion?", constant("1999.0"), "query"),
         Command("SYSTem:BEEPer[:IMMediate]", constant(None)),
         *(Command(header, _control(mode)) for mode, header in _CONTROL.items()),
-        Command("INSTrument:NSELect", _select_number),
-        Command("INSTrument:NSELect?", _selected_number, "query"),
-        Command("INSTrument[:SELect]", _select_name),
-        Command("INSTrument[:SELect]?", _selected_name, "query"),
-        Command(_VOLT, source.set_volts),
-        Command(_VOLT + "?", source.get_volts, "query"),
-        Command(_VOLT + ":STEP[:INCRement]", source.set_volts_step),
-        Command(_VOLT + ":STEP[:INCRement]?", source.get_volts_step, "query"),
-        Command(_CURR, source.set_amps),
-        Command(_CURR + "?", source.get_amps, "query"),
-        Command(_CURR + ":STEP[:INCRement]", source.set_amps_step),
-        Command(_CURR + ":STEP[:INCRement]?", source.get_amps_step, "query"),
-        Command("APPLy", source.apply),
-        Command("APPLy?", source.applied, "query"),
-        Command(_SRC + "VOLTage:PROTection[:LEVel]", source.set_ovp),
-        Command(_SRC + "VOLTage:PROTection[:LEVel]?", source.get_ovp, "query"),
+        *setting_and_query("INSTrument:NSELect", _select_number, _selected_number),
+        *setting_and_query("INSTrument[:SELect]", _select_name, _selected_name),
+        *setting_and_query(_VOLT, source.set_volts, source.get_volts),
+        *setting_and_query(_VOLT + _STEP, source.set_volts_step, source.get_volts_step),
+        *setting_and_query(_CURR, source.set_amps, source.get_amps),
+        *setting_and_query(_CURR + _STEP, source.set_amps_step, source.get_amps_step),
+        *setting_and_query("APPLy", source.apply, source.applied),
+        *setting_and_query(_SRC + "VOLTage:PROTection[:LEVel]", source.set_ovp, source.get_ovp),
         Command(_SRC + "VOLTage:PROTection:TRIPped?", source.ovp_tripped, "query"),
         Command(_SRC + "VOLTage:PROTection:CLEar", source.clear_ovp),
-        Command("OUTPut:SELect", outputs.select_output),
-        Command("OUTPut:SELect?", outputs.output_selected, "query"),
-        Command("OUTPut:GENeral[:STATe]", outputs.switch_general),
-        Command("OUTPut:GENeral[:STATe]?", outputs.general, "query"),
-        Command("OUTPut[:STATe]", outputs.switch_output),
-        Command("OUTPut[:STATe]?", outputs.output, "query"),
+        *setting_and_query("OUTPut:SELect", outputs.select_output, outputs.output_selected),
+        *setting_and_query("OUTPut:GENeral[:STATe]", outputs.switch_general, outputs.general),
+        *setting_and_query("OUTPut[:STATe]", outputs.switch_output, outputs.output),
         Command("MEASure[:SCALar]:VOLTage[:DC]?", outputs.measure_volts, "measure"),
         Command("MEASure[:SCALar]:CURRent[:DC]?", outputs.measure_amps, "measure"),
-        Command("FUSE[:STATe]", outputs.arm_fuse),
-        Command("FUSE[:STATe]?", outputs.fuse_armed, "query"),
-        Command("FUSE:DELay", outputs.set_fuse_delay),
-        Command("FUSE:DELay?", outputs.get_fuse_delay, "query"),
-        Command("FUSE:LINK", outputs.link_fuse),
-        Command("FUSE:LINK?", outputs.fuse_linked, "query"),
+        *setting_and_query("FUSE[:STATe]", outputs.arm_fuse, outputs.fuse_armed),
+        *setting_and_query("FUSE:DELay", outputs.set_fuse_delay, outputs.get_fuse_delay),
+        *setting_and_query("FUSE:LINK", outputs.link_fuse, outputs.fuse_linked),
         Command("FUSE:UNLink", outputs.unlink_fuse),
         Command("FUSE:TRIPped?", outputs.fuse_tripped, "query"),
         Command("FUSE:TRIPed?", outputs.fuse_tripped, "query"),  # the manual's own spelling
