@@ -182,3 +182,38 @@ def test_a_viewer_sees_the_forms_but_cannot_command(
     finally:
         page.close()
     assert errors == []
+
+
+def test_a_device_that_goes_down_has_its_forms_disabled_and_a_forced_command_fails_fast(
+    browser: Browser, panel_url: str, lab: tuple[ControlServer, ControlServer]
+) -> None:
+    dummy, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _log_in(page, panel_url, "otto")
+        card = CARD.format("set_offset")
+        expect(page.locator(f"{card} button.cr-submit")).to_be_enabled()
+        dummy.stop()  # the server is gone: the panel's discovery sees it within a period
+        expect(page.locator("#device-light")).to_have_attribute("aria-label", "down")
+        expect(page.locator(f"{card} button.cr-submit")).to_be_disabled()  # in its fieldset
+        expect(page.locator(f'{card} [name="offset"]')).to_be_disabled()
+        expect(page.locator("#commands-note")).to_contain_text(
+            "dummy is down: its commands are off until it answers again"
+        )
+        # A command sent anyway (a stale tab, a script) is told so at once, in a sentence.
+        answer = page.evaluate(
+            """async () => {
+                const { api } = await import('/static/app.js');
+                const body = { command: 'set_offset', args: { offset: 1 }, timeout_s: 30 };
+                const started = performance.now();
+                const answer = await api('/api/device/dummy/command', { method: 'POST', body });
+                return { ...answer, took_s: (performance.now() - started) / 1000 };
+            }"""
+        )
+        assert answer["ok"] is False
+        assert answer["error"]["type"] == "ServerUnavailable"
+        assert answer["error"]["message"] == "dummy is down or unreachable: no answer within 1 s"
+        assert answer["took_s"] < 15  # the welcome's 1 s, not the command's 30 s (bounded)
+        page.screenshot(path=str(artifacts_dir() / "device-down.png"), full_page=True)
+    finally:
+        page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -291,6 +292,25 @@ def test_proxy_made_before_its_server_starts(
     serve(DummySensor(), "late", endpoint=endpoint)
     proxy.timeout = 5.0
     assert isinstance(proxy.read_value(), float)
+
+
+@pytest.mark.timeout(20)  # the calls' own 60 s would end the test before their answers
+def test_a_proxy_waits_only_its_connect_timeout_for_a_server_that_does_not_answer() -> None:
+    down = f"tcp://127.0.0.1:{free_tcp_port()}"
+    with Proxy(down, name="gone", timeout=60, connect_timeout=0.2) as proxy:
+        with pytest.raises(ServerUnavailable, match="gone: cannot reach"):
+            proxy.call("ping")
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+    mute = context.socket(zmq.ROUTER)  # takes the connection, never answers
+    mute.setsockopt(zmq.LINGER, 0)
+    port = mute.bind_to_random_port("tcp://127.0.0.1")
+    hung = re.compile(r"hung does not answer at .* within 0\.2 s")
+    try:
+        with Proxy(f"tcp://127.0.0.1:{port}", name="hung", timeout=60, connect_timeout=0.2) as p:
+            with pytest.raises(ServerUnavailable, match=hung):
+                p.call("ping")
+    finally:
+        mute.close()
 
 
 def test_quit_stops_the_server(serve: Callable[..., ControlServer]) -> None:

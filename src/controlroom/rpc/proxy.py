@@ -65,7 +65,8 @@ class Proxy:
 
     # Public per-instance attributes: a generated device method must not hide them.
     INSTANCE_ATTRIBUTES = frozenset(
-        {"endpoint", "name", "timeout", "client", "banner", "discarded", "on_behalf"}
+        {"endpoint", "name", "timeout", "connect_timeout", "client", "banner", "discarded"}
+        | {"on_behalf"}
     )
 
     def __init__(
@@ -77,8 +78,12 @@ class Proxy:
         client: str = "controlroom-proxy",
         context: zmq.Context[Any] | None = None,
         on_behalf: Mapping[str, str] | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         self.endpoint = endpoint
+        # How long the first call waits for the server's welcome, if not its whole timeout:
+        # a server that is down is known as such in that time, not after a long command's.
+        self.connect_timeout = connect_timeout
         # The person this proxy calls for ({user, role, via}); only a delegate key is believed.
         self.on_behalf = dict(on_behalf) if on_behalf else None
         self.name = name or endpoint
@@ -111,7 +116,7 @@ class Proxy:
         with self._lock:
             socket = self._socket
             if socket is None or self.banner is None:
-                socket = self._greet(limit)
+                socket = self._greet(min(limit, self.connect_timeout or limit))
             request_id = next(_ids)
             deadline = time.monotonic() + limit
             caller = self.on_behalf if self.on_behalf is not None else _ACTING_FOR.get()
@@ -141,7 +146,13 @@ class Proxy:
         request_id = next(_ids)
         deadline = time.monotonic() + limit
         self._send(socket, wire.encode(hello(request_id, self.client)), deadline)
-        greeting = self._await(socket, request_id, "hello", limit, deadline)
+        try:
+            greeting = self._await(socket, request_id, "hello", limit, deadline)
+        except CallTimeout:
+            raise ServerUnavailable(
+                f"{self.name} does not answer at {self.endpoint} within {limit:g} s "
+                f"({self._why_unreachable()})"
+            ) from None
         self.banner = welcomed(_raise_failure(greeting))
         return socket
 

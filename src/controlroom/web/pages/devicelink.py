@@ -28,14 +28,18 @@ from typing import Any
 
 from controlroom.rpc import Proxy, RemoteError, RpcError
 from controlroom.rpc.endpoints import connectable
+from controlroom.rpc.errors import ServerUnavailable
 from controlroom.rpc.service import SERVICE_DOCS
 from controlroom.services.storage.client import StorageClient
-from controlroom.web.discovery import DEVICE
+from controlroom.web.discovery import ASK_TIMEOUT_S, DEVICE
 from controlroom.web.errors import WebError
 from controlroom.web.hub import Hub
 from controlroom.wire import WireError
 
 COMMAND_TIMEOUT_S = 30.0
+# How long a command waits for the server's welcome: the discovery's own ping time, so a
+# server that is down fails the command at once with a sentence, not after 30 s.
+CONNECT_TIMEOUT_S = ASK_TIMEOUT_S
 INFO_TIMEOUT_S = 3.0
 STORAGE_TIMEOUT_S = 5.0
 INFO_TTL_S = 60.0
@@ -161,7 +165,12 @@ def send_command(
     started = time.monotonic()
     try:
         with Proxy(
-            endpoint, name=name, timeout=timeout_s, client=CLIENT, on_behalf=caller
+            endpoint,
+            name=name,
+            timeout=timeout_s,
+            client=CLIENT,
+            on_behalf=caller,
+            connect_timeout=CONNECT_TIMEOUT_S,
         ) as proxy:
             result = proxy.request(command, (), dict(args), timeout=timeout_s)
     except RemoteError as exc:
@@ -174,8 +183,11 @@ def send_command(
         if isinstance(exc, PermissionError):  # Forbidden, LeaseHeld: nothing ran
             error["refused"] = True
         return {"ok": False, "error": error, "duration_s": time.monotonic() - started}
-    except (RpcError, WireError) as exc:  # timeout, unreachable, unencodable: seen here
-        error = {"type": type(exc).__name__, "message": str(exc), "traceback": ""}
+    except (RpcError, WireError) as exc:  # down, timeout, unencodable: seen here
+        message = str(exc)
+        if isinstance(exc, ServerUnavailable):
+            message = f"{name} is down or unreachable: no answer within {CONNECT_TIMEOUT_S:g} s"
+        error = {"type": type(exc).__name__, "message": message, "traceback": ""}
         return {"ok": False, "error": error, "duration_s": time.monotonic() - started}
     return {"ok": True, "result": jsonable(result), "duration_s": time.monotonic() - started}
 

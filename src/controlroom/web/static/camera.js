@@ -142,13 +142,15 @@ async function send(button) {
   try {
     await page.send(command, args);
   } finally {
-    fieldset.disabled = !page.meta.can_command;
+    fieldset.disabled = !page.mayCommand;
   }
 }
 
 function commands() {
-  byId("camera-commands").disabled = !page.meta.can_command;
+  const access = () => { byId("camera-commands").disabled = !page.mayCommand; };
+  access();
   page.commandsNote();
+  page.onAccess(access);
   for (const id of Object.keys(COMMANDS)) {
     byId(id).addEventListener("click", (event) => send(event.currentTarget));
   }

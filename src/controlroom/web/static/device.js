@@ -19,6 +19,7 @@ let aliases = {}; // raw HK name -> canonical, for this device's origin
 let plots = null;
 let choice = null;
 let meta = null;
+let deviceUp = true; // as its light last showed it
 let me = null;
 let lease = null;
 let chooserReading = null; // the chooser's read under way, and whether one more is due
@@ -115,10 +116,13 @@ function commandAccess() {
       "plots and status stay live.");
   }
   if (meta.commands_error) notes.push(meta.commands_error);
-  byId("commands-fieldset").disabled = !meta.can_command;
+  if (!deviceUp) {
+    notes.push(`${device} is down: its commands are off until it answers again.`);
+  }
+  byId("commands-fieldset").disabled = !meta.can_command || !deviceUp;
   for (const card of byId("commands").querySelectorAll(".command-card")) {
     const waits = held && card.dataset.access !== "read";
-    card.querySelector(".card-fieldset").disabled = waits;
+    card.querySelector(".card-fieldset").disabled = waits || !deviceUp;
     card.classList.toggle("leased", waits);
   }
   byId("commands-note").hidden = notes.length === 0;
@@ -188,6 +192,10 @@ function light(m) {
   byId("device-light").className = `light ${up ? "up" : "down"}`;
   byId("device-light").setAttribute("aria-label", up ? "up" : "down");
   if (lease && was !== null && was !== (up ? "up" : "down")) lease.refresh(); // restarted
+  if (up !== deviceUp) {
+    deviceUp = up; // down means down: its forms are off, and say why
+    if (meta) commandAccess();
+  }
 }
 
 function leaseEvent(m) {

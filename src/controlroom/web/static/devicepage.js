@@ -16,6 +16,18 @@ export class DevicePage {
     this.answering = answering;
     this.meta = null;
     this.me = null;
+    this.up = true; // as the light last showed it
+    this.accessListeners = [];
+  }
+
+  /** Whether this user may send commands now: their role, and the device up. */
+  get mayCommand() {
+    return Boolean(this.meta && this.meta.can_command && this.up);
+  }
+
+  /** Call ``fn`` whenever mayCommand may have changed (the device went down or came back). */
+  onAccess(fn) {
+    this.accessListeners.push(fn);
   }
 
   /** The nav bar, the device's name and the page's meta; false, the reason shown, if none. */
@@ -37,6 +49,10 @@ export class DevicePage {
     const node = byId(`${this.page}-light`);
     node.className = `light ${up ? "up" : "down"}`;
     node.setAttribute("aria-label", up ? "up" : "down");
+    if (up === this.up) return;
+    this.up = up; // down means down: nothing is sent to a server that does not answer
+    this.commandsNote();
+    for (const fn of this.accessListeners) fn();
   }
 
   /** Show the light now, then follow the device: status(values) on each status it publishes,
@@ -51,13 +67,19 @@ export class DevicePage {
     });
   }
 
-  /** Tell a user who may not command why the commands are off. */
+  /** Tell a user why the commands are off: their role, or the device is down. */
   commandsNote() {
+    if (!this.meta) return;
     const note = byId(`${this.page}-commands-note`);
-    note.hidden = this.meta.can_command;
-    note.textContent = this.meta.can_command ? "" :
-      `You are logged in as ${this.me.user} (${this.me.role}): ` +
-      `commanding ${this.what} needs the operator role.`;
+    let text = "";
+    if (!this.meta.can_command) {
+      text = `You are logged in as ${this.me.user} (${this.me.role}): ` +
+        `commanding ${this.what} needs the operator role.`;
+    } else if (!this.up) {
+      text = `${this.device} is down: its commands are off until it answers again.`;
+    }
+    note.hidden = !text;
+    note.textContent = text;
   }
 
   result(text, ok) {

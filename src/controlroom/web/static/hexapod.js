@@ -62,7 +62,7 @@ function status(values) {
 // -- Commands ------------------------------------------------------------------------------
 
 function enable() {
-  const may = Boolean(page.meta && page.meta.can_command);
+  const may = page.mayCommand;
   byId("cmd-stop").disabled = !may;
   byId("hexapod-actions").disabled = !may || busy > 0;
   byId("move-fields").disabled = !may || busy > 0;
@@ -98,6 +98,7 @@ function moveForm() {
 
 function commands() {
   page.commandsNote();
+  page.onAccess(enable);
   byId("cmd-stop").addEventListener("click", () => send("stop", {}, { stop: true }));
   for (const [id, what] of Object.entries(BUTTONS)) {
     byId(id).addEventListener("click", () => send(...what()));
