@@ -52,7 +52,11 @@ def test_serial_url_with_line_settings() -> None:
         "bytesize": 8,
         "parity": "E",
         "stopbits": 1.5,
+        "rtscts": False,
     }
+    handshake = open_transport("serial:///dev/ttyUSB0?baudrate=19200&rtscts=yes")
+    assert isinstance(handshake, SerialTransport)
+    assert handshake._line_settings["rtscts"] is True  # as an ESP300 wants it
 
 
 def test_windows_serial_port() -> None:

@@ -53,7 +53,7 @@ def test_query_and_read_over_a_loop(make_transport: Callable[..., SerialTranspor
 
 
 def test_line_settings_reach_the_port(make_transport: Callable[..., SerialTransport]) -> None:
-    transport = make_transport(baudrate=115200, parity="E", stopbits=2, bytesize=7)
+    transport = make_transport(baudrate=115200, parity="E", stopbits=2, bytesize=7, rtscts=True)
     assert transport.query("x") == "x"
 
 

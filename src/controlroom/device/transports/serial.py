@@ -39,6 +39,7 @@ class SerialTransport(LockedTransport):
         bytesize: int = 8,
         parity: str = "N",
         stopbits: float = 1,
+        rtscts: bool = False,
         write_terminator: str = "\r\n",
         read_terminator: str = "\r\n",
         timeout: float = 2.0,
@@ -54,6 +55,7 @@ class SerialTransport(LockedTransport):
             "bytesize": bytesize,
             "parity": parity,
             "stopbits": stopbits,
+            "rtscts": rtscts,  # hardware handshake (a Newport ESP300 wants it)
         }
         self._encoding = encoding
         self._write_terminator = write_terminator
